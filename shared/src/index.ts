@@ -11,3 +11,4 @@ export * from './auth/index.js';
 export * from './http/index.js';
 export * from './idempotency/index.js';
 export * from './events/index.js';
+export * from './invariant.js';

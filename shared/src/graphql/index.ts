@@ -1,1 +1,3 @@
-export {};
+// GraphQL: the contract's custom scalars and the Money mapper.
+export { BIGINT_MAX, BigIntScalar, DateTimeScalar, JSONScalar, parseDateTimeStrict, scalarResolvers } from './scalars.js';
+export { moneyToGraphQL } from './money.js';

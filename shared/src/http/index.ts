@@ -1,1 +1,5 @@
-export {};
+export * from './server.js';
+export * from './metrics.js';
+export * from './subgraph.js';
+export * from './lifecycle.js';
+export * from './subgraph-service.js';

@@ -1,0 +1,29 @@
+// The only reader of process.env in the gateway.
+import { z } from 'zod';
+import { commonEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+
+export const gatewayEnvShape = {
+  ...commonEnvShape,
+  GATEWAY_PORT: envPort(4000),
+  GATEWAY_HOST: z.string().default('0.0.0.0'),
+  PAYMENTS_URL: z.string().url().default('http://localhost:4001/graphql'),
+  LEDGER_URL: z.string().url().default('http://localhost:4002/graphql'),
+  WALLET_URL: z.string().url().default('http://localhost:4003/graphql'),
+  PAYOUTS_URL: z.string().url().default('http://localhost:4004/graphql'),
+  /** How long a resolved API key is trusted before it is looked up again. */
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  QUERY_DEPTH_MAX: z.coerce.number().int().min(2).max(50).default(12),
+  QUERY_ALIASES_MAX: z.coerce.number().int().min(1).max(500).default(30),
+  QUERY_COST_MAX: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+};
+
+export type GatewayEnv = ReturnType<typeof parseGatewayEnv>;
+
+export function parseGatewayEnv(source: Record<string, string | undefined>) {
+  return parseEnv(gatewayEnvShape, source);
+}
+
+export function loadGatewayEnv() {
+  return loadEnv(gatewayEnvShape);
+}

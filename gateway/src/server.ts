@@ -1,0 +1,117 @@
+// The gateway: Apollo Server 5 with @apollo/gateway on the committed, offline-composed
+// supergraph. Authenticates every request, rate-limits per key, limits query depth, aliases and
+// cost, and forwards the caller to subgraphs in signed headers.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError } from 'graphql';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import {
+  correlationIdOf,
+  createMetricsRegistry,
+  maskUnexpectedError,
+  parseBearer,
+  startHttpService,
+  unauthenticated,
+  type HttpService,
+  type Logger,
+  type Stoppable,
+} from '@clearhouse/shared';
+import { ApiKeyResolver } from './auth/api-keys.js';
+import type { GatewayContext } from './context.js';
+import { SignedSubgraphDataSource } from './datasource.js';
+import type { GatewayEnv } from './env.js';
+
+export const SUPERGRAPH_FILE = join(__dirname, '..', 'src', 'supergraph.graphql');
+
+export interface RunningGateway {
+  readonly http: HttpService;
+  readonly parts: readonly Stoppable[];
+}
+
+function subgraphUrls(env: GatewayEnv): Record<string, string> {
+  return { payments: env.PAYMENTS_URL, ledger: env.LEDGER_URL, wallet: env.WALLET_URL, payouts: env.PAYOUTS_URL };
+}
+
+async function subgraphReady(graphqlUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(new URL('/readyz', graphqlUrl), { signal: AbortSignal.timeout(1_500) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startGateway(env: GatewayEnv, logger: Logger): Promise<RunningGateway> {
+  const production = env.NODE_ENV === 'production';
+  const urls = subgraphUrls(env);
+  const gateway = new ApolloGateway({
+    supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
+    buildService: ({ name, url }) => new SignedSubgraphDataSource(urls[name] ?? url ?? '', env.INTERNAL_SIGNING_SECRET),
+  });
+  const armor = new ApolloArmor({
+    maxDepth: { n: env.QUERY_DEPTH_MAX },
+    maxAliases: { n: env.QUERY_ALIASES_MAX },
+    costLimit: { maxCost: env.QUERY_COST_MAX },
+    blockFieldSuggestion: { enabled: production },
+  }).protect();
+  const server = new ApolloServer<GatewayContext>({
+    gateway,
+    csrfPrevention: true,
+    // Shutdown is ordered by our own lifecycle (runUntilSignal), not by Apollo's signal handlers.
+    stopOnTerminationSignals: false,
+    introspection: !production,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    validationRules: armor.validationRules,
+    plugins: [
+      ...(armor.plugins as never[]),
+      production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+    ],
+    formatError: (formatted) => maskUnexpectedError(formatted),
+  });
+  await server.start();
+
+  const keys = new ApiKeyResolver({ paymentsBaseUrl: env.PAYMENTS_URL, signingSecret: env.INTERNAL_SIGNING_SECRET, cacheTtlMs: env.AUTH_CACHE_TTL_MS });
+  const limiter = new RateLimiterMemory({ points: env.RATE_LIMIT_PER_SECOND, duration: 1 });
+
+  async function context(request: IncomingMessage): Promise<GatewayContext> {
+    const secret = parseBearer(request.headers.authorization);
+    if (!secret) throw unauthenticated('missing API key: send Authorization: Bearer <key>');
+    const caller = await keys.resolve(secret);
+    if (!caller) throw unauthenticated('invalid API key');
+    try {
+      await limiter.consume(caller.keyId);
+    } catch {
+      throw new GraphQLError('rate limit exceeded for this API key', { extensions: { code: 'RATE_LIMITED', http: { status: 429 } } });
+    }
+    const correlationId = correlationIdOf(request);
+    return { caller, correlationId, logger: logger.child({ correlationId, keyId: caller.keyId }) };
+  }
+
+  const metrics = createMetricsRegistry('gateway');
+  const http = await startHttpService<GatewayContext>({
+    service: 'gateway',
+    port: env.GATEWAY_PORT,
+    host: env.GATEWAY_HOST,
+    logger,
+    metrics,
+    graphql: { server, path: '/graphql', context },
+    readiness: async () => {
+      const entries = await Promise.all(Object.entries(urls).map(async ([name, url]) => [name, await subgraphReady(url)] as const));
+      return Object.fromEntries(entries);
+    },
+  });
+  return {
+    http,
+    parts: [
+      { name: 'apollo', stop: () => server.stop() },
+      { name: 'http', stop: () => http.close() },
+    ],
+  };
+}

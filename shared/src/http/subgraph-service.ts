@@ -1,0 +1,51 @@
+// Starts a subgraph's GraphQL edge (Apollo + HTTP) the same way in every subgraph.
+import { readFileSync } from 'node:fs';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { Logger } from '../logging/index.js';
+import type { Stoppable } from './lifecycle.js';
+import { createMetricsRegistry } from './metrics.js';
+import { startHttpService, type HttpService, type RawRoute, type ReadinessChecks } from './server.js';
+import { createSubgraphServer, subgraphContext, type RequestContext } from './subgraph.js';
+
+export interface SubgraphServiceOptions<TContext extends RequestContext> {
+  readonly service: string;
+  readonly port: number;
+  readonly host: string;
+  readonly production: boolean;
+  readonly signingSecret: string;
+  readonly logger: Logger;
+  readonly schemaFile: string;
+  readonly resolvers: GraphQLResolverMap<TContext>;
+  readonly extendContext: (base: RequestContext) => TContext;
+  readonly routes?: readonly RawRoute[];
+  readonly readiness: ReadinessChecks;
+}
+
+export async function startSubgraphService<TContext extends RequestContext>(
+  options: SubgraphServiceOptions<TContext>,
+): Promise<{ http: HttpService; parts: Stoppable[] }> {
+  const server = createSubgraphServer<TContext>({
+    typeDefs: readFileSync(options.schemaFile, 'utf8'),
+    resolvers: options.resolvers,
+    production: options.production,
+  });
+  await server.start();
+  const baseContext = subgraphContext({ signingSecret: options.signingSecret, logger: options.logger });
+  const http = await startHttpService<TContext>({
+    service: options.service,
+    port: options.port,
+    host: options.host,
+    logger: options.logger,
+    metrics: createMetricsRegistry(options.service),
+    graphql: { server, path: '/graphql', context: async (request) => options.extendContext(await baseContext(request)) },
+    routes: options.routes ?? [],
+    readiness: options.readiness,
+  });
+  return {
+    http,
+    parts: [
+      { name: 'apollo', stop: () => server.stop() },
+      { name: 'http', stop: () => http.close() },
+    ],
+  };
+}

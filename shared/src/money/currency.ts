@@ -1,0 +1,71 @@
+// ISO 4217 currencies Clearhouse accepts, with their minor-unit exponents. The exponent comes
+// from this table and nowhere else: a currency missing here cannot be charged, paid out or
+// formatted, which is why unknown codes throw instead of guessing "2".
+
+export class UnknownCurrencyError extends Error {
+  override readonly name = 'UnknownCurrencyError';
+  readonly currency: string;
+
+  constructor(currency: string) {
+    super(`unknown or unsupported currency ${JSON.stringify(currency.slice(0, 16))}`);
+    this.currency = currency;
+  }
+}
+
+// Exponents from ISO 4217 (the number of decimal places of the minor unit).
+const CURRENCY_EXPONENTS: ReadonlyMap<string, number> = new Map<string, number>([
+  ['USD', 2],
+  ['EUR', 2],
+  ['GBP', 2],
+  ['JPY', 0],
+  ['KWD', 3],
+  ['BHD', 3],
+  ['CHF', 2],
+  ['CAD', 2],
+  ['AUD', 2],
+  ['SEK', 2],
+  ['NOK', 2],
+  ['DKK', 2],
+  ['PLN', 2],
+  ['NZD', 2],
+  ['HKD', 2],
+  ['SGD', 2],
+  ['CZK', 2],
+  ['KRW', 0],
+  ['JOD', 3],
+  ['OMR', 3],
+  ['TND', 3],
+]);
+
+export const SUPPORTED_CURRENCIES: readonly string[] = Object.freeze([...CURRENCY_EXPONENTS.keys()]);
+
+export function isSupportedCurrency(currency: string): boolean {
+  return typeof currency === 'string' && CURRENCY_EXPONENTS.has(currency);
+}
+
+export function currencyExponent(currency: string): number {
+  const exponent = typeof currency === 'string' ? CURRENCY_EXPONENTS.get(currency) : undefined;
+  if (exponent === undefined) {
+    throw new UnknownCurrencyError(String(currency));
+  }
+  return exponent;
+}
+
+// 10^exponent as a bigint: the number of minor units in one major unit.
+export function minorUnitsPerMajor(currency: string): bigint {
+  return 10n ** BigInt(currencyExponent(currency));
+}
+
+// Upper limit for a single payment (charge, refund, payout) in minor units.
+// Rule: the amount may have at most six digits of major units (999,999.xx), and, like the
+// card networks' and Stripe's 8-digit amount field, at least eight digits in minor units, so
+// zero-decimal currencies are not capped at an absurdly small 999,999 yen:
+//   limit = 10^max(8, 6 + exponent) - 1
+//   USD/EUR (exp 2): 99_999_999 = 999,999.99   JPY (exp 0): 99_999_999 = ¥99,999,999
+//   KWD (exp 3): 999_999_999 = 999,999.999
+// Balances and totals may exceed this; it bounds one payment, not an account.
+export function maxAmountMinor(currency: string): bigint {
+  const exponent = currencyExponent(currency);
+  const digits = Math.max(8, 6 + exponent);
+  return 10n ** BigInt(digits) - 1n;
+}

@@ -1,0 +1,42 @@
+// Composition root of the ledger subgraph: env → logger → prisma → broker → server.
+import { join } from 'node:path';
+import { Connection } from 'rabbitmq-client';
+import { startSubgraphService, type HttpService, type Logger, type Stoppable } from '@clearhouse/shared';
+import type { LedgerEnv } from './env.js';
+import type { LedgerContext } from './graphql/context.js';
+import { resolvers } from './graphql/resolvers/index.js';
+import { createLedgerPrisma } from './persistence/prisma.js';
+
+export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
+
+export interface RunningLedger {
+  readonly http: HttpService;
+  readonly parts: readonly Stoppable[];
+}
+
+export async function startLedger(env: LedgerEnv, logger: Logger): Promise<RunningLedger> {
+  const parts: Stoppable[] = [];
+  const prisma = createLedgerPrisma({ postgresUrl: env.POSTGRES_URL, databasePrefix: env.DATABASE_PREFIX, poolMax: env.DB_POOL_MAX });
+  parts.push({ name: 'prisma', stop: () => prisma.$disconnect() });
+  const broker = new Connection({ url: env.AMQP_URL, connectionName: `${env.BROKER_PREFIX}.ledger` });
+  broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
+  parts.push({ name: 'broker', stop: () => broker.close() });
+
+  const edge = await startSubgraphService<LedgerContext>({
+    service: 'ledger',
+    port: env.LEDGER_PORT,
+    host: env.LEDGER_HOST,
+    production: env.NODE_ENV === 'production',
+    signingSecret: env.INTERNAL_SIGNING_SECRET,
+    logger,
+    schemaFile: SCHEMA_FILE,
+    resolvers,
+    extendContext: (base) => ({ ...base, prisma }),
+    readiness: async () => ({
+      database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
+      broker: broker.ready,
+    }),
+  });
+  parts.push(...edge.parts);
+  return { http: edge.http, parts };
+}

@@ -1,0 +1,20 @@
+// The only reader of process.env in the ledger subgraph.
+import { z } from 'zod';
+import { commonEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+
+export const ledgerEnvShape = {
+  ...commonEnvShape,
+  LEDGER_PORT: envPort(4002),
+  LEDGER_HOST: z.string().default('0.0.0.0'),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+};
+
+export type LedgerEnv = ReturnType<typeof parseLedgerEnv>;
+
+export function parseLedgerEnv(source: Record<string, string | undefined>) {
+  return parseEnv(ledgerEnvShape, source);
+}
+
+export function loadLedgerEnv() {
+  return loadEnv(ledgerEnvShape);
+}

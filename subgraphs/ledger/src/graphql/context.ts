@@ -1,0 +1,6 @@
+import type { RequestContext } from '@clearhouse/shared';
+import type { LedgerPrisma } from '../persistence/prisma.js';
+
+export interface LedgerContext extends RequestContext {
+  readonly prisma: LedgerPrisma;
+}

@@ -1,0 +1,6 @@
+import type { RequestContext } from '@clearhouse/shared';
+import type { PayoutsPrisma } from '../persistence/prisma.js';
+
+export interface PayoutsContext extends RequestContext {
+  readonly prisma: PayoutsPrisma;
+}

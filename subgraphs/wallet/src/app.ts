@@ -1,0 +1,42 @@
+// Composition root of the wallet subgraph: env → logger → prisma → broker → server.
+import { join } from 'node:path';
+import { Connection } from 'rabbitmq-client';
+import { startSubgraphService, type HttpService, type Logger, type Stoppable } from '@clearhouse/shared';
+import type { WalletEnv } from './env.js';
+import type { WalletContext } from './graphql/context.js';
+import { resolvers } from './graphql/resolvers/index.js';
+import { createWalletPrisma } from './persistence/prisma.js';
+
+export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
+
+export interface RunningWallet {
+  readonly http: HttpService;
+  readonly parts: readonly Stoppable[];
+}
+
+export async function startWallet(env: WalletEnv, logger: Logger): Promise<RunningWallet> {
+  const parts: Stoppable[] = [];
+  const prisma = createWalletPrisma({ postgresUrl: env.POSTGRES_URL, databasePrefix: env.DATABASE_PREFIX, poolMax: env.DB_POOL_MAX });
+  parts.push({ name: 'prisma', stop: () => prisma.$disconnect() });
+  const broker = new Connection({ url: env.AMQP_URL, connectionName: `${env.BROKER_PREFIX}.wallet` });
+  broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
+  parts.push({ name: 'broker', stop: () => broker.close() });
+
+  const edge = await startSubgraphService<WalletContext>({
+    service: 'wallet',
+    port: env.WALLET_PORT,
+    host: env.WALLET_HOST,
+    production: env.NODE_ENV === 'production',
+    signingSecret: env.INTERNAL_SIGNING_SECRET,
+    logger,
+    schemaFile: SCHEMA_FILE,
+    resolvers,
+    extendContext: (base) => ({ ...base, prisma }),
+    readiness: async () => ({
+      database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
+      broker: broker.ready,
+    }),
+  });
+  parts.push(...edge.parts);
+  return { http: edge.http, parts };
+}

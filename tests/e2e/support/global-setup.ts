@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePorts, REPO_ROOT, startPlatform, type RunningPlatform } from '../../../scripts/lib/platform';
+import { prepareAllDatabases } from '../../../scripts/lib/databases';
+
+declare global {
+  var __CLEARHOUSE_PLATFORM__: RunningPlatform | undefined;
+  var __CLEARHOUSE_LOG_FD__: number | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const runId = randomBytes(4).toString('hex');
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
+    DATABASE_PREFIX: `clearhouse_test_e2e_${runId}`,
+    BROKER_PREFIX: `t_e2e_${runId}`,
+    INTERNAL_SIGNING_SECRET: `e2e-signing-secret-${runId}`,
+    CLEARHOUSE_PLATFORM_KEY: `e2e_platform_${runId}`,
+    CLEARHOUSE_OPS_KEY: `e2e_ops_${runId}`,
+  };
+  await prepareAllDatabases(env, () => undefined);
+  const logDir = join(REPO_ROOT, 'tests', '.logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFd = openSync(join(logDir, `e2e-${runId}.log`), 'a');
+  const platform = await startPlatform({ env, ports: await freePorts(), stdio: logFd });
+  globalThis.__CLEARHOUSE_PLATFORM__ = platform;
+  globalThis.__CLEARHOUSE_LOG_FD__ = logFd;
+  process.env.E2E_PLATFORM = JSON.stringify({ urls: platform.urls, env: platform.env, logFile: join(logDir, `e2e-${runId}.log`) });
+  closeSync(openSync(join(logDir, '.keep'), 'a'));
+}
