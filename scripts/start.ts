@@ -3,7 +3,6 @@
 import { spawnSync } from 'node:child_process';
 import { ensureInfrastructure } from './lib/infrastructure';
 import { DEFAULT_PORTS, REPO_ROOT, startPlatform, type PlatformPorts } from './lib/platform';
-import { prepareAllDatabases } from './lib/databases';
 
 function log(line: string): void {
   process.stderr.write(`[clearhouse] ${line}\n`);
@@ -35,6 +34,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   log('preparing databases...');
+  // Loaded after the build: it uses the compiled shared library.
+  const { prepareAllDatabases } = await import('./lib/databases');
   await prepareAllDatabases(env, log);
 
   const ports = portsFromEnv(env);

@@ -11,6 +11,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { Connection } from 'rabbitmq-client';
+import type { GraphQLSchema } from 'graphql';
 import {
   correlationIdOf,
   createMetricsRegistry,
@@ -26,6 +28,9 @@ import { ApiKeyResolver } from './auth/api-keys.js';
 import type { GatewayContext } from './context.js';
 import { SignedSubgraphDataSource } from './datasource.js';
 import type { GatewayEnv } from './env.js';
+import { TopicBus } from './subscriptions/event-bus.js';
+import { startSubscriptionFeed, type SubscriptionEvent } from './subscriptions/feed.js';
+import { startSubscriptionServer } from './subscriptions/server.js';
 
 export const SUPERGRAPH_FILE = join(__dirname, '..', 'src', 'supergraph.graphql');
 
@@ -53,6 +58,10 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
     buildService: ({ name, url }) => new SignedSubgraphDataSource(urls[name] ?? url ?? '', env.INTERNAL_SIGNING_SECRET),
+  });
+  let apiSchema: GraphQLSchema | null = null;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: loaded }) => {
+    apiSchema = loaded;
   });
   const armor = new ApolloArmor({
     maxDepth: { n: env.QUERY_DEPTH_MAX },
@@ -94,6 +103,11 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     return { caller, correlationId, logger: logger.child({ correlationId, keyId: caller.keyId }) };
   }
 
+  const broker = new Connection({ url: env.AMQP_URL, connectionName: `${env.BROKER_PREFIX}.gateway` });
+  broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
+  const bus = new TopicBus<SubscriptionEvent>();
+  const feed = startSubscriptionFeed({ connection: broker, brokerPrefix: env.BROKER_PREFIX, bus, logger });
+
   const metrics = createMetricsRegistry('gateway');
   const http = await startHttpService<GatewayContext>({
     service: 'gateway',
@@ -104,14 +118,29 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     graphql: { server, path: '/graphql', context },
     readiness: async () => {
       const entries = await Promise.all(Object.entries(urls).map(async ([name, url]) => [name, await subgraphReady(url)] as const));
-      return Object.fromEntries(entries);
+      return { ...Object.fromEntries(entries), broker: broker.ready };
     },
+  });
+  const subscriptions = startSubscriptionServer({
+    httpServer: http.server,
+    path: '/graphql',
+    apollo: server,
+    schema: () => {
+      if (!apiSchema) throw new Error('the supergraph schema is not loaded yet');
+      return apiSchema;
+    },
+    keys,
+    bus,
+    logger,
   });
   return {
     http,
     parts: [
+      { name: 'broker', stop: () => broker.close() },
+      { name: 'subscription feed', stop: () => feed.close() },
       { name: 'apollo', stop: () => server.stop() },
       { name: 'http', stop: () => http.close() },
+      { name: 'subscriptions', stop: () => subscriptions.stop() },
     ],
   };
 }

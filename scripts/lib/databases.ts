@@ -1,7 +1,7 @@
 // Creates and migrates every subgraph's database for a DATABASE_PREFIX (npm start, the e2e
 // suite and the benchmark), and drops them again for throw-away prefixes.
 import { join } from 'node:path';
-import { dropDatabase, prepareDatabases, SUBGRAPHS_WITH_DATABASE, withPgClient, maintenanceUrl } from '../../shared/src/db/index';
+import { dropDatabase, prepareDatabases, SUBGRAPHS_WITH_DATABASE, withPgClient, maintenanceUrl } from '@clearhouse/shared';
 import { REPO_ROOT } from './platform';
 
 function settings(env: Record<string, string | undefined>): { postgresServerUrl: string; prefix: string } {

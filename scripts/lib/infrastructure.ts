@@ -36,7 +36,7 @@ export function reachable(endpoint: Endpoint, timeoutMs = 1_500): Promise<boolea
 
 export async function unreachable(env: Record<string, string | undefined>): Promise<Endpoint[]> {
   const endpoints = endpointsFrom(env);
-  const results = await Promise.all(endpoints.map(reachable));
+  const results = await Promise.all(endpoints.map((endpoint) => reachable(endpoint)));
   return endpoints.filter((_, index) => !results[index]);
 }
 
