@@ -1,0 +1,46 @@
+// Money math in integer minor units. Fees use bigint so that no intermediate is a float.
+
+const zeroDecimal = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf', 'isk']);
+const threeDecimal = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd', 'iqd', 'lyd']);
+
+export function currencyExponent(currency: string): number {
+  const code = currency.toLowerCase();
+  if (zeroDecimal.has(code)) return 0;
+  if (threeDecimal.has(code)) return 3;
+  return 2;
+}
+
+/** Divides rounding half away from zero (half-up for the positive amounts fees are taken on). */
+export function divideRoundHalfUp(numerator: bigint, denominator: bigint): bigint {
+  if (denominator <= 0n) throw new Error('denominator must be positive');
+  const negative = numerator < 0n;
+  const magnitude = negative ? -numerator : numerator;
+  const rounded = (magnitude * 2n + denominator) / (denominator * 2n);
+  return negative ? -rounded : rounded;
+}
+
+export interface FeeRule {
+  percentBps: number;
+  fixedMinor: number;
+}
+
+/** Card fee: amount × bps / 10 000 rounded half-up, plus the fixed part. */
+export function cardFeeMinor(amountMinor: number, rule: FeeRule): number {
+  const percentPart = divideRoundHalfUp(BigInt(amountMinor) * BigInt(rule.percentBps), 10_000n);
+  const fee = percentPart + BigInt(rule.fixedMinor);
+  return Number(fee);
+}
+
+/** 12345 USD → "123.45"; -5 KWD → "-0.005"; 500 JPY → "500". */
+export function formatMajor(amountMinor: number, currency: string): string {
+  const exponent = currencyExponent(currency);
+  const negative = amountMinor < 0;
+  const digits = Math.abs(amountMinor).toString();
+  if (exponent === 0) return (negative ? '-' : '') + digits;
+  const padded = digits.padStart(exponent + 1, '0');
+  const whole = padded.slice(0, padded.length - exponent);
+  const fraction = padded.slice(padded.length - exponent);
+  return `${negative ? '-' : ''}${whole}.${fraction}`;
+}
+
+export const maxAmountMinor = 99_999_999;

@@ -1,0 +1,96 @@
+// /v1/refunds: full and partial refunds of a captured charge, never more than captured minus
+// already refunded. A refund is `pending` at first and `succeeded` after refundDelayMs.
+import { invalidRequest, noSuchObject } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { jobKinds } from '../core/jobKinds.js';
+import type { Job } from '../core/jobs.js';
+import type { Sim } from '../core/sim.js';
+import type { Charge, PaymentIntent, Refund } from '../core/types.js';
+import { fieldEquals, listObjects } from '../api/list.js';
+import { applyMetadata, oneOf, optionalInteger, optionalString } from '../api/params.js';
+import type { ApiCall } from '../api/types.js';
+import { createBalanceTransaction } from './balanceTransactions.js';
+
+const reasons = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+
+function chargeToRefund(sim: Sim, paymentIntentId: string | undefined, chargeId: string | undefined): Charge {
+  if (chargeId !== undefined) {
+    const charge = sim.store.get<Charge>(chargeId, 'charge');
+    if (!charge) throw noSuchObject('charge', chargeId, 'charge');
+    return charge;
+  }
+  if (paymentIntentId === undefined) throw invalidRequest('One of the following params should be provided for this request: payment_intent or charge.', 'payment_intent', 'parameter_missing');
+  const paymentIntent = sim.store.get<PaymentIntent>(paymentIntentId, 'payment_intent');
+  if (!paymentIntent) throw noSuchObject('payment_intent', paymentIntentId, 'payment_intent');
+  const charge = sim.store.get<Charge>(paymentIntent.latest_charge ?? '', 'charge');
+  if (!charge || paymentIntent.status !== 'succeeded') {
+    throw invalidRequest(`This PaymentIntent (${paymentIntentId}) does not have a successful charge to refund.`, 'payment_intent', 'charge_not_refundable');
+  }
+  return charge;
+}
+
+export function createRefund({ sim, params }: ApiCall): object {
+  const charge = chargeToRefund(sim, optionalString(params, 'payment_intent'), optionalString(params, 'charge'));
+  const refundable = charge.amount_captured - charge.amount_refunded;
+  if (!charge.captured || refundable <= 0) {
+    throw invalidRequest(`Charge ${charge.id} has already been refunded.`, undefined, 'charge_already_refunded');
+  }
+  const amount = optionalInteger(params, 'amount', 1) ?? refundable;
+  if (amount > refundable) {
+    throw invalidRequest(`Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`, 'amount', 'amount_too_large');
+  }
+  const id = newId('re');
+  const transaction = createBalanceTransaction(sim, {
+    amount: -amount,
+    currency: charge.currency,
+    fee: 0,
+    type: 'refund',
+    reportingCategory: 'refund',
+    source: id,
+    description: 'REFUND FOR CHARGE',
+    paymentIntentId: charge.payment_intent,
+  });
+  const refund: Refund = {
+    id,
+    object: 'refund',
+    amount,
+    balance_transaction: transaction.id,
+    charge: charge.id,
+    created: sim.clock.nowSeconds(),
+    currency: charge.currency,
+    metadata: applyMetadata({}, params),
+    payment_intent: charge.payment_intent,
+    reason: params.reason === undefined ? null : oneOf(params, 'reason', reasons, 'requested_by_customer'),
+    status: 'pending',
+  };
+  sim.store.save(refund);
+  const amountRefunded = charge.amount_refunded + amount;
+  const refundedCharge: Charge = { ...charge, amount_refunded: amountRefunded, refunded: amountRefunded === charge.amount_captured };
+  sim.store.save(refundedCharge);
+  sim.events.emit('refund.created', refund);
+  sim.events.emit('charge.refunded', refundedCharge, { amount_refunded: charge.amount_refunded, refunded: charge.refunded });
+  sim.jobs.schedule(jobKinds.refundSettle, sim.config.refundDelayMs, { refundId: id });
+  return refund;
+}
+
+export async function settleRefund(sim: Sim, job: Job): Promise<void> {
+  const refund = sim.store.get<Refund>(job.data.refundId ?? '', 'refund');
+  if (refund?.status === 'pending') {
+    const settled: Refund = { ...refund, status: 'succeeded' };
+    sim.store.save(settled);
+    sim.events.emit('refund.updated', settled, { status: 'pending' });
+  }
+  sim.jobs.complete(job);
+  await sim.writer.flush();
+}
+
+export function retrieveRefund({ sim, pathParams }: ApiCall): object {
+  const id = pathParams.id ?? '';
+  const refund = sim.store.get(id, 'refund');
+  if (!refund) throw noSuchObject('refund', id, 'refund');
+  return refund;
+}
+
+export function listRefunds({ sim, params }: ApiCall): object {
+  return listObjects<Refund>(sim.store, 'refund', '/v1/refunds', params, [fieldEquals(params, 'payment_intent'), fieldEquals(params, 'charge')]);
+}

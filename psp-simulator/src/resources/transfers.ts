@@ -1,0 +1,58 @@
+// /v1/transfers: instant transfers to a connected account (no account is simulated).
+import { noSuchObject } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { StoredObject } from '../core/types.js';
+import { fieldEquals, listObjects } from '../api/list.js';
+import { applyMetadata, optionalString, requiredCurrency, requiredInteger, requiredString } from '../api/params.js';
+import type { ApiCall } from '../api/types.js';
+import { createBalanceTransaction } from './balanceTransactions.js';
+
+export function createTransfer({ sim, params }: ApiCall): object {
+  const amount = requiredInteger(params, 'amount', 1);
+  const currency = requiredCurrency(params);
+  const destination = requiredString(params, 'destination');
+  const id = newId('tr');
+  const transaction = createBalanceTransaction(sim, {
+    amount: -amount,
+    currency,
+    fee: 0,
+    type: 'transfer',
+    reportingCategory: 'transfer',
+    source: id,
+    description: optionalString(params, 'description') ?? null,
+  });
+  const transfer: StoredObject = {
+    id,
+    object: 'transfer',
+    amount,
+    amount_reversed: 0,
+    balance_transaction: transaction.id,
+    created: sim.clock.nowSeconds(),
+    currency,
+    description: optionalString(params, 'description') ?? null,
+    destination,
+    destination_payment: newId('py'),
+    livemode: false,
+    metadata: applyMetadata({}, params),
+    reversals: { object: 'list', data: [], has_more: false, url: `/v1/transfers/${id}/reversals` },
+    reversed: false,
+    source_transaction: optionalString(params, 'source_transaction') ?? null,
+    source_type: 'card',
+    transfer_group: optionalString(params, 'transfer_group') ?? null,
+  };
+  sim.store.save(transfer);
+  sim.events.emit('transfer.created', transfer);
+  return transfer;
+}
+
+export function retrieveTransfer({ sim, pathParams }: ApiCall): object {
+  const id = pathParams.id ?? '';
+  const transfer = sim.store.get(id, 'transfer');
+  if (!transfer) throw noSuchObject('transfer', id, 'transfer');
+  return transfer;
+}
+
+export function listTransfers({ sim, params }: ApiCall): object {
+  return listObjects(sim.store, 'transfer', '/v1/transfers', params, [fieldEquals(params, 'destination'), fieldEquals(params, 'transfer_group')]);
+}
+
