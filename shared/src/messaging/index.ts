@@ -1,1 +1,28 @@
-export {};
+// The messaging kit: domain-event envelope, topology, transactional outbox relay, idempotent
+// consumers with tiered retries and dead-letter queues, and the operators' dead-letter tools.
+export type { DomainEvent } from './envelope.js';
+export {
+  newEvent, decodeEnvelope, encodeEnvelope, eventProperties, PoisonMessageError, EVENT_CONTENT_TYPE,
+  HEADER_SCHEMA_VERSION, HEADER_ATTEMPT, HEADER_HISTORY, HEADER_ERROR, HEADER_ATTEMPTS, HEADER_FAILED_AT,
+  HEADER_ROUTING_KEY, HEADER_QUEUE, HEADER_REPLAYED_AT,
+} from './envelope.js';
+export type { SqlClient, TransactionalDb, TransactionOptions, TransactionIsolationLevel } from './sql.js';
+export type { MessagingLogger } from './logger.js';
+export { silentLogger } from './logger.js';
+export type { FailureClass } from './failures.js';
+export { RetryableError, NonRetryableError, classifyError, describeError } from './failures.js';
+export type { ConsumerTopology } from './topology.js';
+export {
+  DEFAULT_BROKER_PREFIX, DEFAULT_RETRY_TIERS_MS, DEAD_LETTER_SUFFIX, assertBrokerPrefix,
+  consumerQueueName, retryQueueName, deadLetterQueueName, queueOfDeadLetterQueue, consumerTopology, declareTopology,
+  declareConsumerTopology, workQueueDeclaration, retryQueueDeclaration, quorumQueueDeclaration, DELIVERY_LIMIT,
+} from './topology.js';
+export { ConfirmPublisher, UnroutableError } from './publisher.js';
+export type { OutboxRelay, OutboxRelayOptions } from './outbox.js';
+export { writeOutbox, createOutboxRelay, RelayCrashForTest } from './outbox.js';
+export type { AttemptRecord } from './retry.js';
+export type { ConsumerContext, ConsumerDefinition, StartConsumersOptions, RunningConsumers } from './consumer.js';
+export { defineConsumer, startConsumers } from './consumer.js';
+export type { DeadLetter, ReplayResult } from './dead-letters.js';
+export { listDeadLetters, showDeadLetter, replayDeadLetters, queueDepth, DEAD_LETTER_SCAN_MAX } from './dead-letters.js';
+export { listQueueNames } from './management.js';

@@ -1,1 +1,13 @@
-export {};
+// Test helpers shared by every workspace's tests.
+export {
+  createTestDatabase,
+  createEmptyTestDatabase,
+  dropStaleTestDatabases,
+  templateDatabaseName,
+  TEST_DATABASE_PREFIX,
+  TEMPLATE_DATABASE_PREFIX,
+  type TestDatabase,
+  type TestDatabaseOptions,
+  type DropStaleOptions,
+} from './database.js';
+export * from './broker.js';

@@ -1,20 +1,43 @@
-// Composition root of the payments subgraph: env → logger → prisma → broker → server.
+// Composition root of the payments subgraph: env → logger → prisma → broker → PSP → outbox relay
+// → consumers → server → schedulers. Parts stop in reverse order (schedulers and the server
+// first, the relay after the last outbox write, prisma and the broker last).
 import { join } from 'node:path';
 import { Connection } from 'rabbitmq-client';
-import { startSubgraphService, type HttpService, type Logger, type Stoppable } from '@clearhouse/shared';
+import {
+  createOutboxRelay,
+  eventsExchangeName,
+  startConsumers,
+  startSubgraphService,
+  type HttpService,
+  type Logger,
+  type SqlClient,
+  type Stoppable,
+  type TransactionalDb,
+} from '@clearhouse/shared';
 import { ensureDevelopmentKeys } from './application/api-keys.js';
-import type { PaymentsEnv } from './env.js';
+import { cleanupExpiredRecords } from './application/cleanup.js';
+import type { PaymentsDeps } from './application/deps.js';
+import { startPeriodicJob } from './application/periodic.js';
+import { recheckPendingPayments } from './application/recheck.js';
+import { stripeApiBase, type PaymentsEnv } from './env.js';
 import type { PaymentsContext } from './graphql/context.js';
 import { apiKeyResolveRoute } from './graphql/internal-routes.js';
+import { createPaymentsLoaders } from './graphql/loaders.js';
 import { resolvers } from './graphql/resolvers/index.js';
+import { stripeWebhookRoute } from './graphql/webhook-route.js';
+import { timelineConsumer } from './messaging/timeline-consumer.js';
 import { prismaApiKeyRepository } from './persistence/api-keys.js';
+import { prismaPaymentsStore } from './persistence/payments.js';
 import { createPaymentsPrisma } from './persistence/prisma.js';
+import { createStripePsp } from './psp/stripe.js';
 
 export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
+const PSP_RETRY_BACKOFF_MS_MAX = 5_000;
 
 export interface RunningPayments {
   readonly http: HttpService;
   readonly parts: readonly Stoppable[];
+  readonly deps: PaymentsDeps;
 }
 
 export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<RunningPayments> {
@@ -30,6 +53,43 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
     await ensureDevelopmentKeys(apiKeys, { platform: env.CLEARHOUSE_PLATFORM_KEY, ops: env.CLEARHOUSE_OPS_KEY });
   }
 
+  const db = prisma as unknown as TransactionalDb;
+  const relay = createOutboxRelay({ db, connection: broker, exchange: eventsExchangeName(env.BROKER_PREFIX), logger });
+  relay.start();
+  parts.push({ name: 'outbox-relay', stop: () => relay.stop() });
+
+  const psp = createStripePsp({
+    apiKey: env.STRIPE_API_KEY,
+    apiBase: stripeApiBase(env),
+    timeoutMs: env.PSP_TIMEOUT_MS,
+    webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+  });
+  const deps: PaymentsDeps = {
+    store: prismaPaymentsStore(prisma),
+    sql: prisma as unknown as SqlClient,
+    psp,
+    logger,
+    fees: { percentBps: env.PLATFORM_FEE_PERCENT_BPS, fixedMinor: env.PLATFORM_FEE_FIXED_MINOR },
+    risk: {
+      paymentAmountMajorMax: env.RISK_PAYMENT_AMOUNT_MAJOR_MAX,
+      buyerPaymentsPerWindowMax: env.RISK_BUYER_PAYMENTS_PER_WINDOW_MAX,
+      buyerVelocityWindowMs: env.RISK_BUYER_VELOCITY_WINDOW_MS,
+      blockedBuyerIds: env.RISK_BLOCKED_BUYER_IDS,
+      blockedSellerIds: env.RISK_BLOCKED_SELLER_IDS,
+    },
+    pspPolicy: {
+      attemptsMax: env.PSP_ATTEMPTS_MAX,
+      timeoutMs: env.PSP_TIMEOUT_MS,
+      backoffMsBase: env.PSP_RETRY_BACKOFF_MS,
+      backoffMsMax: Math.max(env.PSP_RETRY_BACKOFF_MS, PSP_RETRY_BACKOFF_MS_MAX),
+    },
+    recheck: { minAgeMs: env.PAYMENT_RECHECK_MIN_AGE_MS, delayMsMax: env.PAYMENT_RECHECK_DELAY_MS_MAX },
+    onOutboxWritten: () => relay.wake(),
+  };
+
+  const consumers = await startConsumers({ connection: broker, db, prefix: env.BROKER_PREFIX, logger, consumers: [timelineConsumer] });
+  parts.push({ name: 'consumers', stop: () => consumers.stop() });
+
   const edge = await startSubgraphService<PaymentsContext>({
     service: 'payments',
     port: env.PAYMENTS_PORT,
@@ -39,13 +99,28 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
     logger,
     schemaFile: SCHEMA_FILE,
     resolvers,
-    extendContext: (base) => ({ ...base, apiKeys }),
-    routes: [apiKeyResolveRoute(apiKeys, env.INTERNAL_SIGNING_SECRET)],
+    extendContext: (base) => ({ ...base, apiKeys, deps, loaders: createPaymentsLoaders(deps.store) }),
+    routes: [apiKeyResolveRoute(apiKeys, env.INTERNAL_SIGNING_SECRET), stripeWebhookRoute(deps)],
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
       broker: broker.ready,
     }),
   });
   parts.push(...edge.parts);
-  return { http: edge.http, parts };
+
+  parts.push(
+    startPeriodicJob({
+      name: 'payment-recheck',
+      intervalMs: env.PAYMENT_RECHECK_INTERVAL_MS,
+      logger,
+      run: () => recheckPendingPayments(deps, env.PAYMENT_RECHECK_BATCH_SIZE),
+    }),
+    startPeriodicJob({
+      name: 'retention-cleanup',
+      intervalMs: env.CLEANUP_INTERVAL_MS,
+      logger,
+      run: () => cleanupExpiredRecords(deps, { idempotencyKeysMs: env.IDEMPOTENCY_KEY_RETENTION_MS, webhookEventsMs: env.WEBHOOK_EVENT_RETENTION_MS }),
+    }),
+  );
+  return { http: edge.http, parts, deps };
 }

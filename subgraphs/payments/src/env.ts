@@ -1,6 +1,17 @@
 // The only reader of process.env in the payments subgraph.
 import { z } from 'zod';
-import { commonEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, envBigInt, envDurationMs, envInt, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+
+const HOUR_MS = 3_600_000;
+const DEFAULT_STRIPE_API_KEY = 'sk_test_clearhouse';
+const DEFAULT_STRIPE_API_BASE = 'http://localhost:4010';
+/** A key Stripe itself issued (long random tail), as opposed to the simulator's placeholder. */
+const REAL_STRIPE_KEY_PATTERN = /^sk_(test|live)_[A-Za-z0-9]{24,}$/;
+
+const idList = z
+  .string()
+  .default('')
+  .transform((text) => new Set(text.split(',').map((id) => id.trim()).filter((id) => id.length > 0)));
 
 export const paymentsEnvShape = {
   ...commonEnvShape,
@@ -10,6 +21,41 @@ export const paymentsEnvShape = {
   CLEARHOUSE_PLATFORM_KEY: z.string().min(8).max(256).default('dev_platform_key'),
   CLEARHOUSE_OPS_KEY: z.string().min(8).max(256).default('dev_ops_key'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+
+  // --- PSP (Stripe SDK; the simulator by default)
+  STRIPE_API_KEY: z.string().min(8).default(DEFAULT_STRIPE_API_KEY),
+  /** Unset: the simulator at http://localhost:4010, unless STRIPE_API_KEY is a real Stripe key. */
+  STRIPE_API_BASE: z.url().optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).default('whsec_dev'),
+  /** Per PSP request, before it counts as a timeout. */
+  PSP_TIMEOUT_MS: envDurationMs(10_000, { minMs: 100, maxMs: 120_000 }),
+  /** Attempts per PSP call (same idempotency key), then PSP_UNAVAILABLE. */
+  PSP_ATTEMPTS_MAX: envInt(3, { min: 1, max: 10 }),
+  PSP_RETRY_BACKOFF_MS: envDurationMs(200, { minMs: 0, maxMs: 60_000 }),
+
+  // --- platform fee per order: percent rounded half-up to the minor unit, plus a fixed part
+  PLATFORM_FEE_PERCENT_BPS: envBigInt(290n, { min: 0n, max: 10_000n }),
+  PLATFORM_FEE_FIXED_MINOR: envBigInt(0n, { min: 0n, max: 1_000_000n }),
+
+  // --- risk rules (RISK_REJECTED)
+  RISK_PAYMENT_AMOUNT_MAJOR_MAX: envBigInt(100_000n, { min: 1n, max: 1_000_000_000n }),
+  RISK_BUYER_PAYMENTS_PER_WINDOW_MAX: envInt(100, { min: 1, max: 1_000_000 }),
+  RISK_BUYER_VELOCITY_WINDOW_MS: envDurationMs(HOUR_MS, { minMs: 1_000, maxMs: 30 * 24 * HOUR_MS }),
+  /** Comma-separated ids. */
+  RISK_BLOCKED_BUYER_IDS: idList,
+  RISK_BLOCKED_SELLER_IDS: idList,
+
+  // --- re-check of payments whose webhooks may have been lost
+  PAYMENT_RECHECK_INTERVAL_MS: envDurationMs(30_000, { minMs: 100, maxMs: HOUR_MS }),
+  /** A payment is first re-checked this long after its last change; then at half its age, up to the max. */
+  PAYMENT_RECHECK_MIN_AGE_MS: envDurationMs(60_000, { minMs: 0, maxMs: 24 * HOUR_MS }),
+  PAYMENT_RECHECK_DELAY_MS_MAX: envDurationMs(15 * 60_000, { minMs: 1_000, maxMs: 24 * HOUR_MS }),
+  PAYMENT_RECHECK_BATCH_SIZE: envInt(100, { min: 1, max: 1_000 }),
+
+  // --- retention
+  IDEMPOTENCY_KEY_RETENTION_MS: envDurationMs(24 * HOUR_MS, { minMs: 24 * HOUR_MS, maxMs: 30 * 24 * HOUR_MS }),
+  WEBHOOK_EVENT_RETENTION_MS: envDurationMs(72 * HOUR_MS, { minMs: 72 * HOUR_MS, maxMs: 90 * 24 * HOUR_MS }),
+  CLEANUP_INTERVAL_MS: envDurationMs(HOUR_MS, { minMs: 1_000, maxMs: 24 * HOUR_MS }),
 };
 
 export type PaymentsEnv = ReturnType<typeof parsePaymentsEnv>;
@@ -20,4 +66,10 @@ export function parsePaymentsEnv(source: Record<string, string | undefined>) {
 
 export function loadPaymentsEnv() {
   return loadEnv(paymentsEnvShape);
+}
+
+/** Where the Stripe SDK sends requests: null means Stripe itself. */
+export function stripeApiBase(env: Pick<PaymentsEnv, 'STRIPE_API_BASE' | 'STRIPE_API_KEY'>): string | null {
+  if (env.STRIPE_API_BASE) return env.STRIPE_API_BASE;
+  return REAL_STRIPE_KEY_PATTERN.test(env.STRIPE_API_KEY) ? null : DEFAULT_STRIPE_API_BASE;
 }

@@ -20,6 +20,16 @@ export default async function globalSetup(): Promise<void> {
     INTERNAL_SIGNING_SECRET: `e2e-signing-secret-${runId}`,
     CLEARHOUSE_PLATFORM_KEY: `e2e_platform_${runId}`,
     CLEARHOUSE_OPS_KEY: `e2e_ops_${runId}`,
+    // Pay-in: lost webhooks are caught up within seconds, PSP timeouts are short, and one
+    // buyer / one seller are blocked for the risk tests (tests/e2e/payin-*.test.ts).
+    PAYMENT_RECHECK_INTERVAL_MS: '1000',
+    PAYMENT_RECHECK_MIN_AGE_MS: '1000',
+    PAYMENT_RECHECK_DELAY_MS_MAX: '3000',
+    PSP_TIMEOUT_MS: '1500',
+    PSP_RETRY_BACKOFF_MS: '100',
+    RISK_BLOCKED_BUYER_IDS: 'e2e_blocked_buyer',
+    RISK_BLOCKED_SELLER_IDS: 'e2e_blocked_seller',
+    RISK_PAYMENT_AMOUNT_MAJOR_MAX: '100000',
   };
   await prepareAllDatabases(env, () => undefined);
   const logDir = join(REPO_ROOT, 'tests', '.logs');

@@ -1,11 +1,20 @@
 import { scalarResolvers } from '@clearhouse/shared';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import type { PaymentsContext } from '../context.js';
+import { cancelPaymentResolver, createCheckoutResolver } from './checkout-mutations.js';
 import { createSellerApiKeyResolver } from './create-seller-api-key.js';
+import { Payment, PaymentOrder, paymentQueries } from './payments.js';
 
 export const resolvers: GraphQLResolverMap<PaymentsContext> = {
   ...scalarResolvers,
+  Query: {
+    ...paymentQueries,
+  },
   Mutation: {
     createSellerApiKey: createSellerApiKeyResolver,
+    createCheckout: createCheckoutResolver,
+    cancelPayment: cancelPaymentResolver,
   },
+  Payment,
+  PaymentOrder,
 } as GraphQLResolverMap<PaymentsContext>;

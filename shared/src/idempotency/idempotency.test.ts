@@ -1,0 +1,170 @@
+import { Pool } from 'pg';
+import { DomainError } from '../errors/index.js';
+import type { SqlClient } from '../messaging/sql.js';
+import { createTestDatabase, type TestDatabase } from '../testkit/database.js';
+import { deleteExpiredIdempotencyKeys, hashRequest, runIdempotent, type JsonValue, type RunIdempotentOptions } from './idempotency.js';
+
+let database: TestDatabase;
+let pool: Pool;
+let db: SqlClient;
+
+// Any subgraph database has the idempotency_keys table; plain pg stands in for its Prisma client.
+beforeAll(async () => {
+  database = await createTestDatabase('payments');
+  pool = new Pool({ connectionString: database.url, max: 60 });
+  db = {
+    $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await pool.query(query, values)).rowCount ?? 0,
+    $queryRawUnsafe: async <T,>(query: string, ...values: unknown[]) => (await pool.query(query, values)).rows as T,
+  };
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await database?.drop();
+});
+
+let keyCounter = 0;
+function options(overrides: Partial<RunIdempotentOptions> = {}): RunIdempotentOptions {
+  keyCounter += 1;
+  return {
+    db,
+    callerId: 'caller_1',
+    key: `key-${keyCounter}`,
+    operation: 'test',
+    request: { amountMinor: 100n, currency: 'USD' },
+    lockTtlMs: 10_000,
+    execute: async () => ({ response: { ok: true } }),
+    ...overrides,
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'none';
+  } catch (error) {
+    return error instanceof DomainError ? error.code : `unexpected: ${String(error)}`;
+  }
+}
+
+describe('hashRequest', () => {
+  test('ignores key order and undefined fields, distinguishes values and operations', () => {
+    expect(hashRequest('op', { a: 1, b: [1, 2], c: undefined })).toBe(hashRequest('op', { b: [1, 2], a: 1 }));
+    expect(hashRequest('op', { a: 1n })).not.toBe(hashRequest('op', { a: 2n }));
+    expect(hashRequest('op', { a: 1n })).not.toBe(hashRequest('other', { a: 1n }));
+    expect(hashRequest('op', { a: 1n })).not.toBe(hashRequest('op', { a: '1' }));
+  });
+});
+
+describe('runIdempotent', () => {
+  test('first call runs; the same key and input replays the stored response', async () => {
+    let runs = 0;
+    const base = options({ execute: async () => ({ response: { paymentId: `p${++runs}` } }) });
+    expect(await runIdempotent(base)).toEqual({ response: { paymentId: 'p1' }, replayed: false });
+    expect(await runIdempotent({ ...base, request: { currency: 'USD', amountMinor: 100n } })).toEqual({ response: { paymentId: 'p1' }, replayed: true });
+    expect(runs).toBe(1);
+  });
+
+  test('the same key with another input → IDEMPOTENCY_KEY_REUSED; another caller has its own keys', async () => {
+    const base = options();
+    await runIdempotent(base);
+    expect(await codeOf(runIdempotent({ ...base, request: { amountMinor: 101n, currency: 'USD' } }))).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await codeOf(runIdempotent({ ...base, operation: 'other' }))).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect((await runIdempotent({ ...base, callerId: 'caller_2' })).replayed).toBe(false);
+  });
+
+  test('while the first run holds the key → IDEMPOTENCY_KEY_IN_USE', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const base = options({ execute: async () => (await gate, { response: 'done' }) });
+    const first = runIdempotent(base);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await codeOf(runIdempotent(base))).toBe('IDEMPOTENCY_KEY_IN_USE');
+    release();
+    expect(await first).toEqual({ response: 'done', replayed: false });
+    expect(await runIdempotent(base)).toEqual({ response: 'done', replayed: true });
+  });
+
+  test('a retryable failure releases the key; the retry runs again as a takeover', async () => {
+    const takeovers: boolean[] = [];
+    let calls = 0;
+    const base = options({
+      execute: async ({ takeover }): Promise<{ response: JsonValue; retryable?: boolean }> => {
+        takeovers.push(takeover);
+        calls += 1;
+        if (calls === 1) return { response: { error: 'PSP_UNAVAILABLE' }, retryable: true };
+        return { response: { paymentId: 'p' } };
+      },
+    });
+    expect(await runIdempotent(base)).toEqual({ response: { error: 'PSP_UNAVAILABLE' }, replayed: false });
+    expect(await runIdempotent(base)).toEqual({ response: { paymentId: 'p' }, replayed: false });
+    expect(await runIdempotent(base)).toEqual({ response: { paymentId: 'p' }, replayed: true });
+    expect(takeovers).toEqual([false, true]);
+  });
+
+  test('a throwing run releases the key and rethrows', async () => {
+    const base = options({ execute: async () => Promise.reject(new Error('boom')) });
+    await expect(runIdempotent(base)).rejects.toThrow('boom');
+    expect(await runIdempotent({ ...base, execute: async () => ({ response: 1 }) })).toEqual({ response: 1, replayed: false });
+  });
+
+  test('an expired lock (a crashed holder) may be taken over', async () => {
+    const base = options({ lockTtlMs: 1_000 });
+    await db.$executeRawUnsafe(
+      `INSERT INTO idempotency_keys (caller_id, key, operation, request_hash, status, locked_until) VALUES ($1, $2, $3, $4, 'in_progress', now() - interval '1 second')`,
+      base.callerId,
+      base.key,
+      base.operation,
+      hashRequest(base.operation, base.request),
+    );
+    expect(await runIdempotent(base)).toEqual({ response: { ok: true }, replayed: false });
+  });
+
+  test('50 concurrent identical calls: exactly one execution, the others in use or replayed', async () => {
+    let executions = 0;
+    const base = options({
+      execute: async () => {
+        executions += 1;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return { response: { id: 'only' } };
+      },
+    });
+    const outcomes = await Promise.allSettled(Array.from({ length: 50 }, () => runIdempotent(base)));
+    expect(executions).toBe(1);
+    const fresh = outcomes.filter((o) => o.status === 'fulfilled' && !o.value.replayed);
+    expect(fresh).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') expect((outcome.reason as DomainError).code).toBe('IDEMPOTENCY_KEY_IN_USE');
+      else expect(outcome.value.response).toEqual({ id: 'only' });
+    }
+  });
+
+  test('concurrent takeovers of a released key: one runs', async () => {
+    let executions = 0;
+    const base = options({ execute: async () => ({ response: 'x', retryable: true }) });
+    await runIdempotent(base);
+    const slow = { ...base, execute: async () => (executions++, await new Promise((r) => setTimeout(r, 100)), { response: 'y' }) };
+    await Promise.allSettled(Array.from({ length: 20 }, () => runIdempotent(slow)));
+    expect(executions).toBe(1);
+  });
+
+  test('rejects keys outside 1-255 characters', async () => {
+    expect(await codeOf(runIdempotent(options({ key: '' })))).toBe('INVALID_INPUT');
+    expect(await codeOf(runIdempotent(options({ key: 'k'.repeat(256) })))).toBe('INVALID_INPUT');
+  });
+});
+
+describe('deleteExpiredIdempotencyKeys', () => {
+  test('deletes only finished keys older than the retention', async () => {
+    const old = options();
+    await runIdempotent(old);
+    await db.$executeRawUnsafe(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, old.key);
+    const fresh = options();
+    await runIdempotent(fresh);
+    const deleted = await deleteExpiredIdempotencyKeys(db, 24 * 3600_000);
+    expect(deleted).toBe(1);
+    expect((await runIdempotent(fresh)).replayed).toBe(true);
+    expect((await runIdempotent(old)).replayed).toBe(false);
+    await expect(deleteExpiredIdempotencyKeys(db, 1000)).rejects.toThrow('24 hours');
+  });
+});

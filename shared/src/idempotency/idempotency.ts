@@ -1,0 +1,189 @@
+// Idempotent mutations, handled once and centrally (ARCHITECTURE "Idempotency"): the pair
+// (caller, key) is unique in `idempotency_keys` (every subgraph database has the table), stored
+// with the operation, a SHA-256 of the canonical JSON of the input and the result.
+//
+//   first call            → a row `in_progress` (INSERT ... ON CONFLICT DO NOTHING), then execute
+//   same key, same input  → completed: the stored response, replayed: true
+//                           in progress (lock not expired): IDEMPOTENCY_KEY_IN_USE (retryable)
+//                           released (a retryable failure) or an expired lock (a crashed
+//                           holder): taken over and executed again; the operation must then
+//                           finish the work the first run began (e.g. find its payment by key)
+//   same key, other input → IDEMPOTENCY_KEY_REUSED
+//
+// The key row is written in its own statement, never inside the operation's transaction: the
+// operation may call a PSP, which must not happen inside a database transaction.
+import { createHash } from 'node:crypto';
+import { DomainError } from '../errors/index.js';
+import type { SqlClient } from '../messaging/sql.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
+export const IDEMPOTENCY_KEY_RETENTION_MS_MIN = 24 * 3600_000;
+export const IDEMPOTENCY_CLEANUP_BATCH_MAX = 10_000;
+const LOCK_TTL_MS_MIN = 1_000;
+const LOCK_TTL_MS_MAX = 15 * 60_000;
+const CANONICAL_DEPTH_MAX = 32;
+
+export type IdempotencyStatus = 'in_progress' | 'completed' | 'released';
+
+export interface RunIdempotentOptions {
+  db: SqlClient;
+  callerId: string;
+  key: string;
+  /** Names the mutation; the same key used for another operation counts as another input. */
+  operation: string;
+  /** The input; hashed canonically (object keys sorted, bigint as digits). */
+  request: unknown;
+  /** How long a run may hold the key before another request may take it over. */
+  lockTtlMs: number;
+  /**
+   * Does the work. `retryable: true` (e.g. PSP_UNAVAILABLE) releases the key so a later call
+   * with the same key runs again; otherwise the response is stored for replay. A throw also
+   * releases the key and propagates.
+   */
+  execute: (context: { takeover: boolean }) => Promise<{ response: JsonValue; retryable?: boolean }>;
+}
+
+export interface IdempotentResult {
+  response: JsonValue;
+  replayed: boolean;
+}
+
+interface KeyRow {
+  operation: string;
+  request_hash: string;
+  status: IdempotencyStatus;
+  response: JsonValue | null;
+  lock_expired: boolean;
+}
+
+function canonicalize(value: unknown, depth: number): unknown {
+  if (depth > CANONICAL_DEPTH_MAX) throw new Error('idempotency: request nested too deeply to hash');
+  if (typeof value === 'bigint') return `${value.toString()}n`;
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((item) => canonicalize(item, depth + 1));
+  if (value !== null && typeof value === 'object') {
+    const sorted: Record<string, unknown> = {};
+    for (const name of Object.keys(value).sort()) {
+      const field = (value as Record<string, unknown>)[name];
+      if (field !== undefined) sorted[name] = canonicalize(field, depth + 1);
+    }
+    return sorted;
+  }
+  return value === undefined ? null : value;
+}
+
+/** SHA-256 (hex) of the canonical JSON of `request`: key order and undefined fields do not matter. */
+export function hashRequest(operation: string, request: unknown): string {
+  return createHash('sha256').update(JSON.stringify([operation, canonicalize(request, 0)]), 'utf8').digest('hex');
+}
+
+export function assertIdempotencyKey(key: string): void {
+  if (key.length < 1 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX) {
+    throw new DomainError('INVALID_INPUT', `idempotencyKey must be 1-${IDEMPOTENCY_KEY_LENGTH_MAX} characters`, { field: ['input', 'idempotencyKey'] });
+  }
+}
+
+async function readRow(db: SqlClient, callerId: string, key: string): Promise<KeyRow | undefined> {
+  const rows = await db.$queryRawUnsafe<KeyRow[]>(
+    `SELECT operation, request_hash, status, response, (locked_until IS NULL OR locked_until <= now()) AS lock_expired
+       FROM idempotency_keys WHERE caller_id = $1 AND key = $2`,
+    callerId,
+    key,
+  );
+  return rows[0];
+}
+
+async function claimNew(db: SqlClient, options: RunIdempotentOptions, hash: string): Promise<boolean> {
+  const inserted = await db.$executeRawUnsafe(
+    `INSERT INTO idempotency_keys (caller_id, key, operation, request_hash, status, locked_until)
+     VALUES ($1, $2, $3, $4, 'in_progress', now() + ($5::int * interval '1 millisecond'))
+     ON CONFLICT (caller_id, key) DO NOTHING`,
+    options.callerId,
+    options.key,
+    options.operation,
+    hash,
+    options.lockTtlMs,
+  );
+  return inserted === 1;
+}
+
+/** Takes over a released key or one whose holder's lock expired; false if someone else did. */
+async function claimExisting(db: SqlClient, options: RunIdempotentOptions, hash: string): Promise<boolean> {
+  const updated = await db.$executeRawUnsafe(
+    `UPDATE idempotency_keys
+        SET status = 'in_progress', locked_until = now() + ($5::int * interval '1 millisecond')
+      WHERE caller_id = $1 AND key = $2 AND operation = $3 AND request_hash = $4
+        AND (status = 'released' OR (status = 'in_progress' AND (locked_until IS NULL OR locked_until <= now())))`,
+    options.callerId,
+    options.key,
+    options.operation,
+    hash,
+    options.lockTtlMs,
+  );
+  return updated === 1;
+}
+
+async function finish(db: SqlClient, options: RunIdempotentOptions, status: IdempotencyStatus, response: JsonValue | null): Promise<void> {
+  await db.$executeRawUnsafe(
+    `UPDATE idempotency_keys
+        SET status = $3, response = $4::jsonb, locked_until = NULL,
+            completed_at = CASE WHEN $3 = 'completed' THEN now() ELSE NULL END
+      WHERE caller_id = $1 AND key = $2`,
+    options.callerId,
+    options.key,
+    status,
+    response === null ? null : JSON.stringify(response),
+  );
+}
+
+async function run(options: RunIdempotentOptions, takeover: boolean): Promise<IdempotentResult> {
+  let outcome: { response: JsonValue; retryable?: boolean };
+  try {
+    outcome = await options.execute({ takeover });
+  } catch (error) {
+    await finish(options.db, options, 'released', null);
+    throw error;
+  }
+  await finish(options.db, options, outcome.retryable === true ? 'released' : 'completed', outcome.response);
+  return { response: outcome.response, replayed: false };
+}
+
+export async function runIdempotent(options: RunIdempotentOptions): Promise<IdempotentResult> {
+  assertIdempotencyKey(options.key);
+  if (!Number.isInteger(options.lockTtlMs) || options.lockTtlMs < LOCK_TTL_MS_MIN || options.lockTtlMs > LOCK_TTL_MS_MAX) {
+    throw new Error(`runIdempotent: lockTtlMs must be ${LOCK_TTL_MS_MIN}..${LOCK_TTL_MS_MAX}`);
+  }
+  const hash = hashRequest(options.operation, options.request);
+  if (await claimNew(options.db, options, hash)) return run(options, false);
+
+  const row = await readRow(options.db, options.callerId, options.key);
+  // Deleted by the cleanup between our INSERT and SELECT: only possible for a key older than the
+  // retention, which a client should not reuse; treat it like a concurrent run.
+  if (!row) throw new DomainError('IDEMPOTENCY_KEY_IN_USE', 'the idempotency key is being processed; retry shortly');
+  if (row.operation !== options.operation || row.request_hash !== hash) {
+    throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used with a different input', { field: ['input', 'idempotencyKey'] });
+  }
+  if (row.status === 'completed') return { response: row.response, replayed: true };
+  if ((row.status === 'released' || row.lock_expired) && (await claimExisting(options.db, options, hash))) return run(options, true);
+  throw new DomainError('IDEMPOTENCY_KEY_IN_USE', 'a request with this idempotency key is still in progress; retry shortly');
+}
+
+/**
+ * Deletes keys older than `retentionMs` (at least 24 hours) that nobody holds, at most
+ * `batchMax` rows per call. Returns the number deleted.
+ */
+export async function deleteExpiredIdempotencyKeys(db: SqlClient, retentionMs: number, batchMax = IDEMPOTENCY_CLEANUP_BATCH_MAX): Promise<number> {
+  if (retentionMs < IDEMPOTENCY_KEY_RETENTION_MS_MIN) throw new Error('idempotency keys must be kept at least 24 hours');
+  if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > IDEMPOTENCY_CLEANUP_BATCH_MAX) throw new Error(`batchMax must be 1..${IDEMPOTENCY_CLEANUP_BATCH_MAX}`);
+  return db.$executeRawUnsafe(
+    `DELETE FROM idempotency_keys WHERE ctid IN (
+       SELECT ctid FROM idempotency_keys
+        WHERE created_at < now() - ($1::bigint * interval '1 millisecond')
+          AND (status <> 'in_progress' OR locked_until IS NULL OR locked_until <= now())
+        LIMIT $2)`,
+    retentionMs,
+    batchMax,
+  );
+}

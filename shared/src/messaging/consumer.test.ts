@@ -1,0 +1,215 @@
+import { z } from 'zod';
+import { currentCorrelationId } from '../logging/index.js';
+import { defineConsumer, startConsumers, type RunningConsumers } from './consumer.js';
+import { listDeadLetters, queueDepth } from './dead-letters.js';
+import { newEvent, type DomainEvent } from './envelope.js';
+import { NonRetryableError, RetryableError } from './failures.js';
+import { createOutboxRelay, type OutboxRelay } from './outbox.js';
+import { startHarness, sleep, waitFor, type Harness } from './test-harness.js';
+import { DEFAULT_RETRY_TIERS_MS, DELIVERY_LIMIT, consumerQueueName, deadLetterQueueName } from './topology.js';
+
+const TIERS_MS = [200, 400, 800];
+/** Timer and broker scheduling slack allowed on each measured delay. */
+const EARLY_TOLERANCE_MS = 30;
+const LATE_TOLERANCE_MS = 450;
+
+let h: Harness;
+let relay: OutboxRelay;
+const running: RunningConsumers[] = [];
+
+beforeAll(async () => {
+  h = await startHarness();
+  relay = createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, pollIntervalMs: 20 });
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  for (const consumers of running) await consumers.stop();
+  await h?.close();
+});
+
+async function start(options: Omit<Parameters<typeof startConsumers>[0], 'connection' | 'db' | 'prefix' | 'logger'> & { connection?: Parameters<typeof startConsumers>[0]['connection'] }) {
+  const consumers = await startConsumers({ connection: h.broker.connection, db: h.db, prefix: h.prefix, logger: h.logger, retryTiersMs: TIERS_MS, ...options });
+  running.push(consumers);
+  return consumers;
+}
+
+async function publish(event: DomainEvent<unknown>): Promise<void> {
+  await h.commitEvent(event);
+  await waitFor('outbox drained', async () => {
+    await relay.runOnce();
+    return (await relay.backlog()) === 0;
+  });
+}
+
+test('the default retry tiers are 1, 2, 4, 8 and 16 seconds', () => {
+  expect(DEFAULT_RETRY_TIERS_MS).toEqual([1000, 2000, 4000, 8000, 16000]);
+});
+
+test('a retryable failure is retried after each tier delay, then parked with its history', async () => {
+  const arrivalsMs: number[] = [];
+  const attempts: number[] = [];
+  const correlationIds: (string | undefined)[] = [];
+  await start({
+    consumers: [
+      defineConsumer({
+        name: 'flaky',
+        routingKeys: ['payment.failed'],
+        async handle(_event, _tx, ctx) {
+          arrivalsMs.push(Date.now());
+          attempts.push(ctx.attempt);
+          correlationIds.push(currentCorrelationId());
+          throw new RetryableError(`PSP answered 503 (attempt ${ctx.attempt})`);
+        },
+      }),
+    ],
+  });
+  const event = newEvent('payment.failed', 1, 'pay_flaky', { paymentId: 'pay_flaky' });
+  await publish(event);
+
+  const dlq = deadLetterQueueName(consumerQueueName(h.prefix, 'flaky'));
+  await waitFor('the message to be parked', async () => (await queueDepth(h.broker.connection, dlq)) === 1, 10_000);
+
+  expect(attempts).toEqual([1, 2, 3, 4]);
+  expect(correlationIds).toEqual(['pay_flaky', 'pay_flaky', 'pay_flaky', 'pay_flaky']);
+  const delaysMs = arrivalsMs.slice(1).map((t, i) => t - arrivalsMs[i]!);
+  delaysMs.forEach((delayMs, i) => {
+    expect(delayMs).toBeGreaterThanOrEqual(TIERS_MS[i]! - EARLY_TOLERANCE_MS);
+    expect(delayMs).toBeLessThan(TIERS_MS[i]! + LATE_TOLERANCE_MS);
+  });
+
+  const [letter] = await listDeadLetters({ connection: h.broker.connection, deadLetterQueue: dlq });
+  expect(letter?.messageId).toBe(event.messageId);
+  expect(letter?.attempts).toBe(4);
+  expect(letter?.routingKey).toBe('payment.failed');
+  expect(letter?.error).toContain('PSP answered 503 (attempt 4)');
+  expect(letter?.history.map((entry) => entry.attempt)).toEqual([1, 2, 3, 4]);
+  expect(letter?.history[0]?.error).toContain('RetryableError: PSP answered 503 (attempt 1)');
+  expect(letter?.failedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+  expect(letter?.headers['x-death']).toBeUndefined();
+  // Nothing left behind in the work queue or the tiers, and the peek lost nothing.
+  expect(await queueDepth(h.broker.connection, consumerQueueName(h.prefix, 'flaky'))).toBe(0);
+  expect(await queueDepth(h.broker.connection, dlq)).toBe(1);
+});
+
+test('a non-retryable failure and an invalid payload are parked at once', async () => {
+  let businessCalls = 0;
+  let validatedCalls = 0;
+  await start({
+    consumers: [
+      defineConsumer({
+        name: 'strict',
+        routingKeys: ['payout.paid'],
+        async handle() {
+          businessCalls++;
+          throw new NonRetryableError('payout already settled');
+        },
+      }),
+      defineConsumer({
+        name: 'validated',
+        routingKeys: ['order.delivered'],
+        schema: z.object({ orderId: z.string() }),
+        async handle() {
+          validatedCalls++;
+        },
+      }),
+    ],
+  });
+  await publish(newEvent('payout.paid', 1, 'po_1', { payoutId: 'po_1' }));
+  await publish(newEvent('order.delivered', 1, 'ord_1', { orderId: 42 }));
+
+  const strictDlq = deadLetterQueueName(consumerQueueName(h.prefix, 'strict'));
+  const validatedDlq = deadLetterQueueName(consumerQueueName(h.prefix, 'validated'));
+  await waitFor('both parked', async () => (await queueDepth(h.broker.connection, strictDlq)) === 1 && (await queueDepth(h.broker.connection, validatedDlq)) === 1, 10_000);
+  await sleep(TIERS_MS[0]! + 300);
+  expect(businessCalls).toBe(1);
+  expect(validatedCalls).toBe(0);
+  const [strictLetter] = await listDeadLetters({ connection: h.broker.connection, deadLetterQueue: strictDlq });
+  expect(strictLetter?.attempts).toBe(1);
+  expect(strictLetter?.error).toContain('payout already settled');
+  const [validatedLetter] = await listDeadLetters({ connection: h.broker.connection, deadLetterQueue: validatedDlq });
+  expect(validatedLetter?.attempts).toBe(1);
+  expect(validatedLetter?.error).toContain('ZodError');
+});
+
+test('a poison message (bad JSON) is parked at once and never loops', async () => {
+  let calls = 0;
+  await start({
+    consumers: [
+      defineConsumer({
+        name: 'poisoned',
+        routingKeys: ['payment.refunded'],
+        async handle() {
+          calls++;
+        },
+      }),
+    ],
+  });
+  await h.publishRaw(h.broker.connection, 'payment.refunded', Buffer.from('{"messageId": "oops", broken'), { contentType: 'application/json', messageId: 'poison-1' });
+
+  const queue = consumerQueueName(h.prefix, 'poisoned');
+  const dlq = deadLetterQueueName(queue);
+  await waitFor('poison parked', async () => (await queueDepth(h.broker.connection, dlq)) === 1, 10_000);
+  await sleep(TIERS_MS[0]! + 300);
+  expect(calls).toBe(0);
+  expect(await queueDepth(h.broker.connection, queue)).toBe(0);
+  expect(await queueDepth(h.broker.connection, dlq)).toBe(1);
+  const [letter] = await listDeadLetters({ connection: h.broker.connection, deadLetterQueue: dlq });
+  expect(letter?.messageId).toBe('poison-1');
+  expect(letter?.attempts).toBe(1);
+  expect(letter?.error).toContain('not JSON');
+  expect(letter?.body).toBe('{"messageId": "oops", broken');
+});
+
+test('a consumer killed after its commit and before its ack has no second effect on redelivery', async () => {
+  const doomedConnection = await h.broker.connect('doomed');
+  const handled: string[] = [];
+  const commits: string[] = [];
+  let killed = false;
+  await start({
+    connection: doomedConnection,
+    consumers: [
+      defineConsumer({
+        name: 'once',
+        routingKeys: ['payment.succeeded'],
+        async handle(event, tx) {
+          handled.push(event.messageId);
+          await h.recordEffect(tx, 'once', event.messageId);
+        },
+      }),
+    ],
+    afterCommitForTest: async (event) => {
+      commits.push(event.messageId);
+      if (killed) return;
+      killed = true;
+      // The broker drops the connection: the ack that follows goes nowhere.
+      expect(await h.broker.closeConnections(['doomed'])).toBe(1);
+    },
+  });
+  const event = newEvent('payment.succeeded', 1, 'pay_once', { paymentId: 'pay_once' });
+  await publish(event);
+
+  // rabbitmq-client reconnects; the broker redelivers the unacked message.
+  await waitFor('the redelivery', () => commits.length === 2, 15_000);
+  expect(handled).toEqual([event.messageId]);
+  expect(await h.effectCount(event.messageId)).toBe(1);
+  await waitFor('the ack of the redelivery', async () => (await queueDepth(h.broker.connection, consumerQueueName(h.prefix, 'once'))) === 0);
+});
+
+test('a message the consumer keeps failing to settle is parked by the broker after the delivery limit', async () => {
+  let deliveries = 0;
+  await start({
+    consumers: [defineConsumer({ name: 'crashy', routingKeys: ['payout.failed'], async handle() {} })],
+    // Stands in for a process that dies on this message every time: the kit never settles it.
+    afterCommitForTest: () => {
+      deliveries++;
+      throw new Error('consumer crashed');
+    },
+  });
+  await publish(newEvent('payout.failed', 1, 'po_crash', { payoutId: 'po_crash' }));
+  const dlq = deadLetterQueueName(consumerQueueName(h.prefix, 'crashy'));
+  await waitFor('the broker to park it', async () => (await queueDepth(h.broker.connection, dlq)) === 1, 20_000);
+  expect(deliveries).toBeGreaterThanOrEqual(DELIVERY_LIMIT);
+  const [letter] = await listDeadLetters({ connection: h.broker.connection, deadLetterQueue: dlq });
+  expect(letter?.error).toContain('parked by the broker: delivery_limit');
+});

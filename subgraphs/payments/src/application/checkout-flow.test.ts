@@ -1,0 +1,151 @@
+// The use cases against a real (throw-away) payments database and a fake PSP.
+import { PrismaPg } from '@prisma/adapter-pg';
+import { createLogger, DomainError, type Caller, type SqlClient } from '@clearhouse/shared';
+import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { prismaPaymentsStore } from '../persistence/payments.js';
+import { PspError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspPaymentState } from '../psp/port.js';
+import { cancelPayment } from './cancel-payment.js';
+import { createCheckout } from './create-checkout.js';
+import type { PaymentsDeps } from './deps.js';
+import { syncPaymentWithPsp } from './sync-with-psp.js';
+
+let database: TestDatabase;
+let prisma: PrismaClient;
+
+class FakePsp implements PaymentsPsp {
+  sessionCalls: CreateCheckoutSessionRequest[] = [];
+  failNext = 0;
+  expired: string[] = [];
+  async createCheckoutSession(request: CreateCheckoutSessionRequest) {
+    this.sessionCalls.push(request);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      throw new PspError('server', 'injected', 500, null);
+    }
+    return { sessionId: `cs_${request.paymentId}`, paymentIntentId: `pi_${request.paymentId}`, url: `http://psp/pay/cs_${request.paymentId}` };
+  }
+  async retrievePaymentIntent(id: string): Promise<PspPaymentState> {
+    return state(id.slice(3), 'CANCELED');
+  }
+  async expireCheckoutSession(sessionId: string) {
+    this.expired.push(sessionId);
+  }
+  parseWebhook(): never {
+    throw new Error('not used');
+  }
+}
+
+function state(paymentId: string, status: PspPaymentState['status'], failure?: { code: string; message: string }): PspPaymentState {
+  return { paymentIntentId: `pi_${paymentId}`, status, pspStatus: status.toLowerCase(), paymentId, amountMinor: 0n, currency: 'USD', chargeId: 'ch_1', failureCode: failure?.code ?? null, failureMessage: failure?.message ?? null };
+}
+
+let psp: FakePsp;
+let deps: PaymentsDeps;
+const platform: Caller = { role: 'platform', keyId: 'key_platform', sellerId: null };
+let counter = 0;
+const input = (overrides: object = {}) => ({ idempotencyKey: `k${++counter}`, buyerId: `b${counter}`, currency: 'USD', orders: [{ sellerId: 's1', amountMinor: 6000n }, { sellerId: 's2', amountMinor: 4000n }], ...overrides });
+
+beforeAll(async () => {
+  database = await createTestDatabase('payments');
+  prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url, max: 30 }) });
+});
+
+beforeEach(() => {
+  psp = new FakePsp();
+  deps = {
+    store: prismaPaymentsStore(prisma),
+    sql: prisma as unknown as SqlClient,
+    psp,
+    logger: createLogger({ service: 'test', level: 'silent' }),
+    fees: { percentBps: 290n, fixedMinor: 0n },
+    risk: { paymentAmountMajorMax: 100_000n, buyerPaymentsPerWindowMax: 100, buyerVelocityWindowMs: 60_000, blockedBuyerIds: new Set(), blockedSellerIds: new Set() },
+    pspPolicy: { attemptsMax: 2, timeoutMs: 1_000, backoffMsBase: 1, backoffMsMax: 2 },
+    recheck: { minAgeMs: 1_000, delayMsMax: 5_000 },
+    onOutboxWritten: () => undefined,
+  };
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await database?.drop();
+});
+
+async function outbox(paymentId: string) {
+  return prisma.outboxMessage.findMany({ where: { correlationId: paymentId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+}
+
+test('50 concurrent identical calls: one payment, one PSP registration', async () => {
+  const same = input();
+  const results = await Promise.allSettled(Array.from({ length: 50 }, () => createCheckout(deps, { caller: platform, input: same })));
+  const ids = new Set(results.flatMap((r) => (r.status === 'fulfilled' && r.value.paymentId ? [r.value.paymentId] : [])));
+  expect(ids.size).toBe(1);
+  for (const r of results) if (r.status === 'rejected') expect((r.reason as DomainError).code).toBe('IDEMPOTENCY_KEY_IN_USE');
+  expect(psp.sessionCalls).toHaveLength(1);
+  expect(await prisma.payment.count({ where: { idempotencyKey: same.idempotencyKey } })).toBe(1);
+  expect(psp.sessionCalls[0]!.idempotencyKey).toBe(`checkout:${[...ids][0]}`);
+});
+
+test('PSP unavailable → PSP_UNAVAILABLE; the retry finishes the same payment with a new key round', async () => {
+  const same = input();
+  psp.failNext = 2;
+  const first = await createCheckout(deps, { caller: platform, input: same });
+  expect(first.userErrors.map((e) => e.code)).toEqual(['PSP_UNAVAILABLE']);
+  const payment = await prisma.payment.findFirstOrThrow({ where: { idempotencyKey: same.idempotencyKey } });
+  expect(payment.status).toBe('CREATED');
+  const second = await createCheckout(deps, { caller: platform, input: same });
+  expect(second).toEqual({ paymentId: payment.id, userErrors: [], replayed: false });
+  expect(psp.sessionCalls.map((c) => c.idempotencyKey)).toEqual([`checkout:${payment.id}`, `checkout:${payment.id}:1`, `checkout:${payment.id}:2`]);
+  const orders = await prisma.paymentOrder.findMany({ where: { paymentId: payment.id }, orderBy: { position: 'asc' } });
+  expect(orders.map((o) => [o.feeMinor, o.netAmountMinor])).toEqual([[174n, 5826n], [116n, 3884n]]);
+});
+
+test('PSP states drive the transitions; outbox rows per change; late events change nothing', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  expect((await syncPaymentWithPsp(deps, id, state(id, 'REQUIRES_ACTION'), 'test')).kind).toBe('changed');
+  expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'test')).kind).toBe('changed');
+  expect((await syncPaymentWithPsp(deps, id, state(id, 'REQUIRES_ACTION'), 'late')).kind).toBe('unchanged');
+  const before = await outbox(id);
+  expect((await syncPaymentWithPsp(deps, id, state(id, 'FAILED', { code: 'x', message: 'y' }), 'contradiction')).kind).toBe('illegal');
+  expect(await outbox(id)).toHaveLength(before.length);
+  // Rows of one transaction share created_at; their order within it is not defined.
+  expect(before.map((e) => e.eventType).sort()).toEqual(['payment.status_changed', 'payment.status_changed', 'payment.status_changed', 'payment.succeeded']);
+  const payment = await prisma.payment.findUniqueOrThrow({ where: { id } });
+  expect(payment).toMatchObject({ status: 'SUCCEEDED', checkoutUrl: null, nextRecheckAt: null });
+});
+
+test('FAILED records the PSP failure and expires the session', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  await syncPaymentWithPsp(deps, id, state(id, 'FAILED', { code: 'generic_decline', message: 'Your card was declined.' }), 'test');
+  expect(await prisma.payment.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'FAILED', failureCode: 'generic_decline', checkoutUrl: null });
+  expect(psp.expired).toEqual([`cs_${id}`]);
+  expect((await prisma.paymentOrder.findMany({ where: { paymentId: id } })).map((o) => o.status)).toEqual(['FAILED', 'FAILED']);
+});
+
+test('a webhook event id is applied once', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const webhook = { id: `evt_${id}`, type: 'payment_intent.succeeded', paymentIntentId: `pi_${id}`, createdAtMs: Date.now() };
+  expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('changed');
+  expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('duplicate_webhook');
+});
+
+test('cancelPayment: CANCELED through the PSP state; a replay is marked', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  psp.retrievePaymentIntent = async (intentId) => state(intentId.slice(3), psp.expired.length > 0 ? 'CANCELED' : 'REQUIRES_PAYMENT');
+  const canceled = await cancelPayment(deps, platform, { idempotencyKey: 'c1', paymentId: paymentId! });
+  expect(canceled).toEqual({ paymentId, userErrors: [], replayed: false });
+  expect((await cancelPayment(deps, platform, { idempotencyKey: 'c1', paymentId: paymentId! })).replayed).toBe(true);
+  expect((await prisma.payment.findUniqueOrThrow({ where: { id: paymentId! } })).status).toBe('CANCELED');
+});
+
+test('risk rejection and a seller caller write no payment', async () => {
+  deps.risk = { ...deps.risk, blockedBuyerIds: new Set(['evil']) };
+  const rejected = await createCheckout(deps, { caller: platform, input: input({ buyerId: 'evil' }) });
+  expect(rejected.userErrors.map((e) => e.code)).toEqual(['RISK_REJECTED']);
+  await expect(createCheckout(deps, { caller: { role: 'seller', keyId: 'k', sellerId: 's1' }, input: input() })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  expect(await prisma.payment.count({ where: { buyerId: 'evil' } })).toBe(0);
+});

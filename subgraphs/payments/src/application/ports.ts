@@ -1,0 +1,111 @@
+// What the use cases need from storage; persistence/payments.ts implements it with Prisma.
+import type { DomainEvent } from '@clearhouse/shared';
+import type { PaymentOrderStatus, PaymentStatus } from '../domain/payment-status.js';
+
+export interface PaymentRecord {
+  id: string;
+  status: PaymentStatus;
+  buyerId: string;
+  currency: string;
+  amountMinor: bigint;
+  refundedAmountMinor: bigint;
+  checkoutUrl: string | null;
+  pspPaymentIntentId: string | null;
+  pspCheckoutSessionId: string | null;
+  pspRegistrationRound: number;
+  failureCode: string | null;
+  failureMessage: string | null;
+  returnUrl: string | null;
+  metadata: unknown;
+  idempotencyCallerId: string;
+  idempotencyKey: string;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+export interface PaymentOrderRecord {
+  id: string;
+  paymentId: string;
+  position: number;
+  sellerId: string;
+  reference: string | null;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  netAmountMinor: bigint;
+  status: PaymentOrderStatus;
+  refundedAmountMinor: bigint;
+  deliveredAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TimelineEntry {
+  paymentId: string;
+  at: Date;
+  /** payments, ledger, wallet, payouts, psp */
+  source: string;
+  type: string;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface PaymentPatch {
+  status?: PaymentStatus;
+  checkoutUrl?: string | null;
+  pspPaymentIntentId?: string;
+  pspCheckoutSessionId?: string;
+  failureCode?: string | null;
+  failureMessage?: string | null;
+  nextRecheckAt?: Date | null;
+}
+
+export interface NewPayment {
+  payment: Omit<PaymentRecord, 'createdAt' | 'updatedAt' | 'version' | 'refundedAmountMinor' | 'pspRegistrationRound'>;
+  orders: Omit<PaymentOrderRecord, 'createdAt' | 'updatedAt' | 'refundedAmountMinor' | 'deliveredAt'>[];
+}
+
+/** Everything done inside one database transaction. */
+export interface PaymentsTransaction {
+  /** The payment, locked until the transaction ends (SELECT ... FOR UPDATE). */
+  lockPayment(id: string): Promise<PaymentRecord | null>;
+  ordersOf(paymentId: string): Promise<PaymentOrderRecord[]>;
+  insertPayment(input: NewPayment): Promise<void>;
+  /** Optimistic: fails (throws) unless the row still has `expectedVersion`; bumps the version. */
+  updatePayment(id: string, expectedVersion: number, patch: PaymentPatch): Promise<void>;
+  setOrdersStatus(paymentId: string, status: PaymentOrderStatus): Promise<void>;
+  addTimeline(entry: TimelineEntry): Promise<void>;
+  writeEvent(event: DomainEvent<unknown>): Promise<void>;
+  /** Records a PSP webhook event id; false when it was recorded before. */
+  markWebhookProcessed(eventId: string, type: string): Promise<boolean>;
+}
+
+export interface PaymentListFilter {
+  first: number;
+  after: { createdAt: Date; id: string } | null;
+  status: PaymentStatus | null;
+  sellerId: string | null;
+}
+
+export interface PaymentsStore {
+  transaction<T>(work: (tx: PaymentsTransaction) => Promise<T>): Promise<T>;
+  findPayment(id: string): Promise<PaymentRecord | null>;
+  findPayments(ids: readonly string[]): Promise<PaymentRecord[]>;
+  findPaymentByIdempotencyKey(callerId: string, key: string): Promise<PaymentRecord | null>;
+  ordersOfPayments(paymentIds: readonly string[]): Promise<PaymentOrderRecord[]>;
+  findOrders(ids: readonly string[]): Promise<PaymentOrderRecord[]>;
+  /** Newest first; returns up to first + 1 rows so the caller knows whether there is more. */
+  listPayments(filter: PaymentListFilter): Promise<PaymentRecord[]>;
+  timelineOf(paymentId: string): Promise<TimelineEntry[]>;
+  countBuyerPaymentsSince(buyerId: string, since: Date): Promise<number>;
+  isWebhookProcessed(eventId: string): Promise<boolean>;
+  /** A timeline entry on its own (a PSP call outside any transaction). */
+  addTimeline(entry: TimelineEntry): Promise<void>;
+  bumpRegistrationRound(paymentId: string): Promise<number>;
+  /**
+   * Claims payments in `statuses` whose next re-check is due: moves their next re-check to
+   * `nextAt(payment)` and returns them. Several instances never claim the same row at once.
+   */
+  claimPaymentsForRecheck(statuses: readonly PaymentStatus[], limit: number, delayMsFor: (payment: PaymentRecord) => number): Promise<PaymentRecord[]>;
+  deleteWebhookEventsOlderThan(cutoff: Date, limit: number): Promise<number>;
+}

@@ -1,0 +1,88 @@
+// Brings a payment in line with the PSP's current state of its payment intent: the path shared
+// by webhooks and the re-check job (the PSP's state is authoritative, never an event payload).
+import { DomainError } from '@clearhouse/shared';
+import { PSP_PENDING_STATUSES } from '../domain/payment-status.js';
+import { callPsp, type PspCallPolicy } from '../psp/executor.js';
+import type { PspPaymentState, PspWebhookEvent } from '../psp/port.js';
+import { recheckDelayMs, type PaymentsDeps } from './deps.js';
+import type { PaymentPatch, PaymentRecord } from './ports.js';
+import { transitionPayment } from './transition.js';
+
+export type SyncOutcome =
+  | { kind: 'changed'; payment: PaymentRecord }
+  | { kind: 'unchanged'; payment: PaymentRecord; reason: string }
+  | { kind: 'illegal'; payment: PaymentRecord; reason: string }
+  | { kind: 'duplicate_webhook' }
+  | { kind: 'unknown_payment' };
+
+export async function retrievePspState(deps: PaymentsDeps, paymentIntentId: string, policy: PspCallPolicy = deps.pspPolicy): Promise<PspPaymentState> {
+  return callPsp({ operation: 'payment_intents.retrieve', policy, logger: deps.logger }, () => deps.psp.retrievePaymentIntent(paymentIntentId));
+}
+
+export async function syncPaymentWithPsp(deps: PaymentsDeps, paymentId: string, state: PspPaymentState, cause: string, webhook?: PspWebhookEvent): Promise<SyncOutcome> {
+  const outcome = await deps.store.transaction(async (tx): Promise<SyncOutcome> => {
+    if (webhook && !(await tx.markWebhookProcessed(webhook.id, webhook.type))) return { kind: 'duplicate_webhook' };
+    const payment = await tx.lockPayment(paymentId);
+    if (!payment) return { kind: 'unknown_payment' };
+    const at = new Date();
+    if (webhook) {
+      await tx.addTimeline({
+        paymentId,
+        at,
+        source: 'psp',
+        type: 'psp.webhook_received',
+        message: `${webhook.type} (${webhook.id}); PSP says ${state.pspStatus}`,
+        data: { eventId: webhook.id, eventType: webhook.type, pspStatus: state.pspStatus, paymentIntentId: state.paymentIntentId },
+      });
+    }
+    // Registration still in flight, or an intent of an earlier registration round: the
+    // registration (or the re-check after it) settles the payment.
+    if (payment.status === 'CREATED') return { kind: 'unchanged', payment, reason: 'registration in progress' };
+    if (payment.pspPaymentIntentId !== state.paymentIntentId) {
+      deps.logger.warn({ paymentId, known: payment.pspPaymentIntentId, reported: state.paymentIntentId }, 'PSP reported on a payment intent that is not the payment\'s current one');
+      return { kind: 'unchanged', payment, reason: 'not the current payment intent' };
+    }
+    const patch: PaymentPatch = {
+      nextRecheckAt: PSP_PENDING_STATUSES.includes(state.status) ? new Date(at.getTime() + recheckDelayMs(deps.recheck, payment.createdAt, at.getTime())) : null,
+    };
+    if (state.status === 'FAILED') {
+      patch.failureCode = state.failureCode;
+      patch.failureMessage = state.failureMessage;
+    }
+    const result = await transitionPayment(tx, payment, { to: state.status, patch, cause, chargeId: state.chargeId, at });
+    if (result.changed) return { kind: 'changed', payment: result.payment };
+    if (result.decision.kind === 'illegal') return { kind: 'illegal', payment, reason: result.decision.reason };
+    return { kind: 'unchanged', payment, reason: 'reason' in result.decision ? result.decision.reason : 'no change' };
+  });
+
+  if (outcome.kind === 'changed') {
+    deps.onOutboxWritten();
+    if (outcome.payment.status === 'FAILED') await withdrawCheckoutPage(deps, outcome.payment);
+  } else if (outcome.kind === 'illegal') {
+    deps.logger.error({ paymentId, pspStatus: state.pspStatus, reason: outcome.reason }, 'PSP state contradicts the payment; nothing written');
+  }
+  return outcome;
+}
+
+/**
+ * FAILED is final: expire the hosted session so the buyer cannot pay on it again. Best effort;
+ * should it fail, a later success is still taken (FAILED → SUCCEEDED, see the transition table).
+ */
+export async function withdrawCheckoutPage(deps: PaymentsDeps, payment: PaymentRecord): Promise<void> {
+  if (!payment.pspCheckoutSessionId) return;
+  const idempotencyKey = `expire:${payment.id}`;
+  let message: string;
+  try {
+    await callPsp({ operation: 'checkout.sessions.expire', policy: deps.pspPolicy, logger: deps.logger }, () => deps.psp.expireCheckoutSession(payment.pspCheckoutSessionId ?? '', idempotencyKey));
+    message = `checkout session ${payment.pspCheckoutSessionId} expired`;
+  } catch (error) {
+    deps.logger.warn({ paymentId: payment.id, err: error }, 'could not expire the checkout session of a failed payment');
+    message = `could not expire checkout session ${payment.pspCheckoutSessionId}: ${(error as Error).message.slice(0, 200)}`;
+  }
+  await deps.store.addTimeline({ paymentId: payment.id, at: new Date(), source: 'payments', type: 'psp.checkout_session_expire', message, data: { idempotencyKey } });
+}
+
+export function assertKnownPayment(payment: PaymentRecord | null, paymentId: string): PaymentRecord {
+  if (!payment) throw new DomainError('NOT_FOUND', `no payment ${paymentId}`, { field: ['input', 'paymentId'] });
+  return payment;
+}

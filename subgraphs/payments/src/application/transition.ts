@@ -1,0 +1,89 @@
+// The one path by which a payment changes status: decide with the transition table, then, in
+// the caller's transaction, save the payment and its orders, a timeline entry and the outbox
+// events (payment.status_changed@1 always, payment.succeeded@1 on SUCCEEDED).
+import { newEvent, serializeEventPayload, type PaymentStatusChangedV1, type PaymentSucceededV1 } from '@clearhouse/shared';
+import { decideTransition, keepsCheckoutUrl, orderStatusFor, type PaymentStatus, type TransitionDecision } from '../domain/payment-status.js';
+import type { PaymentOrderRecord, PaymentPatch, PaymentRecord, PaymentsTransaction } from './ports.js';
+
+export interface TransitionRequest {
+  to: PaymentStatus;
+  /** Extra fields saved with the change (PSP ids, checkout URL, failure). */
+  patch?: PaymentPatch;
+  /** Who asked: webhook, recheck, createCheckout, cancelPayment. */
+  cause: string;
+  chargeId?: string | null;
+  at?: Date;
+}
+
+export type TransitionOutcome = { changed: true; payment: PaymentRecord } | { changed: false; decision: TransitionDecision; payment: PaymentRecord };
+
+export function statusChangedEvent(payment: PaymentRecord, orders: readonly PaymentOrderRecord[], from: PaymentStatus, to: PaymentStatus, at: Date) {
+  const payload: PaymentStatusChangedV1 = {
+    paymentId: payment.id,
+    from,
+    to,
+    at,
+    currency: payment.currency,
+    refundedAmountMinor: payment.refundedAmountMinor,
+    sellerIds: [...new Set(orders.map((order) => order.sellerId))],
+  };
+  return newEvent('payment.status_changed', 1, payment.id, serializeEventPayload('payment.status_changed@1', payload));
+}
+
+export function succeededEvent(payment: PaymentRecord, orders: readonly PaymentOrderRecord[], pspPaymentIntentId: string, chargeId: string | null, at: Date) {
+  const payload: PaymentSucceededV1 = {
+    paymentId: payment.id,
+    buyerId: payment.buyerId,
+    currency: payment.currency,
+    amountMinor: payment.amountMinor,
+    pspPaymentIntentId,
+    ...(chargeId ? { pspChargeId: chargeId } : {}),
+    succeededAt: at,
+    orders: orders.map((order) => ({
+      paymentOrderId: order.id,
+      sellerId: order.sellerId,
+      amountMinor: order.amountMinor,
+      feeMinor: order.feeMinor,
+      netAmountMinor: order.netAmountMinor,
+    })),
+  };
+  return newEvent('payment.succeeded', 1, payment.id, serializeEventPayload('payment.succeeded@1', payload));
+}
+
+/** Applies `request` to the locked `payment` inside `tx`; an illegal or backward move writes nothing. */
+export async function transitionPayment(tx: PaymentsTransaction, payment: PaymentRecord, request: TransitionRequest): Promise<TransitionOutcome> {
+  const decision = decideTransition(payment.status, request.to);
+  if (decision.kind !== 'apply') return { changed: false, decision, payment };
+
+  const at = request.at ?? new Date();
+  const from = payment.status;
+  const to = request.to;
+  const patch: PaymentPatch = { ...request.patch, status: to };
+  if (!keepsCheckoutUrl(to)) patch.checkoutUrl = null;
+  if (to !== 'FAILED') {
+    patch.failureCode = null;
+    patch.failureMessage = null;
+  }
+  await tx.updatePayment(payment.id, payment.version, patch);
+  const updated: PaymentRecord = { ...payment, ...patch, status: to, version: payment.version + 1, updatedAt: at } as PaymentRecord;
+
+  const orderStatus = orderStatusFor(to);
+  if (orderStatus !== null) await tx.setOrdersStatus(payment.id, orderStatus);
+  const orders = await tx.ordersOf(payment.id);
+
+  await tx.addTimeline({
+    paymentId: payment.id,
+    at,
+    source: 'payments',
+    type: 'payment.status_changed',
+    message: `${from} → ${to} (${request.cause})`,
+    data: { from, to, cause: request.cause, ...(to === 'FAILED' ? { failureCode: updated.failureCode, failureMessage: updated.failureMessage } : {}) },
+  });
+  await tx.writeEvent(statusChangedEvent(updated, orders, from, to, at));
+  if (to === 'SUCCEEDED' && from !== 'DISPUTED') {
+    const pspPaymentIntentId = updated.pspPaymentIntentId;
+    if (!pspPaymentIntentId) throw new Error(`payment ${payment.id} succeeded without a PSP payment intent`);
+    await tx.writeEvent(succeededEvent(updated, orders, pspPaymentIntentId, request.chargeId ?? null, at));
+  }
+  return { changed: true, payment: updated };
+}

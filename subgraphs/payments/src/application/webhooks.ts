@@ -1,0 +1,40 @@
+// PSP webhooks: verify the signature, skip events seen before, then let the PSP's CURRENT
+// state of the payment intent decide (the event only says "look again").
+import { PspError, PspSignatureError } from '../psp/port.js';
+import type { PaymentsDeps } from './deps.js';
+import { retrievePspState, syncPaymentWithPsp } from './sync-with-psp.js';
+
+export interface WebhookAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** One attempt per delivery: the PSP redelivers on a non-2xx answer. */
+const WEBHOOK_RETRIEVE_ATTEMPTS_MAX = 2;
+
+export async function handleStripeWebhook(deps: PaymentsDeps, rawBody: Buffer, signatureHeader: string | undefined): Promise<WebhookAnswer> {
+  let event;
+  try {
+    event = deps.psp.parseWebhook(rawBody, signatureHeader);
+  } catch (error) {
+    if (error instanceof PspSignatureError) {
+      deps.logger.warn({ reason: error.message }, 'webhook rejected: bad signature');
+      return { status: 400, body: { error: 'invalid signature' } };
+    }
+    return { status: 400, body: { error: 'invalid payload' } };
+  }
+  if (await deps.store.isWebhookProcessed(event.id)) return { status: 200, body: { received: true, duplicate: true } };
+  if (!event.paymentIntentId) return { status: 200, body: { received: true, ignored: 'not about a payment intent' } };
+
+  let state;
+  try {
+    state = await retrievePspState(deps, event.paymentIntentId, { ...deps.pspPolicy, attemptsMax: Math.min(deps.pspPolicy.attemptsMax, WEBHOOK_RETRIEVE_ATTEMPTS_MAX) });
+  } catch (error) {
+    if (error instanceof PspError && error.kind === 'rejected') return { status: 200, body: { received: true, ignored: 'unknown payment intent' } };
+    // Tell the PSP to deliver again later; nothing was recorded.
+    return { status: 503, body: { error: 'psp unavailable, retry later' } };
+  }
+  if (!state.paymentId) return { status: 200, body: { received: true, ignored: 'not a Clearhouse payment' } };
+  const outcome = await syncPaymentWithPsp(deps, state.paymentId, state, `webhook ${event.type}`, event);
+  return { status: 200, body: { received: true, outcome: outcome.kind } };
+}

@@ -1,0 +1,92 @@
+// The Stripe adapter: the official SDK against Stripe itself or our Stripe-compatible simulator.
+import Stripe from 'stripe';
+import { PspSignatureError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspCheckoutSession } from './port.js';
+import { paymentStateFromStripe, pspErrorFromStripe, webhookEventFromStripe } from './transformers.js';
+
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+export interface StripeAdapterOptions {
+  apiKey: string;
+  /** e.g. http://localhost:4010 (the simulator); null talks to Stripe itself. */
+  apiBase: string | null;
+  timeoutMs: number;
+  webhookSecret: string;
+}
+
+export function createStripeClient(options: StripeAdapterOptions): Stripe {
+  const base = options.apiBase ? new URL(options.apiBase) : null;
+  return new Stripe(options.apiKey, {
+    ...(base
+      ? {
+          host: base.hostname,
+          port: base.port || (base.protocol === 'https:' ? 443 : 80),
+          protocol: base.protocol === 'https:' ? 'https' : 'http',
+        }
+      : {}),
+    timeout: options.timeoutMs,
+    // Retries are ours (psp/executor.ts): bounded, logged and aware of Stripe's replayed 5xx.
+    maxNetworkRetries: 0,
+    telemetry: false,
+  });
+}
+
+export function createStripePsp(options: StripeAdapterOptions): PaymentsPsp {
+  const stripe = createStripeClient(options);
+  return {
+    async createCheckoutSession(request: CreateCheckoutSessionRequest): Promise<PspCheckoutSession> {
+      try {
+        const session = await stripe.checkout.sessions.create(
+          {
+            mode: 'payment',
+            client_reference_id: request.paymentId,
+            metadata: { paymentId: request.paymentId },
+            payment_intent_data: { metadata: { paymentId: request.paymentId }, description: `Clearhouse payment ${request.paymentId}` },
+            line_items: request.lines.map((line) => ({
+              quantity: 1,
+              price_data: { currency: request.currency.toLowerCase(), unit_amount: Number(line.amountMinor), product_data: { name: line.name } },
+            })),
+            ...(request.returnUrl ? { success_url: request.returnUrl, cancel_url: request.returnUrl } : {}),
+          },
+          { idempotencyKey: request.idempotencyKey },
+        );
+        const paymentIntentId = typeof session.payment_intent === 'string' ? session.payment_intent : (session.payment_intent?.id ?? null);
+        if (!paymentIntentId || !session.url) throw new Error(`checkout session ${session.id} came back without a payment intent or url`);
+        return { sessionId: session.id, paymentIntentId, url: session.url };
+      } catch (error) {
+        throw pspErrorFromStripe(error);
+      }
+    },
+
+    async retrievePaymentIntent(paymentIntentId) {
+      try {
+        return paymentStateFromStripe(await stripe.paymentIntents.retrieve(paymentIntentId));
+      } catch (error) {
+        throw pspErrorFromStripe(error);
+      }
+    },
+
+    async expireCheckoutSession(sessionId, idempotencyKey) {
+      try {
+        const session = await stripe.checkout.sessions.retrieve(sessionId);
+        if (session.status !== 'open') return;
+        await stripe.checkout.sessions.expire(sessionId, {}, { idempotencyKey });
+      } catch (error) {
+        const pspError = pspErrorFromStripe(error);
+        // Expired or completed meanwhile: nothing left to expire.
+        if (pspError.kind === 'rejected' && pspError.code === 'checkout_session_unexpected_state') return;
+        throw pspError;
+      }
+    },
+
+    parseWebhook(rawBody, signatureHeader) {
+      if (!signatureHeader) throw new PspSignatureError('missing Stripe-Signature header');
+      let event: Stripe.Event;
+      try {
+        event = stripe.webhooks.constructEvent(rawBody, signatureHeader, options.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+      } catch (error) {
+        throw new PspSignatureError(error instanceof Error ? error.message : 'invalid signature');
+      }
+      return webhookEventFromStripe(event);
+    },
+  };
+}
