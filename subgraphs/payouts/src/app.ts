@@ -1,26 +1,113 @@
-// Composition root of the payouts subgraph: env → logger → prisma → broker → server.
+// Composition root of the payouts subgraph: env → logger → prisma → broker → outbox relay →
+// consumers → jobs → server. Shutdown runs in reverse (runUntilSignal stops `parts` last-first).
 import { join } from 'node:path';
 import { Connection } from 'rabbitmq-client';
-import { startSubgraphService, type HttpService, type Logger, type Stoppable } from '@clearhouse/shared';
-import type { PayoutsEnv } from './env.js';
+import {
+  createOutboxRelay, eventsExchangeName, startConsumers, startSubgraphService,
+  type HttpService, type Logger, type Stoppable,
+} from '@clearhouse/shared';
+import type { PayoutsDeps } from './application/deps.js';
+import { recheckPayouts, type RecheckSummary } from './application/recheck-payouts.js';
+import { runScheduledPayouts, type ScheduledRunSummary } from './application/scheduled-payouts.js';
+import { createWalletClient } from './clients/wallet.js';
+import { stripeApiBase, type PayoutsEnv } from './env.js';
 import type { PayoutsContext } from './graphql/context.js';
 import { resolvers } from './graphql/resolvers/index.js';
-import { createPayoutsPrisma } from './persistence/prisma.js';
+import { startPayoutJobs } from './jobs/scheduler.js';
+import { payoutsConsumers } from './messaging/index.js';
+import { createPayoutsPrisma, type PayoutsPrisma } from './persistence/prisma.js';
+import { createStripePayoutsPsp } from './psp/stripe.js';
 
 export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
+const IDEMPOTENCY_LOCK_TTL_MS = 60_000;
+const SCHEDULE_CHECK_INTERVAL_MS = 60_000;
 
 export interface RunningPayouts {
   readonly http: HttpService;
   readonly parts: readonly Stoppable[];
+  readonly deps: PayoutsDeps;
+  /** The daily run, on demand (tests, operators). */
+  runScheduledPayouts(at?: Date): Promise<ScheduledRunSummary>;
+  /** One re-check round, on demand. */
+  recheckPayouts(): Promise<RecheckSummary>;
 }
 
-export async function startPayouts(env: PayoutsEnv, logger: Logger): Promise<RunningPayouts> {
+export function createPayoutsDeps(env: PayoutsEnv, prisma: PayoutsPrisma, logger: Logger, onOutboxWritten?: () => void): PayoutsDeps {
+  return {
+    db: prisma,
+    wallet: createWalletClient({ baseUrl: env.WALLET_INTERNAL_URL, signingSecret: env.INTERNAL_SIGNING_SECRET, timeoutMs: env.WALLET_TIMEOUT_MS }),
+    psp: createStripePayoutsPsp({ apiKey: env.STRIPE_API_KEY, apiBase: stripeApiBase(env), timeoutMs: env.PSP_TIMEOUT_MS }),
+    pspPolicy: { attemptsMax: env.PSP_ATTEMPTS_MAX, timeoutMs: env.PSP_TIMEOUT_MS, backoffMsBase: env.PSP_RETRY_BACKOFF_MS, backoffMsMax: 5_000 },
+    config: {
+      minimumMajor: env.PAYOUT_MINIMUM_MAJOR,
+      fxRates: env.FX_RATES,
+      destinations: env.PAYOUT_DESTINATIONS,
+      idempotencyLockTtlMs: IDEMPOTENCY_LOCK_TTL_MS,
+    },
+    logger,
+    ...(onOutboxWritten ? { onOutboxWritten } : {}),
+  };
+}
+
+/** Longest a payout execution may keep its consumer transaction open: every PSP attempt plus backoff. */
+export function executeTransactionTimeoutMs(env: PayoutsEnv): number {
+  return env.PSP_ATTEMPTS_MAX * (env.PSP_TIMEOUT_MS + 1_000 + 5_000) + 5_000;
+}
+
+export interface StartPayoutsOptions {
+  /** The database URL itself (tests use a throw-away database); default <DATABASE_PREFIX>_payouts. */
+  databaseUrl?: string;
+  /** The consumers' retry tiers; default the kit's 1, 2, 4, 8, 16 s. */
+  retryTiersMs?: readonly number[];
+  /** Replaces parts of the dependencies (tests). */
+  deps?: Partial<PayoutsDeps>;
+}
+
+export async function startPayouts(env: PayoutsEnv, logger: Logger, options: StartPayoutsOptions = {}): Promise<RunningPayouts> {
   const parts: Stoppable[] = [];
-  const prisma = createPayoutsPrisma({ postgresUrl: env.POSTGRES_URL, databasePrefix: env.DATABASE_PREFIX, poolMax: env.DB_POOL_MAX });
+  const prisma = createPayoutsPrisma({
+    postgresUrl: env.POSTGRES_URL,
+    databasePrefix: env.DATABASE_PREFIX,
+    poolMax: env.DB_POOL_MAX,
+    ...(options.databaseUrl ? { url: options.databaseUrl } : {}),
+  });
   parts.push({ name: 'prisma', stop: () => prisma.$disconnect() });
   const broker = new Connection({ url: env.AMQP_URL, connectionName: `${env.BROKER_PREFIX}.payouts` });
   broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
   parts.push({ name: 'broker', stop: () => broker.close() });
+
+  const relay = createOutboxRelay({ db: prisma, connection: broker, exchange: eventsExchangeName(env.BROKER_PREFIX), logger });
+  const deps: PayoutsDeps = { ...createPayoutsDeps(env, prisma, logger, () => relay.wake()), ...options.deps };
+  relay.start();
+  parts.push({ name: 'outbox-relay', stop: () => relay.stop() });
+
+  const consumers = await startConsumers({
+    connection: broker,
+    db: prisma,
+    prefix: env.BROKER_PREFIX,
+    consumers: payoutsConsumers(deps, executeTransactionTimeoutMs(env)),
+    // Each in-flight execution holds a pooled connection while the PSP answers.
+    prefetch: Math.max(1, Math.floor(env.DB_POOL_MAX / 2)),
+    logger,
+    handlerTimeoutMs: 15_000,
+    ...(options.retryTiersMs ? { retryTiersMs: options.retryTiersMs } : {}),
+  });
+  parts.push({ name: 'consumers', stop: () => consumers.stop() });
+
+  const recheck = () =>
+    recheckPayouts(deps, {
+      batchSize: env.PAYOUT_RECHECK_BATCH_SIZE,
+      processingMinAgeMs: env.PAYOUT_RECHECK_MIN_AGE_MS,
+      pendingRedriveAfterMs: env.PAYOUT_PENDING_REDRIVE_AFTER_MS,
+    });
+  const runScheduled = (at?: Date) => runScheduledPayouts(deps, at);
+  const jobs = startPayoutJobs({
+    logger,
+    recheckIntervalMs: env.PAYOUT_RECHECK_INTERVAL_MS,
+    recheck,
+    schedule: { enabled: env.PAYOUT_SCHEDULE_ENABLED, time: env.PAYOUT_SCHEDULE_UTC_TIME, checkIntervalMs: SCHEDULE_CHECK_INTERVAL_MS, run: runScheduled },
+  });
+  parts.push({ name: 'jobs', stop: () => jobs.stop() });
 
   const edge = await startSubgraphService<PayoutsContext>({
     service: 'payouts',
@@ -31,12 +118,12 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger): Promise<Run
     logger,
     schemaFile: SCHEMA_FILE,
     resolvers,
-    extendContext: (base) => ({ ...base, prisma }),
+    extendContext: (base) => ({ ...base, prisma, deps }),
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
       broker: broker.ready,
     }),
   });
   parts.push(...edge.parts);
-  return { http: edge.http, parts };
+  return { http: edge.http, parts, deps, runScheduledPayouts: runScheduled, recheckPayouts: recheck };
 }

@@ -3,7 +3,8 @@ import { PrismaClient } from '../generated/prisma/client.js';
 
 export type PayoutsPrisma = PrismaClient;
 
-export function createPayoutsPrisma(options: { postgresUrl: string; databasePrefix: string; poolMax: number }): PrismaClient {
-  const url = databaseUrl(options.postgresUrl, options.databasePrefix, 'payouts');
+/** `url` names the database directly (tests); otherwise it is <prefix>_payouts on the server. */
+export function createPayoutsPrisma(options: { postgresUrl: string; databasePrefix: string; poolMax: number; url?: string }): PrismaClient {
+  const url = options.url ?? databaseUrl(options.postgresUrl, options.databasePrefix, 'payouts');
   return new PrismaClient({ adapter: createPgAdapter(url, { poolMax: options.poolMax }) });
 }

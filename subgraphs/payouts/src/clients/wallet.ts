@@ -1,0 +1,119 @@
+// The wallet's signed internal routes, as the payouts subgraph uses them. The wallet is the
+// lockable view of a seller's balance, so the reservation is synchronous and race-free there.
+//
+//   POST /internal/reservations
+//     {"payoutId","sellerId","currency","amountMinor": "<digits>" | null, "minAmountMinor": "<digits>"}
+//     200 {"payoutId","amountMinor":"<digits>","replayed":bool}  held (null = all available, capped
+//         at maxAmountMinor, only when available >= minAmountMinor); the same payoutId again
+//         answers the existing reservation (replayed: true) and moves nothing
+//     409 {"code":"INSUFFICIENT_FUNDS","availableMinor":"<signed digits>"}
+//   POST /internal/reservations/release {"payoutId"}
+//     200 {"released": bool}  only a held reservation whose payout.requested was never processed
+//   GET /internal/balances?minAvailableMinor=<digits>&limit=<1..1000>&after=<cursor>
+//     200 {"balances":[{"sellerId","currency","availableMinor":"<digits>"}],"nextCursor": string|null}
+// Every request carries the signed system caller `payouts` (x-clearhouse-caller/-signature).
+import { signCaller, systemCaller } from '@clearhouse/shared';
+
+export type ReservationResult =
+  | { readonly ok: true; readonly amountMinor: bigint; readonly replayed: boolean }
+  | { readonly ok: false; readonly code: 'INSUFFICIENT_FUNDS'; readonly availableMinor: bigint };
+
+export interface ReserveRequest {
+  payoutId: string;
+  sellerId: string;
+  currency: string;
+  /** null: the whole available balance. */
+  amountMinor: bigint | null;
+  minAmountMinor: bigint;
+}
+
+export interface AvailableBalance {
+  sellerId: string;
+  currency: string;
+  availableMinor: bigint;
+}
+
+export interface WalletReservations {
+  reserve(request: ReserveRequest): Promise<ReservationResult>;
+  release(payoutId: string): Promise<boolean>;
+  /** One page of balances with available >= minAvailableMinor, ordered by seller and currency. */
+  listAvailableBalances(minAvailableMinor: bigint, limit: number, after: string | null): Promise<{ balances: AvailableBalance[]; nextCursor: string | null }>;
+}
+
+export class WalletUnavailableError extends Error {
+  override readonly name = 'WalletUnavailableError';
+}
+
+export interface WalletClientOptions {
+  baseUrl: string;
+  signingSecret: string;
+  timeoutMs: number;
+}
+
+const SIGNED_CALLER_TTL_MS = 30_000;
+const DIGITS = /^-?(0|[1-9][0-9]{0,29})$/;
+
+function toBigInt(value: unknown, what: string): bigint {
+  if (typeof value !== 'string' || !DIGITS.test(value)) throw new WalletUnavailableError(`wallet answered an invalid ${what}`);
+  return BigInt(value);
+}
+
+export function createWalletClient(options: WalletClientOptions): WalletReservations {
+  const caller = systemCaller('payouts');
+
+  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, options.baseUrl), {
+        method,
+        headers: { 'content-type': 'application/json', ...signCaller(caller, options.signingSecret, Date.now(), SIGNED_CALLER_TTL_MS) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      throw new WalletUnavailableError(`wallet ${method} ${path} failed: ${(error as Error).message}`, { cause: error });
+    }
+    const text = await response.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = text.length > 0 ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      throw new WalletUnavailableError(`wallet ${method} ${path} answered ${response.status} with a body that is not JSON`);
+    }
+    return { status: response.status, json };
+  }
+
+  return {
+    async reserve(request) {
+      const { status, json } = await call('POST', '/internal/reservations', {
+        payoutId: request.payoutId,
+        sellerId: request.sellerId,
+        currency: request.currency,
+        amountMinor: request.amountMinor === null ? null : request.amountMinor.toString(),
+        minAmountMinor: request.minAmountMinor.toString(),
+      });
+      if (status === 200) return { ok: true, amountMinor: toBigInt(json.amountMinor, 'amountMinor'), replayed: json.replayed === true };
+      if (status === 409 && json.code === 'INSUFFICIENT_FUNDS') return { ok: false, code: 'INSUFFICIENT_FUNDS', availableMinor: toBigInt(json.availableMinor, 'availableMinor') };
+      throw new WalletUnavailableError(`wallet refused the reservation of ${request.payoutId}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
+    },
+
+    async release(payoutId) {
+      const { status, json } = await call('POST', '/internal/reservations/release', { payoutId });
+      if (status !== 200) throw new WalletUnavailableError(`wallet refused to release ${payoutId}: ${status}`);
+      return json.released === true;
+    },
+
+    async listAvailableBalances(minAvailableMinor, limit, after) {
+      const query = new URLSearchParams({ minAvailableMinor: minAvailableMinor.toString(), limit: String(limit) });
+      if (after !== null) query.set('after', after);
+      const { status, json } = await call('GET', `/internal/balances?${query.toString()}`);
+      if (status !== 200 || !Array.isArray(json.balances)) throw new WalletUnavailableError(`wallet balances answered ${status}`);
+      const balances = (json.balances as Record<string, unknown>[]).map((entry) => ({
+        sellerId: String(entry.sellerId),
+        currency: String(entry.currency),
+        availableMinor: toBigInt(entry.availableMinor, 'availableMinor'),
+      }));
+      return { balances, nextCursor: typeof json.nextCursor === 'string' ? json.nextCursor : null };
+    },
+  };
+}
