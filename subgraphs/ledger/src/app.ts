@@ -1,10 +1,20 @@
 // Composition root of the ledger subgraph: env → logger → prisma → broker → server.
 import { join } from 'node:path';
 import { Connection } from 'rabbitmq-client';
-import { startSubgraphService, type HttpService, type Logger, type Stoppable } from '@clearhouse/shared';
+import {
+  createOutboxRelay,
+  eventsExchangeName,
+  startConsumers,
+  startSubgraphService,
+  type HttpService,
+  type Logger,
+  type Stoppable,
+  type TransactionalDb,
+} from '@clearhouse/shared';
 import type { LedgerEnv } from './env.js';
 import type { LedgerContext } from './graphql/context.js';
 import { resolvers } from './graphql/resolvers/index.js';
+import { ledgerConsumers } from './messaging/index.js';
 import { createLedgerPrisma } from './persistence/prisma.js';
 
 export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
@@ -22,6 +32,21 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
   broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
   parts.push({ name: 'broker', stop: () => broker.close() });
 
+  const db = prisma as unknown as TransactionalDb;
+  const relay = createOutboxRelay({ db, connection: broker, exchange: eventsExchangeName(env.BROKER_PREFIX), logger });
+  relay.start();
+  parts.push({ name: 'outbox-relay', stop: () => relay.stop() });
+
+  const consumers = await startConsumers({
+    connection: broker,
+    db,
+    prefix: env.BROKER_PREFIX,
+    logger,
+    prefetch: env.LEDGER_CONSUMER_PREFETCH,
+    consumers: ledgerConsumers({ hotAccountShards: env.LEDGER_HOT_ACCOUNT_SHARDS }),
+  });
+  parts.push({ name: 'consumers', stop: () => consumers.stop() });
+
   const edge = await startSubgraphService<LedgerContext>({
     service: 'ledger',
     port: env.LEDGER_PORT,
@@ -31,7 +56,7 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
     logger,
     schemaFile: SCHEMA_FILE,
     resolvers,
-    extendContext: (base) => ({ ...base, prisma }),
+    extendContext: (base) => ({ ...base, prisma, env }),
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
       broker: broker.ready,

@@ -1,10 +1,20 @@
 // Composition root of the wallet subgraph: env → logger → prisma → broker → server.
 import { join } from 'node:path';
 import { Connection } from 'rabbitmq-client';
-import { startSubgraphService, type HttpService, type Logger, type Stoppable } from '@clearhouse/shared';
+import {
+  createOutboxRelay,
+  eventsExchangeName,
+  startConsumers,
+  startSubgraphService,
+  type HttpService,
+  type Logger,
+  type Stoppable,
+  type TransactionalDb,
+} from '@clearhouse/shared';
 import type { WalletEnv } from './env.js';
 import type { WalletContext } from './graphql/context.js';
 import { resolvers } from './graphql/resolvers/index.js';
+import { walletConsumers } from './messaging/index.js';
 import { createWalletPrisma } from './persistence/prisma.js';
 
 export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
@@ -21,6 +31,21 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
   const broker = new Connection({ url: env.AMQP_URL, connectionName: `${env.BROKER_PREFIX}.wallet` });
   broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
   parts.push({ name: 'broker', stop: () => broker.close() });
+
+  const db = prisma as unknown as TransactionalDb;
+  const relay = createOutboxRelay({ db, connection: broker, exchange: eventsExchangeName(env.BROKER_PREFIX), logger });
+  relay.start();
+  parts.push({ name: 'outbox-relay', stop: () => relay.stop() });
+
+  const consumers = await startConsumers({
+    connection: broker,
+    db,
+    prefix: env.BROKER_PREFIX,
+    logger,
+    prefetch: env.WALLET_CONSUMER_PREFETCH,
+    consumers: walletConsumers,
+  });
+  parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<WalletContext>({
     service: 'wallet',

@@ -7,6 +7,8 @@ export const walletEnvShape = {
   WALLET_PORT: envPort(4003),
   WALLET_HOST: z.string().default('0.0.0.0'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** Messages in flight per consumer. */
+  WALLET_CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(500).default(10),
 };
 
 export type WalletEnv = ReturnType<typeof parseWalletEnv>;

@@ -1,7 +1,104 @@
+// Thin resolvers: access check, then one query from persistence/ledger-queries.ts.
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { scalarResolvers } from '@clearhouse/shared';
+import { GraphQLError } from 'graphql';
+import { isSupportedCurrency, scalarResolvers } from '@clearhouse/shared';
+import { auditLedger, sellerLedgerBalances } from '../../application/audit.js';
+import { isKnownAccountCode } from '../../domain/index.js';
+import {
+  balanceAt,
+  clampPageSize,
+  decodeCursor,
+  findAccount,
+  listAccountEntries,
+  listTransactions,
+  listTransactionsByCorrelation,
+  trialBalance,
+  type AccountView,
+} from '../../persistence/ledger-queries.js';
+import { requireAccountAccess, requireFinance, requireOps } from '../access.js';
 import type { LedgerContext } from '../context.js';
+import { connectionOf, entryOf, moneyOf, transactionOf } from '../mappers.js';
+
+function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+function requireCurrency(currency: string): void {
+  if (!isSupportedCurrency(currency)) throw badInput(`unsupported currency ${JSON.stringify(currency.slice(0, 8))}`);
+}
+
+function requireCursor(after: string | null | undefined): string | undefined {
+  if (after === null || after === undefined) return undefined;
+  if (decodeCursor(after) === undefined) throw badInput('invalid cursor');
+  return after;
+}
 
 export const resolvers: GraphQLResolverMap<LedgerContext> = {
   ...scalarResolvers,
+  Query: {
+    ledgerAccount: async (_: unknown, args: { code: string; currency: string }, context: LedgerContext) => {
+      requireAccountAccess(context.caller, args.code);
+      requireCurrency(args.currency);
+      if (!isKnownAccountCode(args.code)) return null;
+      return (await findAccount(context.prisma, args.code, args.currency)) ?? null;
+    },
+    trialBalance: async (_: unknown, args: { currency: string }, context: LedgerContext) => {
+      requireFinance(context.caller);
+      requireCurrency(args.currency);
+      const trial = await trialBalance(context.prisma, args.currency);
+      return {
+        currency: args.currency,
+        totalDebits: moneyOf(trial.totalDebitsMinor, args.currency),
+        totalCredits: moneyOf(trial.totalCreditsMinor, args.currency),
+        balanced: trial.totalDebitsMinor === trial.totalCreditsMinor,
+      };
+    },
+    journalTransactions: async (_: unknown, args: { first?: number | null; after?: string | null; kind?: string | null }, context: LedgerContext) => {
+      requireFinance(context.caller);
+      const page = await listTransactions(context.prisma, clampPageSize(args.first), requireCursor(args.after), args.kind ?? undefined);
+      return connectionOf(page, transactionOf);
+    },
+    audit: async (_: unknown, __: unknown, context: LedgerContext) => {
+      requireOps(context.caller);
+      const report = await auditLedger(context.prisma);
+      return {
+        id: report.generatedAt.toISOString(),
+        generatedAt: report.generatedAt,
+        ok: report.ok,
+        currencies: report.currencies.map((check) => ({
+          currency: check.currency,
+          totalDebits: moneyOf(check.totalDebitsMinor, check.currency),
+          totalCredits: moneyOf(check.totalCreditsMinor, check.currency),
+          balanced: check.balanced,
+        })),
+        accountDrifts: report.accountDrifts.map((drift) => ({
+          code: drift.code,
+          currency: drift.currency,
+          balance: moneyOf(drift.balanceMinor, drift.currency),
+          entriesBalance: moneyOf(drift.entriesBalanceMinor, drift.currency),
+        })),
+        postingCounts: report.postingCounts,
+        violations: report.violations,
+        sellerBalances: await sellerLedgerBalances(context.prisma),
+      };
+    },
+  },
+  LedgerAccount: {
+    balance: (account: AccountView) => moneyOf(account.balanceMinor, account.currency),
+    balanceAt: async (account: AccountView, args: { at: Date }, context: LedgerContext) => moneyOf(await balanceAt(context.prisma, account.code, account.currency, args.at), account.currency),
+    entries: async (account: AccountView, args: { first?: number | null; after?: string | null }, context: LedgerContext) =>
+      connectionOf(await listAccountEntries(context.prisma, account.code, account.currency, clampPageSize(args.first), requireCursor(args.after)), entryOf),
+  },
+  Payment: {
+    // Seller keys get an empty list: the journal is finance data (see graphql/access.ts).
+    ledgerTransactions: async (payment: { id: string }, _: unknown, context: LedgerContext) => {
+      if (context.caller.role === 'seller') return [];
+      return (await listTransactionsByCorrelation(context.prisma, payment.id)).map(transactionOf);
+    },
+  },
+  AuditReport: {
+    // The gateway asks for the report's fields through the query above; a reference alone
+    // (from another subgraph) is not enough to rebuild a point-in-time report.
+    __resolveReference: () => null,
+  },
 } as GraphQLResolverMap<LedgerContext>;

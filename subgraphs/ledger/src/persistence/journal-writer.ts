@@ -1,0 +1,94 @@
+// Writes one validated journal transaction, following the locking protocol in
+// prisma/ledger/schema.prisma: upsert accounts, lock them FOR UPDATE in (code, currency, shard)
+// order, insert transaction + entries, bump running balances — all inside one server-side
+// function call, so a posting is one round trip — then check what the database returned against
+// the draft (TigerStyle: assert after the read-back).
+import { randomUUID } from 'node:crypto';
+import type { SqlClient } from '@clearhouse/shared';
+import { invariant } from '@clearhouse/shared';
+import type { JournalTransactionDraft } from '../domain/index.js';
+import { describeAccount } from '../domain/index.js';
+import { shardFor } from './sub-accounts.js';
+
+export interface PostedTransactionRef {
+  readonly id: string;
+  readonly reference: string;
+  readonly kind: string;
+  readonly postedAt: Date;
+}
+
+export type WriteOutcome = { readonly status: 'posted'; readonly transaction: PostedTransactionRef } | { readonly status: 'duplicate'; readonly transaction: PostedTransactionRef };
+
+interface PostRow {
+  transaction_id: string;
+  posted: boolean;
+  posted_at: Date;
+  entries: { code: string; currency: string; shard: number; direction: string; amount_minor: string }[] | null;
+}
+
+const POST_SQL = `SELECT transaction_id::text AS transaction_id, posted, posted_at, entries
+  FROM ledger_post_transaction($1::uuid, $2, $3, $4::timestamptz, $5::jsonb, $6, $7, $8,
+       $9::text[], $10::text[], $11::int2[], $12::text[], $13::text[], $14::text[], $15::int8[])`;
+
+/**
+ * Writes a draft that validateTransaction accepted, in one statement (ledger_post_transaction,
+ * prisma/ledger/sql/ledger-posting.sql). A draft whose reference is already posted writes
+ * nothing and returns the existing transaction ('duplicate').
+ */
+export async function writeJournalTransaction(tx: SqlClient, draft: JournalTransactionDraft, hotAccountShards: number): Promise<WriteOutcome> {
+  const definitions = draft.entries.map((entry) => {
+    const definition = describeAccount(entry.accountCode);
+    invariant(definition !== undefined, `unknown account ${entry.accountCode}`);
+    return definition;
+  });
+  const shards = draft.entries.map((entry) => shardFor(entry.accountCode, draft.reference, hotAccountShards));
+  const metadata = draft.reversesReference === undefined ? draft.metadata : { ...draft.metadata, reversesReference: draft.reversesReference };
+  const rows = await tx.$queryRawUnsafe<PostRow[]>(
+    POST_SQL,
+    randomUUID(),
+    draft.reference,
+    draft.kind,
+    draft.effectiveAt.toISOString(),
+    JSON.stringify(metadata),
+    draft.causationEventId ?? null,
+    draft.correlationId ?? null,
+    draft.reversesReference ?? null,
+    draft.entries.map((entry) => entry.accountCode),
+    draft.entries.map((entry) => entry.currency),
+    shards,
+    definitions.map((definition) => definition.type),
+    definitions.map((definition) => definition.normalBalance),
+    draft.entries.map((entry) => entry.direction),
+    draft.entries.map((entry) => entry.amountMinor.toString()),
+  );
+  const row = rows[0];
+  invariant(row !== undefined, `ledger_post_transaction returned nothing for ${draft.reference}`);
+  const transaction = { id: row.transaction_id, reference: draft.reference, kind: draft.kind, postedAt: new Date(row.posted_at) };
+  if (!row.posted) return { status: 'duplicate', transaction };
+  assertWrittenMatchesDraft(row, draft, shards);
+  return { status: 'posted', transaction };
+}
+
+/** Postcondition: the database holds exactly the draft's legs, on the intended rows, balanced. */
+function assertWrittenMatchesDraft(row: PostRow, draft: JournalTransactionDraft, shards: readonly number[]): void {
+  const entries = row.entries ?? [];
+  invariant(entries.length === draft.entries.length, `wrote ${entries.length} of ${draft.entries.length} entries`);
+  const expected = draft.entries.map((entry, index) => `${entry.accountCode}|${entry.currency}|${shards[index]}|${entry.direction}|${entry.amountMinor}`).sort();
+  const actual = entries.map((entry) => `${entry.code}|${entry.currency}|${entry.shard}|${entry.direction}|${BigInt(entry.amount_minor)}`).sort();
+  invariant(expected.join(',') === actual.join(','), 'the written entries differ from the draft');
+  const netByCurrency = new Map<string, bigint>();
+  for (const entry of entries) {
+    const signedMinor = entry.direction === 'DEBIT' ? BigInt(entry.amount_minor) : -BigInt(entry.amount_minor);
+    netByCurrency.set(entry.currency, (netByCurrency.get(entry.currency) ?? 0n) + signedMinor);
+  }
+  for (const [currency, netMinor] of netByCurrency) invariant(netMinor === 0n, `written transaction is unbalanced in ${currency} by ${netMinor}`);
+}
+
+export async function findTransactionRef(tx: SqlClient, reference: string): Promise<PostedTransactionRef | undefined> {
+  const rows = await tx.$queryRawUnsafe<{ id: string; reference: string; kind: string; posted_at: Date }[]>(
+    `SELECT id::text AS id, reference, kind, posted_at FROM journal_transactions WHERE reference = $1`,
+    reference,
+  );
+  const row = rows[0];
+  return row === undefined ? undefined : { id: row.id, reference: row.reference, kind: row.kind, postedAt: new Date(row.posted_at) };
+}
