@@ -78,6 +78,7 @@ export function platformEnv(base: Record<string, string | undefined>, ports: Pla
     PAYMENTS_URL: urls.payments,
     LEDGER_URL: urls.ledger,
     WALLET_URL: urls.wallet,
+    WALLET_INTERNAL_URL: `http://127.0.0.1:${ports.wallet}`,
     PAYOUTS_URL: urls.payouts,
     STRIPE_API_BASE: urls.psp,
     PSP_PUBLIC_URL: `http://localhost:${ports.psp}`,

@@ -13,6 +13,7 @@ import {
 } from '@clearhouse/shared';
 import type { WalletEnv } from './env.js';
 import type { WalletContext } from './graphql/context.js';
+import { walletInternalRoutes } from './graphql/internal-routes.js';
 import { resolvers } from './graphql/resolvers/index.js';
 import { walletConsumers } from './messaging/index.js';
 import { createWalletPrisma } from './persistence/prisma.js';
@@ -57,6 +58,7 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
     schemaFile: SCHEMA_FILE,
     resolvers,
     extendContext: (base) => ({ ...base, prisma }),
+    routes: walletInternalRoutes(db, env.INTERNAL_SIGNING_SECRET),
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
       broker: broker.ready,

@@ -1,0 +1,153 @@
+// Signed internal routes for the payouts subgraph. The wallet is the lockable view of a seller's
+// money, so a payout's reservation is taken here, synchronously, under the wallet row's lock:
+// concurrent payout requests can never reserve more than is available.
+//
+//   POST /internal/reservations {payoutId, sellerId, currency, amountMinor: "<digits>"|null, minAmountMinor: "<digits>"}
+//     200 {payoutId, amountMinor, replayed}   (null amount = the whole available balance, capped at maxAmountMinor)
+//     409 {code: "INSUFFICIENT_FUNDS", availableMinor}
+//   POST /internal/reservations/release {payoutId}  → 200 {released}
+//   GET  /internal/balances?minAvailableMinor=&limit=&after=  → 200 {balances: [...], nextCursor}
+// Every request must carry the signed system caller `payouts`.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { maxAmountMinor, sendJson, verifyCaller, type RawRoute, type SqlClient, type TransactionalDb } from '@clearhouse/shared';
+import { releaseInTx, reserveInTx } from '../application/reservations.js';
+import { WalletRuleError } from '../domain/index.js';
+import { findWallet, listWallets, lockReservation } from '../persistence/wallet-store.js';
+
+const BALANCES_PAGE_MAX = 1000;
+const TRANSACTION_TIMEOUT_MS = 10_000;
+const digits = z.string().regex(/^(0|[1-9][0-9]{0,29})$/);
+
+const reserveBody = z.object({
+  payoutId: z.string().min(1).max(128),
+  sellerId: z.string().min(1).max(128),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+  amountMinor: digits.nullable(),
+  minAmountMinor: digits.default('1'),
+});
+const releaseBody = z.object({ payoutId: z.string().min(1).max(128) });
+
+function authorized(request: IncomingMessage, response: ServerResponse, signingSecret: string): boolean {
+  const caller = verifyCaller(request.headers, signingSecret);
+  if (caller && caller.role === 'system' && caller.keyId === 'payouts') return true;
+  sendJson(response, 401, { error: 'signed system caller `payouts` required' });
+  return false;
+}
+
+function parseJson<T>(schema: z.ZodType<T>, body: Buffer, response: ServerResponse): T | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body.toString('utf8'));
+  } catch {
+    sendJson(response, 400, { error: 'body must be JSON' });
+    return null;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    sendJson(response, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    return null;
+  }
+  return parsed.data;
+}
+
+type ReserveOutcome = { ok: true; amountMinor: bigint; replayed: boolean } | { ok: false; availableMinor: bigint };
+
+async function reserveForPayout(tx: SqlClient, request: z.infer<typeof reserveBody>): Promise<ReserveOutcome> {
+  const existing = await lockReservation(tx, request.payoutId);
+  if (existing) return { ok: true, amountMinor: existing.amountMinor, replayed: true };
+  // Lock the wallet row first so "the whole available balance" is read and reserved atomically.
+  await tx.$queryRawUnsafe('SELECT 1 FROM wallet_balances WHERE seller_id = $1 AND currency = $2 FOR UPDATE', request.sellerId, request.currency);
+  const wallet = await findWallet(tx, request.sellerId, request.currency);
+  const availableMinor = wallet?.availableMinor ?? 0n;
+  const minimumMinor = BigInt(request.minAmountMinor) > 1n ? BigInt(request.minAmountMinor) : 1n;
+  const amountMinor = request.amountMinor === null ? (availableMinor < maxAmountMinor(request.currency) ? availableMinor : maxAmountMinor(request.currency)) : BigInt(request.amountMinor);
+  if (amountMinor < minimumMinor || availableMinor < amountMinor) return { ok: false, availableMinor };
+  await reserveInTx(tx, { payoutId: request.payoutId, sellerId: request.sellerId, currency: request.currency, amountMinor, at: new Date() });
+  return { ok: true, amountMinor, replayed: false };
+}
+
+export function walletInternalRoutes(db: TransactionalDb, signingSecret: string): RawRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: '/internal/reservations',
+      async handle(request, response, body) {
+        if (!authorized(request, response, signingSecret)) return;
+        const input = parseJson(reserveBody, body, response);
+        if (!input) return;
+        try {
+          const outcome = await db.$transaction((tx) => reserveForPayout(tx, input), { timeout: TRANSACTION_TIMEOUT_MS });
+          if (outcome.ok) sendJson(response, 200, { payoutId: input.payoutId, amountMinor: outcome.amountMinor.toString(), replayed: outcome.replayed });
+          else sendJson(response, 409, { code: 'INSUFFICIENT_FUNDS', availableMinor: outcome.availableMinor.toString() });
+        } catch (error) {
+          if (error instanceof WalletRuleError && error.code === 'INSUFFICIENT_FUNDS') {
+            const wallet = await findWallet(db, input.sellerId, input.currency);
+            sendJson(response, 409, { code: 'INSUFFICIENT_FUNDS', availableMinor: (wallet?.availableMinor ?? 0n).toString() });
+            return;
+          }
+          throw error;
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/internal/reservations/release',
+      async handle(request, response, body) {
+        if (!authorized(request, response, signingSecret)) return;
+        const input = parseJson(releaseBody, body, response);
+        if (!input) return;
+        const released = await db.$transaction(
+          async (tx) => {
+            const reservation = await lockReservation(tx, input.payoutId);
+            if (!reservation || reservation.status !== 'held') return false;
+            await releaseInTx(tx, { payoutId: reservation.id, sellerId: reservation.sellerId, currency: reservation.currency, amountMinor: reservation.amountMinor, at: new Date() });
+            return true;
+          },
+          { timeout: TRANSACTION_TIMEOUT_MS },
+        );
+        sendJson(response, 200, { released });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/internal/balances',
+      async handle(request, response) {
+        if (!authorized(request, response, signingSecret)) return;
+        const url = new URL(request.url ?? '/', 'http://localhost');
+        const minAvailableMinor = BigInt(digits.catch('1').parse(url.searchParams.get('minAvailableMinor') ?? '1'));
+        const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), BALANCES_PAGE_MAX);
+        const after = url.searchParams.get('after');
+        let afterKey: { sellerId: string; currency: string } | undefined;
+        if (after) {
+          const [sellerId, currency] = Buffer.from(after, 'base64url').toString('utf8').split('\n');
+          if (sellerId && currency) afterKey = { sellerId, currency };
+        }
+        // Scan pages of wallets in key order, keeping those over the minimum, bounded per request.
+        const balances: { sellerId: string; currency: string; availableMinor: string }[] = [];
+        let cursorKey = afterKey;
+        let lastKey: { sellerId: string; currency: string } | undefined;
+        let exhausted = false;
+        for (let page = 0; page < 20 && balances.length < limit; page += 1) {
+          const wallets = await listWallets(db, cursorKey, BALANCES_PAGE_MAX);
+          if (wallets.length === 0) {
+            exhausted = true;
+            break;
+          }
+          for (const wallet of wallets) {
+            lastKey = { sellerId: wallet.sellerId, currency: wallet.currency };
+            if (wallet.availableMinor >= minAvailableMinor) balances.push({ sellerId: wallet.sellerId, currency: wallet.currency, availableMinor: wallet.availableMinor.toString() });
+            if (balances.length >= limit) break;
+          }
+          if (wallets.length < BALANCES_PAGE_MAX && balances.length < limit) {
+            exhausted = true;
+            break;
+          }
+          cursorKey = lastKey;
+        }
+        const nextCursor = !exhausted && lastKey ? Buffer.from(`${lastKey.sellerId}\n${lastKey.currency}`, 'utf8').toString('base64url') : null;
+        sendJson(response, 200, { balances, nextCursor });
+      },
+    },
+  ];
+}
