@@ -16,6 +16,7 @@ import type { LedgerContext } from './graphql/context.js';
 import { resolvers } from './graphql/resolvers/index.js';
 import { ledgerConsumers } from './messaging/index.js';
 import { createLedgerPrisma } from './persistence/prisma.js';
+import { startNightlyReconciliation } from './reconciliation/application/nightly.js';
 
 export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
 
@@ -63,5 +64,6 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
     }),
   });
   parts.push(...edge.parts);
+  parts.push(...startNightlyReconciliation(env, prisma, logger));
   return { http: edge.http, parts };
 }

@@ -1,6 +1,7 @@
 // The only reader of process.env in the ledger subgraph.
 import { z } from 'zod';
 import { commonEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { reconciliationEnvShape } from './reconciliation/env-shape.js';
 
 export const ledgerEnvShape = {
   ...commonEnvShape,
@@ -11,6 +12,7 @@ export const ledgerEnvShape = {
   LEDGER_HOT_ACCOUNT_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
   /** Messages in flight per consumer. */
   LEDGER_CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(500).default(10),
+  ...reconciliationEnvShape,
 };
 
 export type LedgerEnv = ReturnType<typeof parseLedgerEnv>;

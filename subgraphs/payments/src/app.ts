@@ -19,9 +19,12 @@ import { cleanupExpiredRecords } from './application/cleanup.js';
 import type { PaymentsDeps } from './application/deps.js';
 import { startPeriodicJob } from './application/periodic.js';
 import { recheckPendingPayments } from './application/recheck.js';
+import { releaseDueOrders } from './application/delivery.js';
+import { recheckPendingRefunds } from './application/refunds.js';
 import { stripeApiBase, type PaymentsEnv } from './env.js';
 import type { PaymentsContext } from './graphql/context.js';
 import { apiKeyResolveRoute } from './graphql/internal-routes.js';
+import { internalSyncRoute } from './graphql/internal-sync-route.js';
 import { createPaymentsLoaders } from './graphql/loaders.js';
 import { resolvers } from './graphql/resolvers/index.js';
 import { stripeWebhookRoute } from './graphql/webhook-route.js';
@@ -84,8 +87,16 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
       backoffMsMax: Math.max(env.PSP_RETRY_BACKOFF_MS, PSP_RETRY_BACKOFF_MS_MAX),
     },
     recheck: { minAgeMs: env.PAYMENT_RECHECK_MIN_AGE_MS, delayMsMax: env.PAYMENT_RECHECK_DELAY_MS_MAX },
+    aftersale: {
+      deliveryHoldMs: env.DELIVERY_HOLD_MS,
+      refundFeePolicy: env.REFUND_FEE_POLICY,
+      disputeFeeBorneBy: env.DISPUTE_FEE_BORNE_BY,
+      disputeLossBorneBy: env.DISPUTE_LOSS_BORNE_BY,
+    },
     onOutboxWritten: () => relay.wake(),
   };
+
+  logger.info({ ...deps.aftersale }, 'after-sale policies (DELIVERY_HOLD_MS, REFUND_FEE_POLICY, DISPUTE_FEE_BORNE_BY, DISPUTE_LOSS_BORNE_BY)');
 
   const consumers = await startConsumers({ connection: broker, db, prefix: env.BROKER_PREFIX, logger, consumers: [timelineConsumer] });
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
@@ -100,7 +111,7 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
     schemaFile: SCHEMA_FILE,
     resolvers,
     extendContext: (base) => ({ ...base, apiKeys, deps, loaders: createPaymentsLoaders(deps.store) }),
-    routes: [apiKeyResolveRoute(apiKeys, env.INTERNAL_SIGNING_SECRET), stripeWebhookRoute(deps)],
+    routes: [apiKeyResolveRoute(apiKeys, env.INTERNAL_SIGNING_SECRET), stripeWebhookRoute(deps), internalSyncRoute(deps, env.INTERNAL_SIGNING_SECRET)],
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
       broker: broker.ready,
@@ -114,6 +125,18 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
       intervalMs: env.PAYMENT_RECHECK_INTERVAL_MS,
       logger,
       run: () => recheckPendingPayments(deps, env.PAYMENT_RECHECK_BATCH_SIZE),
+    }),
+    startPeriodicJob({
+      name: 'refund-recheck',
+      intervalMs: env.PAYMENT_RECHECK_INTERVAL_MS,
+      logger,
+      run: () => recheckPendingRefunds(deps, env.PAYMENT_RECHECK_BATCH_SIZE),
+    }),
+    startPeriodicJob({
+      name: 'delivery-release',
+      intervalMs: env.DELIVERY_RELEASE_INTERVAL_MS,
+      logger,
+      run: () => releaseDueOrders(deps, env.DELIVERY_RELEASE_BATCH_SIZE),
     }),
     startPeriodicJob({
       name: 'retention-cleanup',

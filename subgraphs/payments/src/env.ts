@@ -1,6 +1,6 @@
 // The only reader of process.env in the payments subgraph.
 import { z } from 'zod';
-import { commonEnvShape, envBigInt, envDurationMs, envInt, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, DISPUTE_FEE_BEARERS, DISPUTE_LOSS_BEARERS, envBigInt, envDurationMs, envEnum, envInt, envPort, loadEnv, parseEnv, REFUND_FEE_POLICIES } from '@clearhouse/shared';
 
 const HOUR_MS = 3_600_000;
 const DEFAULT_STRIPE_API_KEY = 'sk_test_clearhouse';
@@ -51,6 +51,18 @@ export const paymentsEnvShape = {
   PAYMENT_RECHECK_MIN_AGE_MS: envDurationMs(60_000, { minMs: 0, maxMs: 24 * HOUR_MS }),
   PAYMENT_RECHECK_DELAY_MS_MAX: envDurationMs(15 * 60_000, { minMs: 1_000, maxMs: 24 * HOUR_MS }),
   PAYMENT_RECHECK_BATCH_SIZE: envInt(100, { min: 1, max: 1_000 }),
+
+  // --- after-sale (delivery, refunds, disputes)
+  /** How long after confirmDelivery the seller's net becomes payable (order.delivered@1). 0: at once. */
+  DELIVERY_HOLD_MS: envDurationMs(0, { minMs: 0, maxMs: 90 * 24 * HOUR_MS }),
+  /** How often the job looks for deliveries whose hold has passed, and how many it releases per run. */
+  DELIVERY_RELEASE_INTERVAL_MS: envDurationMs(5_000, { minMs: 100, maxMs: HOUR_MS }),
+  DELIVERY_RELEASE_BATCH_SIZE: envInt(100, { min: 1, max: 1_000 }),
+  /** Who bears the platform fee of a refunded order (shared/src/events/policies.ts). */
+  REFUND_FEE_POLICY: envEnum(REFUND_FEE_POLICIES, 'platform_keeps_fee'),
+  /** Who pays the PSP's dispute fee, and who bears a lost dispute. */
+  DISPUTE_FEE_BORNE_BY: envEnum(DISPUTE_FEE_BEARERS, 'platform'),
+  DISPUTE_LOSS_BORNE_BY: envEnum(DISPUTE_LOSS_BEARERS, 'seller'),
 
   // --- retention
   IDEMPOTENCY_KEY_RETENTION_MS: envDurationMs(24 * HOUR_MS, { minMs: 24 * HOUR_MS, maxMs: 30 * 24 * HOUR_MS }),

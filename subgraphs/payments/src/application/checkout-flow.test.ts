@@ -35,6 +35,21 @@ class FakePsp implements PaymentsPsp {
   parseWebhook(): never {
     throw new Error('not used');
   }
+  createRefund(): never {
+    throw new Error('not used');
+  }
+  retrieveRefund(): never {
+    throw new Error('not used');
+  }
+  listRefunds(): never {
+    throw new Error('not used');
+  }
+  retrieveDispute(): never {
+    throw new Error('not used');
+  }
+  retrievePayout(): never {
+    throw new Error('not used');
+  }
 }
 
 function state(paymentId: string, status: PspPaymentState['status'], failure?: { code: string; message: string }): PspPaymentState {
@@ -63,6 +78,7 @@ beforeEach(() => {
     risk: { paymentAmountMajorMax: 100_000n, buyerPaymentsPerWindowMax: 100, buyerVelocityWindowMs: 60_000, blockedBuyerIds: new Set(), blockedSellerIds: new Set() },
     pspPolicy: { attemptsMax: 2, timeoutMs: 1_000, backoffMsBase: 1, backoffMsMax: 2 },
     recheck: { minAgeMs: 1_000, delayMsMax: 5_000 },
+    aftersale: { deliveryHoldMs: 0, refundFeePolicy: 'platform_keeps_fee', disputeFeeBorneBy: 'platform', disputeLossBorneBy: 'seller' },
     onOutboxWritten: () => undefined,
   };
 });
@@ -128,7 +144,7 @@ test('FAILED records the PSP failure and expires the session', async () => {
 test('a webhook event id is applied once', async () => {
   const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
   const id = paymentId!;
-  const webhook = { id: `evt_${id}`, type: 'payment_intent.succeeded', paymentIntentId: `pi_${id}`, createdAtMs: Date.now() };
+  const webhook = { id: `evt_${id}`, type: 'payment_intent.succeeded', paymentIntentId: `pi_${id}`, objectType: 'payment_intent', objectId: `pi_${id}`, createdAtMs: Date.now() };
   expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('changed');
   expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('duplicate_webhook');
 });

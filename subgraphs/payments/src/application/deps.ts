@@ -1,5 +1,5 @@
 // What every payments use case receives from the composition root.
-import type { FeeSchedule, Logger, SqlClient } from '@clearhouse/shared';
+import type { DisputeFeeBearer, DisputeLossBearer, FeeSchedule, Logger, RefundFeePolicy, SqlClient } from '@clearhouse/shared';
 import type { RiskRules } from '../domain/risk.js';
 import type { PspCallPolicy } from '../psp/executor.js';
 import type { PaymentsPsp } from '../psp/port.js';
@@ -15,8 +15,17 @@ export interface PaymentsDeps {
   risk: RiskRules;
   pspPolicy: PspCallPolicy;
   recheck: RecheckPolicy;
+  aftersale: AftersalePolicy;
   /** Called after a commit that wrote outbox rows, so the relay publishes at once. */
   onOutboxWritten: () => void;
+}
+
+export interface AftersalePolicy {
+  /** confirmDelivery → order.delivered@1 after this long (0: in the same transaction). */
+  deliveryHoldMs: number;
+  refundFeePolicy: RefundFeePolicy;
+  disputeFeeBorneBy: DisputeFeeBearer;
+  disputeLossBorneBy: DisputeLossBearer;
 }
 
 export interface RecheckPolicy {

@@ -36,9 +36,67 @@ export interface PaymentOrderRecord {
   status: PaymentOrderStatus;
   refundedAmountMinor: bigint;
   deliveredAt: Date | null;
+  pendingHeldMinor: bigint;
+  reservedRefundMinor: bigint;
+  releaseDueAt: Date | null;
+  releasedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
+
+export type RefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
+
+export interface RefundRecord {
+  id: string;
+  paymentId: string;
+  paymentOrderId: string;
+  amountMinor: bigint;
+  currency: string;
+  status: RefundStatus;
+  reason: string | null;
+  pspRefundId: string | null;
+  pspRound: number;
+  failureCode: string | null;
+  feeRefundMinor: bigint | null;
+  pendingMinor: bigint | null;
+  availableMinor: bigint | null;
+  createdAt: Date;
+  updatedAt: Date;
+  succeededAt: Date | null;
+  nextRecheckAt: Date | null;
+}
+
+export type RefundPatch = Partial<Pick<RefundRecord, 'status' | 'pspRefundId' | 'failureCode' | 'feeRefundMinor' | 'pendingMinor' | 'availableMinor' | 'succeededAt' | 'nextRecheckAt'>>;
+
+export type DisputeStatus = 'OPEN' | 'WON' | 'LOST';
+
+export interface DisputeOrderRecord {
+  paymentOrderId: string;
+  sellerId: string;
+  pendingMinor: bigint;
+  availableMinor: bigint;
+  disputeFeeMinor: bigint;
+}
+
+export interface DisputeRecord {
+  id: string;
+  paymentId: string;
+  pspDisputeId: string;
+  currency: string;
+  amountMinor: bigint;
+  disputeFeeMinor: bigint;
+  feeBorneBy: 'platform' | 'seller';
+  lossBorneBy: 'seller' | 'platform';
+  status: DisputeStatus;
+  /** The payment status the dispute interrupted; a won dispute returns the payment to it. */
+  statusBefore: PaymentStatus;
+  reason: string | null;
+  orders: DisputeOrderRecord[];
+  openedAt: Date;
+  closedAt: Date | null;
+}
+
+export type OrderPatch = Partial<Pick<PaymentOrderRecord, 'status' | 'deliveredAt' | 'pendingHeldMinor' | 'reservedRefundMinor' | 'refundedAmountMinor' | 'releaseDueAt' | 'releasedAt'>>;
 
 export interface TimelineEntry {
   paymentId: string;
@@ -52,6 +110,7 @@ export interface TimelineEntry {
 
 export interface PaymentPatch {
   status?: PaymentStatus;
+  refundedAmountMinor?: bigint;
   checkoutUrl?: string | null;
   pspPaymentIntentId?: string;
   pspCheckoutSessionId?: string;
@@ -62,7 +121,7 @@ export interface PaymentPatch {
 
 export interface NewPayment {
   payment: Omit<PaymentRecord, 'createdAt' | 'updatedAt' | 'version' | 'refundedAmountMinor' | 'pspRegistrationRound'>;
-  orders: Omit<PaymentOrderRecord, 'createdAt' | 'updatedAt' | 'refundedAmountMinor' | 'deliveredAt'>[];
+  orders: Omit<PaymentOrderRecord, 'createdAt' | 'updatedAt' | 'refundedAmountMinor' | 'deliveredAt' | 'pendingHeldMinor' | 'reservedRefundMinor' | 'releaseDueAt' | 'releasedAt'>[];
 }
 
 /** Everything done inside one database transaction. */
@@ -78,6 +137,15 @@ export interface PaymentsTransaction {
   writeEvent(event: DomainEvent<unknown>): Promise<void>;
   /** Records a PSP webhook event id; false when it was recorded before. */
   markWebhookProcessed(eventId: string, type: string): Promise<boolean>;
+  /** Optimistic on the order's updatedAt is not needed: callers hold the payment's lock. */
+  updateOrder(id: string, patch: OrderPatch): Promise<void>;
+  insertRefund(refund: Omit<RefundRecord, 'createdAt' | 'updatedAt' | 'pspRound' | 'succeededAt' | 'feeRefundMinor' | 'pendingMinor' | 'availableMinor' | 'failureCode' | 'pspRefundId'>): Promise<void>;
+  findRefund(id: string): Promise<RefundRecord | null>;
+  updateRefund(id: string, patch: RefundPatch): Promise<void>;
+  findDisputeByPspId(pspDisputeId: string): Promise<DisputeRecord | null>;
+  openDisputeOf(paymentId: string): Promise<DisputeRecord | null>;
+  insertDispute(dispute: DisputeRecord): Promise<void>;
+  updateDispute(id: string, patch: Partial<Pick<DisputeRecord, 'status' | 'closedAt' | 'statusBefore'>>): Promise<void>;
 }
 
 export interface PaymentListFilter {
@@ -108,4 +176,13 @@ export interface PaymentsStore {
    */
   claimPaymentsForRecheck(statuses: readonly PaymentStatus[], limit: number, delayMsFor: (payment: PaymentRecord) => number): Promise<PaymentRecord[]>;
   deleteWebhookEventsOlderThan(cutoff: Date, limit: number): Promise<number>;
+  findPaymentByIntent(paymentIntentId: string): Promise<PaymentRecord | null>;
+  findRefunds(ids: readonly string[]): Promise<RefundRecord[]>;
+  /** Oldest first, per order. */
+  refundsOfOrders(orderIds: readonly string[]): Promise<RefundRecord[]>;
+  bumpRefundRound(refundId: string): Promise<number>;
+  /** Claims PENDING refunds whose re-check is due (moves it by delayMs); several instances never claim the same row. */
+  claimRefundsForRecheck(limit: number, delayMs: number): Promise<RefundRecord[]>;
+  /** Ids of delivered orders whose order.delivered@1 is due and not yet written. */
+  dueReleaseOrderIds(limit: number): Promise<{ orderId: string; paymentId: string }[]>;
 }

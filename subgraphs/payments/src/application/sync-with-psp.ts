@@ -1,12 +1,14 @@
 // Brings a payment in line with the PSP's current state of its payment intent: the path shared
 // by webhooks and the re-check job (the PSP's state is authoritative, never an event payload).
 import { DomainError } from '@clearhouse/shared';
-import { PSP_PENDING_STATUSES } from '../domain/payment-status.js';
+import { PSP_PENDING_STATUSES, type PaymentStatus } from '../domain/payment-status.js';
 import { callPsp, type PspCallPolicy } from '../psp/executor.js';
 import type { PspPaymentState, PspWebhookEvent } from '../psp/port.js';
 import { recheckDelayMs, type PaymentsDeps } from './deps.js';
 import type { PaymentPatch, PaymentRecord } from './ports.js';
 import { transitionPayment } from './transition.js';
+
+const AFTERSALE_STATUSES: readonly PaymentStatus[] = ['PARTIALLY_REFUNDED', 'REFUNDED', 'DISPUTED'];
 
 export type SyncOutcome =
   | { kind: 'changed'; payment: PaymentRecord }
@@ -38,6 +40,10 @@ export async function syncPaymentWithPsp(deps: PaymentsDeps, paymentId: string, 
     // Registration still in flight, or an intent of an earlier registration round: the
     // registration (or the re-check after it) settles the payment.
     if (payment.status === 'CREATED') return { kind: 'unchanged', payment, reason: 'registration in progress' };
+    // After the money was collected, refunds and disputes drive the status; the payment intent
+    // stays `succeeded` at the PSP and says nothing about them (DISPUTED → SUCCEEDED is only for
+    // a won dispute, never for a late payment_intent webhook).
+    if (AFTERSALE_STATUSES.includes(payment.status)) return { kind: 'unchanged', payment, reason: `${payment.status} is settled by refunds and disputes` };
     if (payment.pspPaymentIntentId !== state.paymentIntentId) {
       deps.logger.warn({ paymentId, known: payment.pspPaymentIntentId, reported: state.paymentIntentId }, 'PSP reported on a payment intent that is not the payment\'s current one');
       return { kind: 'unchanged', payment, reason: 'not the current payment intent' };

@@ -67,7 +67,8 @@ export async function transitionPayment(tx: PaymentsTransaction, payment: Paymen
   await tx.updatePayment(payment.id, payment.version, patch);
   const updated: PaymentRecord = { ...payment, ...patch, status: to, version: payment.version + 1, updatedAt: at } as PaymentRecord;
 
-  const orderStatus = orderStatusFor(to);
+  // Back from a chargeback the orders keep their own after-sale statuses (delivered, refunded).
+  const orderStatus = from === 'DISPUTED' ? null : orderStatusFor(to);
   if (orderStatus !== null) await tx.setOrdersStatus(payment.id, orderStatus);
   const orders = await tx.ordersOf(payment.id);
 

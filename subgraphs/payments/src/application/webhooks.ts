@@ -1,7 +1,10 @@
 // PSP webhooks: verify the signature, skip events seen before, then let the PSP's CURRENT
 // state of the payment intent decide (the event only says "look again").
-import { PspError, PspSignatureError } from '../psp/port.js';
+import { PspError, PspSignatureError, type PspWebhookEvent } from '../psp/port.js';
 import type { PaymentsDeps } from './deps.js';
+import { handleDisputeWebhook } from './disputes.js';
+import { forwardPayoutWebhook } from './payout-webhooks.js';
+import { handleRefundWebhook } from './refunds.js';
 import { retrievePspState, syncPaymentWithPsp } from './sync-with-psp.js';
 
 export interface WebhookAnswer {
@@ -24,6 +27,16 @@ export async function handleStripeWebhook(deps: PaymentsDeps, rawBody: Buffer, s
     return { status: 400, body: { error: 'invalid payload' } };
   }
   if (await deps.store.isWebhookProcessed(event.id)) return { status: 200, body: { received: true, duplicate: true } };
+  const aftersale = aftersaleHandler(event.type);
+  if (aftersale) {
+    try {
+      return { status: 200, body: { received: true, outcome: await aftersale(deps, event) } };
+    } catch (error) {
+      if (error instanceof PspError && error.kind === 'rejected') return { status: 200, body: { received: true, ignored: `unknown PSP object (${error.code ?? 'rejected'})` } };
+      deps.logger.warn({ eventId: event.id, type: event.type, err: error }, 'webhook not applied; the PSP will deliver it again');
+      return { status: 503, body: { error: 'not applied, retry later' } };
+    }
+  }
   if (!event.paymentIntentId) return { status: 200, body: { received: true, ignored: 'not about a payment intent' } };
 
   let state;
@@ -37,4 +50,22 @@ export async function handleStripeWebhook(deps: PaymentsDeps, rawBody: Buffer, s
   if (!state.paymentId) return { status: 200, body: { received: true, ignored: 'not a Clearhouse payment' } };
   const outcome = await syncPaymentWithPsp(deps, state.paymentId, state, `webhook ${event.type}`, event);
   return { status: 200, body: { received: true, outcome: outcome.kind } };
+}
+
+type AftersaleHandler = (deps: PaymentsDeps, event: PspWebhookEvent) => Promise<string>;
+
+/** Refunds and disputes mark their webhook processed inside the transaction that applies them. */
+async function refundWebhook(deps: PaymentsDeps, event: PspWebhookEvent): Promise<string> {
+  const outcome = await handleRefundWebhook(deps, event);
+  // Refund settlement is idempotent on its own (only a PENDING refund changes); the id is kept
+  // so a redelivery is answered without asking the PSP again.
+  await deps.store.transaction((tx) => tx.markWebhookProcessed(event.id, event.type));
+  return outcome;
+}
+
+function aftersaleHandler(type: string): AftersaleHandler | null {
+  if (type.startsWith('refund.') || type === 'charge.refunded' || type === 'charge.refund.updated') return refundWebhook;
+  if (type.startsWith('charge.dispute.')) return handleDisputeWebhook;
+  if (type.startsWith('payout.')) return forwardPayoutWebhook;
+  return null;
 }

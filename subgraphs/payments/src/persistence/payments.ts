@@ -1,10 +1,10 @@
 // Prisma implementation of the payments store (application/ports.ts).
 import { randomUUID } from 'node:crypto';
 import { writeOutbox, type SqlClient } from '@clearhouse/shared';
-import type { PaymentModel, PaymentOrderModel, TimelineEventModel } from '../generated/prisma/models.js';
+import type { DisputeModel, PaymentModel, PaymentOrderModel, RefundModel, TimelineEventModel } from '../generated/prisma/models.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { PaymentOrderStatus, PaymentStatus } from '../domain/payment-status.js';
-import type { PaymentOrderRecord, PaymentRecord, PaymentsStore, PaymentsTransaction, TimelineEntry } from '../application/ports.js';
+import type { DisputeOrderRecord, DisputeRecord, PaymentOrderRecord, PaymentRecord, PaymentsStore, PaymentsTransaction, RefundRecord, RefundStatus, TimelineEntry } from '../application/ports.js';
 import type { PaymentsPrisma } from './prisma.js';
 
 type Tx = Prisma.TransactionClient;
@@ -13,6 +13,7 @@ const TRANSACTION_TIMEOUT_MS = 15_000;
 const TRANSACTION_MAX_WAIT_MS = 10_000;
 const TIMELINE_PER_PAYMENT_MAX = 1_000;
 const IDS_PER_QUERY_MAX = 1_000;
+const REFUNDS_PER_QUERY_MAX = 10_000;
 
 export class StaleVersionError extends Error {
   override readonly name = 'StaleVersionError';
@@ -24,6 +25,48 @@ function toPayment(row: PaymentModel): PaymentRecord {
 
 function toOrder(row: PaymentOrderModel): PaymentOrderRecord {
   return { ...row, status: row.status as PaymentOrderStatus };
+}
+
+function toRefund(row: RefundModel): RefundRecord {
+  return { ...row, status: row.status as RefundStatus };
+}
+
+interface DisputeOrderJson {
+  paymentOrderId: string;
+  sellerId: string;
+  pendingMinor: string;
+  availableMinor: string;
+  disputeFeeMinor: string;
+}
+
+function toDispute(row: DisputeModel): DisputeRecord {
+  const orders = (row.orders as unknown as DisputeOrderJson[]).map(
+    (order): DisputeOrderRecord => ({
+      paymentOrderId: order.paymentOrderId,
+      sellerId: order.sellerId,
+      pendingMinor: BigInt(order.pendingMinor),
+      availableMinor: BigInt(order.availableMinor),
+      disputeFeeMinor: BigInt(order.disputeFeeMinor),
+    }),
+  );
+  return {
+    ...row,
+    feeBorneBy: row.feeBorneBy as DisputeRecord['feeBorneBy'],
+    lossBorneBy: row.lossBorneBy as DisputeRecord['lossBorneBy'],
+    status: row.status as DisputeRecord['status'],
+    statusBefore: row.statusBefore as PaymentStatus,
+    orders,
+  };
+}
+
+function disputeOrdersJson(orders: readonly DisputeOrderRecord[]): Prisma.InputJsonValue {
+  return orders.map((order) => ({
+    paymentOrderId: order.paymentOrderId,
+    sellerId: order.sellerId,
+    pendingMinor: order.pendingMinor.toString(),
+    availableMinor: order.availableMinor.toString(),
+    disputeFeeMinor: order.disputeFeeMinor.toString(),
+  }));
 }
 
 function toTimeline(row: TimelineEventModel): TimelineEntry {
@@ -58,7 +101,8 @@ function transactionOf(tx: Tx): PaymentsTransaction {
     },
     async insertPayment({ payment, orders }) {
       await tx.payment.create({ data: { ...payment, metadata: jsonInput(payment.metadata) } });
-      await tx.paymentOrder.createMany({ data: orders.map((order) => ({ ...order })) });
+      // Until delivery the order's whole net sits in the seller's pending balance.
+      await tx.paymentOrder.createMany({ data: orders.map((order) => ({ ...order, pendingHeldMinor: order.netAmountMinor })) });
     },
     async updatePayment(id, expectedVersion, patch) {
       const updated = await tx.payment.updateMany({
@@ -83,6 +127,33 @@ function transactionOf(tx: Tx): PaymentsTransaction {
         type,
       );
       return inserted === 1;
+    },
+    async updateOrder(id, patch) {
+      await tx.paymentOrder.update({ where: { id }, data: { ...patch, updatedAt: new Date() } });
+    },
+    async insertRefund(refund) {
+      await tx.refund.create({ data: { ...refund } });
+    },
+    async findRefund(id) {
+      const row = await tx.refund.findUnique({ where: { id } });
+      return row ? toRefund(row) : null;
+    },
+    async updateRefund(id, patch) {
+      await tx.refund.update({ where: { id }, data: { ...patch, updatedAt: new Date() } });
+    },
+    async findDisputeByPspId(pspDisputeId) {
+      const row = await tx.dispute.findUnique({ where: { pspDisputeId } });
+      return row ? toDispute(row) : null;
+    },
+    async openDisputeOf(paymentId) {
+      const row = await tx.dispute.findFirst({ where: { paymentId, status: 'OPEN' }, orderBy: { openedAt: 'desc' } });
+      return row ? toDispute(row) : null;
+    },
+    async insertDispute(dispute) {
+      await tx.dispute.create({ data: { ...dispute, orders: disputeOrdersJson(dispute.orders) } });
+    },
+    async updateDispute(id, patch) {
+      await tx.dispute.update({ where: { id }, data: patch });
     },
   };
 }
@@ -167,6 +238,49 @@ export function prismaPaymentsStore(prisma: PaymentsPrisma): PaymentsStore {
         cutoff,
         limit,
       );
+    },
+    async findPaymentByIntent(paymentIntentId) {
+      const row = await prisma.payment.findUnique({ where: { pspPaymentIntentId: paymentIntentId } });
+      return row ? toPayment(row) : null;
+    },
+    async findRefunds(ids) {
+      return (await prisma.refund.findMany({ where: { id: { in: boundedIds(ids) } } })).map(toRefund);
+    },
+    async refundsOfOrders(orderIds) {
+      const rows = await prisma.refund.findMany({ where: { paymentOrderId: { in: boundedIds(orderIds) } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: REFUNDS_PER_QUERY_MAX });
+      return rows.map(toRefund);
+    },
+    async bumpRefundRound(refundId) {
+      const row = await prisma.refund.update({ where: { id: refundId }, data: { pspRound: { increment: 1 } }, select: { pspRound: true } });
+      return row.pspRound;
+    },
+    async claimRefundsForRecheck(limit, delayMs) {
+      return prisma.$transaction(
+        async (tx) => {
+          const due = await tx.$queryRawUnsafe<{ id: string }[]>(
+            `SELECT id FROM refunds
+              WHERE status = 'PENDING' AND next_recheck_at IS NOT NULL AND next_recheck_at <= now()
+              ORDER BY next_recheck_at
+              LIMIT $1
+              FOR UPDATE SKIP LOCKED`,
+            limit,
+          );
+          if (due.length === 0) return [];
+          const ids = due.map((d) => d.id);
+          await tx.refund.updateMany({ where: { id: { in: ids } }, data: { nextRecheckAt: new Date(Date.now() + delayMs) } });
+          return (await tx.refund.findMany({ where: { id: { in: ids } } })).map(toRefund);
+        },
+        { timeout: TRANSACTION_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
+      );
+    },
+    async dueReleaseOrderIds(limit) {
+      const rows = await prisma.paymentOrder.findMany({
+        where: { releasedAt: null, releaseDueAt: { lte: new Date() } },
+        orderBy: { releaseDueAt: 'asc' },
+        take: limit,
+        select: { id: true, paymentId: true },
+      });
+      return rows.map((row) => ({ orderId: row.id, paymentId: row.paymentId }));
     },
   };
 }

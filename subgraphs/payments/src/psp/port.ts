@@ -43,7 +43,57 @@ export interface PspWebhookEvent {
   type: string;
   /** The payment intent the event is about, if any. */
   paymentIntentId: string | null;
+  /** The event's object: its type (refund, charge, dispute, payout, ...) and id. */
+  objectType: string | null;
+  objectId: string | null;
   createdAtMs: number;
+}
+
+export type PspRefundStatus = 'pending' | 'succeeded' | 'failed' | 'canceled';
+
+/** The PSP's current view of a refund. */
+export interface PspRefundState {
+  pspRefundId: string;
+  paymentIntentId: string | null;
+  amountMinor: bigint;
+  currency: string;
+  status: PspRefundStatus;
+  /** metadata.refundId we set at creation; null for refunds we did not create. */
+  refundId: string | null;
+  failureReason: string | null;
+}
+
+export interface CreateRefundRequest {
+  refundId: string;
+  paymentOrderId: string;
+  paymentIntentId: string;
+  amountMinor: bigint;
+  /** `refund:<refundId>` (or `refund:<refundId>:<round>` after a replayed server error). */
+  idempotencyKey: string;
+}
+
+export type PspDisputeStatus = 'open' | 'won' | 'lost';
+
+export interface PspDisputeState {
+  pspDisputeId: string;
+  paymentIntentId: string | null;
+  amountMinor: bigint;
+  currency: string;
+  status: PspDisputeStatus;
+  /** Stripe's own status (needs_response, under_review, won, lost, ...). */
+  pspStatus: string;
+  reason: string | null;
+  /** What the PSP charged for the dispute (sum of its balance transactions' fees). */
+  feeMinor: bigint;
+}
+
+export interface PspPayoutState {
+  pspPayoutId: string;
+  status: string;
+  /** metadata.payoutId the payouts subgraph set. */
+  payoutId: string | null;
+  failureCode: string | null;
+  failureMessage: string | null;
 }
 
 export type PspErrorKind = 'timeout' | 'connection' | 'server' | 'rate_limited' | 'in_use' | 'rejected';
@@ -83,6 +133,12 @@ export interface PaymentsPsp {
   retrievePaymentIntent(paymentIntentId: string): Promise<PspPaymentState>;
   /** Expires the hosted session (which cancels its unpaid payment intent); no-op if not open. */
   expireCheckoutSession(sessionId: string, idempotencyKey: string): Promise<void>;
+  createRefund(request: CreateRefundRequest): Promise<PspRefundState>;
+  retrieveRefund(pspRefundId: string): Promise<PspRefundState>;
+  /** The refunds of a payment intent (newest first, bounded). */
+  listRefunds(paymentIntentId: string): Promise<PspRefundState[]>;
+  retrieveDispute(pspDisputeId: string): Promise<PspDisputeState>;
+  retrievePayout(pspPayoutId: string): Promise<PspPayoutState>;
   /** Verifies the signature (and its age) and parses the event; throws PspSignatureError. */
   parseWebhook(rawBody: Buffer, signatureHeader: string | undefined): PspWebhookEvent;
 }

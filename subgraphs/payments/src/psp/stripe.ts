@@ -1,9 +1,11 @@
 // The Stripe adapter: the official SDK against Stripe itself or our Stripe-compatible simulator.
 import Stripe from 'stripe';
-import { PspSignatureError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspCheckoutSession } from './port.js';
-import { paymentStateFromStripe, pspErrorFromStripe, webhookEventFromStripe } from './transformers.js';
+import { PspSignatureError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspCheckoutSession, type PspRefundState } from './port.js';
+import { disputeStateFromStripe, paymentStateFromStripe, payoutStateFromStripe, pspErrorFromStripe, refundStateFromStripe, webhookEventFromStripe } from './transformers.js';
 
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
+/** Refunds looked at per payment intent: far above any real basket's refunds. */
+const REFUNDS_LISTED_MAX = 500;
 
 export interface StripeAdapterOptions {
   apiKey: string;
@@ -75,6 +77,59 @@ export function createStripePsp(options: StripeAdapterOptions): PaymentsPsp {
         // Expired or completed meanwhile: nothing left to expire.
         if (pspError.kind === 'rejected' && pspError.code === 'checkout_session_unexpected_state') return;
         throw pspError;
+      }
+    },
+
+    async createRefund(request) {
+      try {
+        const refund = await stripe.refunds.create(
+          {
+            payment_intent: request.paymentIntentId,
+            amount: Number(request.amountMinor),
+            metadata: { refundId: request.refundId, paymentOrderId: request.paymentOrderId },
+          },
+          { idempotencyKey: request.idempotencyKey },
+        );
+        return refundStateFromStripe(refund);
+      } catch (error) {
+        throw pspErrorFromStripe(error);
+      }
+    },
+
+    async retrieveRefund(pspRefundId) {
+      try {
+        return refundStateFromStripe(await stripe.refunds.retrieve(pspRefundId));
+      } catch (error) {
+        throw pspErrorFromStripe(error);
+      }
+    },
+
+    async listRefunds(paymentIntentId) {
+      try {
+        const found: PspRefundState[] = [];
+        for await (const refund of stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 })) {
+          found.push(refundStateFromStripe(refund));
+          if (found.length >= REFUNDS_LISTED_MAX) break;
+        }
+        return found;
+      } catch (error) {
+        throw pspErrorFromStripe(error);
+      }
+    },
+
+    async retrieveDispute(pspDisputeId) {
+      try {
+        return disputeStateFromStripe(await stripe.disputes.retrieve(pspDisputeId));
+      } catch (error) {
+        throw pspErrorFromStripe(error);
+      }
+    },
+
+    async retrievePayout(pspPayoutId) {
+      try {
+        return payoutStateFromStripe(await stripe.payouts.retrieve(pspPayoutId));
+      } catch (error) {
+        throw pspErrorFromStripe(error);
       }
     },
 

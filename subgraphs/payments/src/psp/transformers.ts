@@ -1,7 +1,7 @@
 // Stripe's wire format → ours. The one place that knows Stripe's payment intent statuses.
 import type Stripe from 'stripe';
 import type { PaymentStatus } from '../domain/payment-status.js';
-import { PspError, type PspPaymentState, type PspWebhookEvent } from './port.js';
+import { PspError, type PspDisputeState, type PspPaymentState, type PspPayoutState, type PspRefundState, type PspWebhookEvent } from './port.js';
 
 /**
  * Stripe payment intent status → our payment status. After a decline (or a failed 3-D Secure)
@@ -59,7 +59,54 @@ export function webhookEventFromStripe(event: Stripe.Event): PspWebhookEvent {
   else if (typeof object.payment_intent === 'string') paymentIntentId = object.payment_intent;
   else if (typeof object.payment_intent === 'object' && object.payment_intent !== null) paymentIntentId = idOf(object.payment_intent as { id: string });
   if (paymentIntentId !== null && !paymentIntentId.startsWith(PAYMENT_INTENT_PREFIX)) paymentIntentId = null;
-  return { id: event.id, type: event.type, paymentIntentId, createdAtMs: event.created * 1000 };
+  const objectType = typeof object.object === 'string' ? object.object : null;
+  const objectId = typeof object.id === 'string' ? object.id : null;
+  return { id: event.id, type: event.type, paymentIntentId, objectType, objectId, createdAtMs: event.created * 1000 };
+}
+
+/** Stripe refund status → ours; `requires_action` (bank-transfer refunds) counts as pending. */
+export function refundStateFromStripe(refund: Stripe.Refund): PspRefundState {
+  const status = refund.status === 'succeeded' || refund.status === 'failed' || refund.status === 'canceled' ? refund.status : 'pending';
+  return {
+    pspRefundId: refund.id,
+    paymentIntentId: idOf(refund.payment_intent),
+    amountMinor: BigInt(refund.amount),
+    currency: refund.currency.toUpperCase(),
+    status,
+    refundId: refund.metadata?.refundId ?? null,
+    failureReason: refund.failure_reason ?? null,
+  };
+}
+
+/** Stripe dispute status → open | won | lost; warning_closed counts as won (no chargeback happened). */
+export function disputeStateFromStripe(dispute: Stripe.Dispute): PspDisputeState {
+  let status: PspDisputeState['status'] = 'open';
+  if (dispute.status === 'won' || dispute.status === 'warning_closed') status = 'won';
+  else if (dispute.status === 'lost') status = 'lost';
+  let feeMinor = 0n;
+  for (const transaction of dispute.balance_transactions ?? []) {
+    if (transaction.amount < 0) feeMinor += BigInt(transaction.fee);
+  }
+  return {
+    pspDisputeId: dispute.id,
+    paymentIntentId: idOf(dispute.payment_intent),
+    amountMinor: BigInt(dispute.amount),
+    currency: dispute.currency.toUpperCase(),
+    status,
+    pspStatus: dispute.status,
+    reason: dispute.reason ?? null,
+    feeMinor,
+  };
+}
+
+export function payoutStateFromStripe(payout: Stripe.Payout): PspPayoutState {
+  return {
+    pspPayoutId: payout.id,
+    status: payout.status,
+    payoutId: payout.metadata?.payoutId ?? null,
+    failureCode: payout.failure_code ?? null,
+    failureMessage: payout.failure_message ?? null,
+  };
 }
 
 /** Any error of the SDK (or the network under it) → PspError with a kind our executor understands. */

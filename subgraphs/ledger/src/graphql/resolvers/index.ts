@@ -17,6 +17,7 @@ import {
 } from '../../persistence/ledger-queries.js';
 import { requireAccountAccess, requireFinance, requireOps } from '../access.js';
 import type { LedgerContext } from '../context.js';
+import { reconciliationResolvers } from './reconciliation.js';
 import { connectionOf, entryOf, moneyOf, transactionOf } from '../mappers.js';
 
 function badInput(message: string): GraphQLError {
@@ -36,6 +37,7 @@ function requireCursor(after: string | null | undefined): string | undefined {
 export const resolvers: GraphQLResolverMap<LedgerContext> = {
   ...scalarResolvers,
   Query: {
+    ...reconciliationResolvers.Query,
     ledgerAccount: async (_: unknown, args: { code: string; currency: string }, context: LedgerContext) => {
       requireAccountAccess(context.caller, args.code);
       requireCurrency(args.currency);
@@ -101,4 +103,5 @@ export const resolvers: GraphQLResolverMap<LedgerContext> = {
     // (from another subgraph) is not enough to rebuild a point-in-time report.
     __resolveReference: () => null,
   },
+  ...reconciliationResolvers.types,
 } as GraphQLResolverMap<LedgerContext>;

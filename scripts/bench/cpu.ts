@@ -1,0 +1,127 @@
+// CPU time per process group from /proc (Linux): the platform's services (children of this
+// process, or every process running a service entry when the platform is external), PostgreSQL,
+// RabbitMQ and the benchmark itself. Deltas between two snapshots say where the time went.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+const SERVICE_ENTRIES: readonly [string, string][] = [
+  ['gateway', 'gateway/dist/main.js'],
+  ['payments', 'subgraphs/payments/dist/main.js'],
+  ['ledger', 'subgraphs/ledger/dist/main.js'],
+  ['wallet', 'subgraphs/wallet/dist/main.js'],
+  ['payouts', 'subgraphs/payouts/dist/main.js'],
+  ['psp-sim', 'psp-simulator/dist/main.js'],
+];
+
+export type CpuSnapshot = Map<string, number>;
+
+function readStat(pid: string): { comm: string; ppid: number; cpuMs: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const fields = text.slice(close + 2).split(' ');
+    // fields[0] is state (field 3); utime is field 14, stime field 15.
+    const ppid = Number(fields[1]);
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return { comm, ppid, cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
+  } catch {
+    return null;
+  }
+}
+
+function cmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Group name → cumulative CPU milliseconds. With ownChildrenOnly, only services this process
+ * started count (other platforms on the machine, e.g. a test run, are left out); `extra` tags
+ * further pids by name.
+ */
+export function cpuSnapshot(ownChildrenOnly: boolean, databasePrefix: string | null = null, extra: Map<number, string> = new Map()): CpuSnapshot {
+  const snapshot: CpuSnapshot = new Map();
+  const add = (group: string, value: number) => snapshot.set(group, (snapshot.get(group) ?? 0) + value);
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return snapshot;
+  }
+  for (const pid of pids) {
+    const stat = readStat(pid);
+    if (!stat) continue;
+    const tagged = extra.get(Number(pid));
+    if (tagged) {
+      add(tagged, stat.cpuMs);
+      continue;
+    }
+    if (stat.comm === 'postgres') {
+      // Backends name their database in the command line; other databases are someone else's.
+      const command = cmdline(pid);
+      const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(command);
+      add(backend && databasePrefix && !backend[1]?.startsWith(databasePrefix) ? 'postgres (other dbs)' : 'postgres', stat.cpuMs);
+      continue;
+    }
+    if (stat.comm === 'beam.smp' || stat.comm.startsWith('erl_')) {
+      add('rabbitmq', stat.cpuMs);
+      continue;
+    }
+    if (stat.comm === 'node' || stat.comm.startsWith('node')) {
+      const command = cmdline(pid);
+      if (ownChildrenOnly && stat.ppid !== process.pid) continue;
+      const service = SERVICE_ENTRIES.find(([, entry]) => command.includes(entry));
+      if (service) add(service[0], stat.cpuMs);
+    }
+  }
+  const own = process.cpuUsage();
+  add('bench', (own.user + own.system) / 1000);
+  add('machine', machineBusyMs());
+  return snapshot;
+}
+
+/** CPU time (all cores) the whole machine spent busy since boot, in ms. */
+function machineBusyMs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): Map<string, number> {
+  const delta = new Map<string, number>();
+  for (const [group, value] of after) delta.set(group, Math.max(0, value - (before.get(group) ?? 0)));
+  // What the machine spent on anything else (other test runs, compilers...): the contention.
+  const ours = CPU_GROUPS.reduce((sum, group) => sum + (delta.get(group) ?? 0), 0);
+  delta.set('other', Math.max(0, (delta.get('machine') ?? 0) - ours));
+  return delta;
+}
+
+export const CPU_GROUPS = ['gateway', 'payments', 'ledger', 'wallet', 'payouts', 'psp-sim', 'postgres', 'rabbitmq', 'bench'] as const;
+
+/** pid → service name of the services this process started. */
+export function ownServicePids(): Map<number, string> {
+  const found = new Map<number, string>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return found;
+  }
+  for (const pid of pids) {
+    const stat = readStat(pid);
+    if (!stat || stat.ppid !== process.pid) continue;
+    const command = cmdline(pid);
+    const service = SERVICE_ENTRIES.find(([, entry]) => command.includes(entry));
+    if (service) found.set(Number(pid), service[0]);
+  }
+  return found;
+}

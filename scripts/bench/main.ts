@@ -1,0 +1,279 @@
+// npm run bench: see BENCHMARKS.md. Loaded by scripts/bench.ts after the build.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { BenchArgs } from './args';
+import { runAudits, type AuditVerdict } from './audit';
+import { CPU_GROUPS, cpuDelta, cpuSnapshot, ownServicePids } from './cpu';
+import type { LoadResult } from './load';
+import { openTarget, type BenchTarget } from './platform';
+import { profilesIn, summarizeProfile } from './profile';
+import { say } from './progress';
+import { checkoutAtRate } from './scenarios/checkout';
+import { gatewayCost, type GatewayCostResult } from './scenarios/gateway-cost';
+import { ledgerAlone, type LedgerResult } from './scenarios/ledger';
+import { settlement, type SettlementResult } from './scenarios/settlement';
+import { ms, num, pct, table } from './stats';
+
+interface PhaseCost {
+  phase: string;
+  ops: number;
+  wallMs: number;
+  cpuMs: Record<string, number>;
+}
+
+export async function main(args: BenchArgs): Promise<number> {
+  const runDir = join(__dirname, '.runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${args.runId}`);
+  mkdirSync(runDir, { recursive: true });
+  const serviceEnv: Record<string, string> = { ...args.serviceEnv };
+  if (args.profile) {
+    const profileDir = join(runDir, 'profiles');
+    mkdirSync(profileDir, { recursive: true });
+    // Node 20 refuses --cpu-prof in NODE_OPTIONS; a preloaded inspector profiler does the same.
+    serviceEnv.NODE_OPTIONS = `${serviceEnv.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'cpu-profiler.cjs')}`.trim();
+    serviceEnv.BENCH_CPU_PROF_DIR = profileDir;
+  }
+  const targetOptions = { runId: args.runId, runDir, build: args.build, keep: args.keep, logLevel: args.logLevel, serviceEnv };
+  const startLoad = loadavg().map((v) => v.toFixed(2)).join(' ');
+  say(`run ${args.runId}: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  say(`scenarios ${args.scenarios.join(',')}; results in ${runDir}`);
+
+  const needsPlatform = args.scenarios.some((s) => s !== 'c');
+  let target: BenchTarget | null = null;
+  const costs: PhaseCost[] = [];
+  const checkoutResults: LoadResult[] = [];
+  let settlementResult: SettlementResult | null = null;
+  let ledgerResult: LedgerResult | null = null;
+  let gatewayResults: GatewayCostResult[] = [];
+  let audits: AuditVerdict[] = [];
+  let servicePids = new Map<number, string>();
+  const failures: string[] = [];
+
+  /** Runs a phase and charges the CPU it used; `markEnd` ends the measurement early (before a service it started stops). */
+  const measured = async <T>(phase: string, run: (markEnd: () => void) => Promise<T>, ops: (result: T) => number): Promise<T> => {
+    const own = target?.owned ?? true;
+    const prefix = own ? `clearhouse_bench_${args.runId}` : null;
+    const before = cpuSnapshot(own, prefix);
+    const startedAt = Date.now();
+    let after: ReturnType<typeof cpuSnapshot> | null = null;
+    let endedAt = 0;
+    const result = await run(() => {
+      after = cpuSnapshot(own, prefix);
+      endedAt = Date.now();
+    });
+    if (!after) {
+      after = cpuSnapshot(own, prefix);
+      endedAt = Date.now();
+    }
+    const delta = cpuDelta(before, after);
+    costs.push({ phase, ops: ops(result), wallMs: endedAt - startedAt, cpuMs: Object.fromEntries(delta) });
+    return result;
+  };
+
+  try {
+    if (needsPlatform) {
+      target = await openTarget(targetOptions);
+      servicePids = ownServicePids();
+      // Warm-up: JIT, connection pools, the gateway's key cache.
+      await checkoutAtRate(target, 20, Math.min(5, args.durationSec), 8);
+    }
+    for (const scenario of args.scenarios) {
+      try {
+        if (scenario === 'a' && target) {
+          for (const rate of args.rates) {
+            const t = target;
+            checkoutResults.push(await measured(`createCheckout ${rate > 0 ? `${rate}/s` : 'max'}`, () => checkoutAtRate(t, rate, args.durationSec, args.connections), (r) => r.completed));
+          }
+        }
+        if (scenario === 'd' && target) {
+          const t = target;
+          gatewayResults = await gatewayCost(t, Math.max(5, Math.round(args.durationSec / 2)), [100, 0], Math.min(args.connections, 16));
+        }
+        if (scenario === 'b' && target) {
+          const t = target;
+          settlementResult = await measured(
+            `settlement ${args.settleRate}/s`,
+            () => settlement(t, { rate: args.settleRate, durationSec: args.settleDurationSec, payConcurrency: args.payConcurrency, drainTimeoutSec: args.drainTimeoutSec, card: '4242424242424242' }),
+            (r) => r.posted,
+          );
+        }
+        if (scenario === 'c') {
+          ledgerResult = await measured(
+            `ledger ${args.ledgerMode} ${args.ledgerRate}/s`,
+            (markEnd) =>
+              ledgerAlone(args.runId, targetOptions, markEnd, {
+                mode: args.ledgerMode,
+                rate: args.ledgerRate,
+                durationSec: args.durationSec,
+                drainTimeoutSec: args.drainTimeoutSec,
+                sellerPool: 20,
+                concurrency: args.ledgerConcurrency,
+              }),
+            (r) => r.posted,
+          );
+        }
+      } catch (error) {
+        const message = `scenario ${scenario} failed: ${error instanceof Error ? error.message : String(error)}`;
+        failures.push(message);
+        say(message);
+      }
+    }
+    if (target) audits = await runAudits(target);
+  } finally {
+    if (target) await target.stop();
+  }
+
+  // ---------------------------------------------------------------- report
+  const out: string[] = [];
+  out.push(`\n## Clearhouse benchmark ${args.runId} (${new Date().toISOString()})\n`);
+  out.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average at start ${startLoad}, at end ${loadavg().map((v) => v.toFixed(2)).join(' ')}; services' LOG_LEVEL ${args.logLevel}${Object.keys(args.serviceEnv).length ? `; extra env ${JSON.stringify(args.serviceEnv)}` : ''}.\n`);
+  if (checkoutResults.length > 0) {
+    out.push('### (a) createCheckout through the gateway\n');
+    out.push(
+      table(
+        ['target', 'achieved', 'requests', 'p50', 'p95', 'p99', 'max', 'error rate', 'errors'],
+        checkoutResults.map((r) => [
+          r.targetRate > 0 ? `${r.targetRate}/s` : `max (${args.connections} conn.)`,
+          `${num(r.achievedRate)}/s`,
+          String(r.completed),
+          ms(r.latency.p50),
+          ms(r.latency.p95),
+          ms(r.latency.p99),
+          ms(r.latency.max),
+          pct(r.errorRate),
+          Object.entries(r.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '-',
+        ]),
+      ),
+    );
+    out.push('');
+  }
+  if (settlementResult) {
+    const s = settlementResult;
+    out.push(`### (b) full settlement (checkout → hosted page → webhook → SUCCEEDED → ledger → wallet), target ${args.settleRate}/s for ${args.settleDurationSec} s\n`);
+    const sustainedSeconds = s.perSecond.filter((n) => n >= 200).length;
+    out.push(
+      table(
+        ['metric', 'value'],
+        [
+          ['checkouts created / paid / SUCCEEDED', `${s.created} / ${s.paid} / ${s.succeeded}`],
+          ['createCheckout under load: achieved, p50 / p99, errors', `${num(s.checkout.achievedRate)}/s, ${ms(s.checkout.latency.p50)} / ${ms(s.checkout.latency.p99)}, ${pct(s.checkout.errorRate)}`],
+          ['hosted-page POST: p50 / p99, errors', `${ms(s.payLatency.p50)} / ${ms(s.payLatency.p99)}, ${JSON.stringify(s.payErrors)}`],
+          ['ledger-posted (payments)', `${s.posted} (${s.duplicatePostings} with >1 pay-in posting)`],
+          ['wallet matches the orders (sellers)', `${s.walletMatched} of ${s.walletChecked}`],
+          ['settled/s inside the load window', num(s.settledPerSecInWindow)],
+          ['settled/s overall (first pay → last posting)', num(s.settledPerSecOverall)],
+          ['seconds of the window with ≥200 settled', `${sustainedSeconds} of ${s.perSecond.length}`],
+          ['per-second settled (min / median / max)', `${Math.min(...s.perSecond)} / ${[...s.perSecond].sort((a, b) => a - b)[Math.floor(s.perSecond.length / 2)] ?? '-'} / ${Math.max(...s.perSecond)}`],
+          ['pay → ledger posted: p50 / p95 / p99 / max', `${ms(s.endToEnd.p50)} / ${ms(s.endToEnd.p95)} / ${ms(s.endToEnd.p99)} / ${ms(s.endToEnd.max)}`],
+          ['paid but not posted at load end / after drain', `${s.backlogAtLoadEnd} / ${s.unsettledAfterDrain} (drain ${(s.drainMs / 1000).toFixed(1)} s)`],
+          ['statuses', JSON.stringify(s.statuses)],
+        ],
+      ),
+    );
+    out.push('');
+  }
+  if (ledgerResult) {
+    const l = ledgerResult;
+    out.push(`### (c) ledger alone (${l.note})\n`);
+    out.push(
+      table(
+        ['metric', 'value'],
+        [
+          ['events published (rate)', `${l.published} (${num(l.publishRate)}/s)`],
+          ['postings written', String(l.posted)],
+          ['balanced postings/s (first → last posting)', num(l.postingsPerSec)],
+          ['median postings per full second', num(l.medianPerSec, 0)],
+          ['books balanced / unbalanced txns / duplicate refs / balance drift rows', `${l.balanced} / ${l.unbalancedTransactions} / ${l.duplicateReferences} / ${l.driftRows}`],
+          ['published but not posted', String(l.unposted)],
+          ['consumer queue', l.consumerQueue ?? '-'],
+        ],
+      ),
+    );
+    out.push('');
+  }
+  if (gatewayResults.length > 0) {
+    out.push('### (d) the gateway’s own cost: `payment(id)` read, through the gateway vs. signed straight to the payments subgraph\n');
+    out.push(
+      table(
+        ['load', 'path', 'achieved', 'p50', 'p99', 'errors', 'ratio (gateway / direct)'],
+        gatewayResults.flatMap((g) => [
+          [g.mode, 'gateway', `${num(g.viaGateway.achievedRate)}/s`, ms(g.viaGateway.latency.p50), ms(g.viaGateway.latency.p99), pct(g.viaGateway.errorRate), ''],
+          [
+            g.mode,
+            'direct',
+            `${num(g.direct.achievedRate)}/s`,
+            ms(g.direct.latency.p50),
+            ms(g.direct.latency.p99),
+            pct(g.direct.errorRate),
+            g.viaGateway.targetRate > 0
+              ? `p50 ×${num(g.viaGateway.latency.p50 / g.direct.latency.p50, 2)}, p99 ×${num(g.viaGateway.latency.p99 / g.direct.latency.p99, 2)}`
+              : `throughput ×${num(g.viaGateway.achievedRate / g.direct.achievedRate, 2)}, p50 ×${num(g.viaGateway.latency.p50 / g.direct.latency.p50, 2)}`,
+          ],
+        ]),
+      ),
+    );
+    out.push('');
+  }
+  if (costs.length > 0) {
+    out.push('### CPU per operation (ms of CPU per request/settled payment, by process; util = share of all cores used by the benchmark and the platform; other load = share used by anything else on the machine, i.e. contention)\n');
+    const groups = CPU_GROUPS.filter((group) => costs.some((c) => (c.cpuMs[group] ?? 0) > 0));
+    out.push(
+      table(
+        ['phase', 'ops', ...groups, 'total', 'util', 'other load'],
+        costs.map((c) => {
+          const total = groups.reduce((sum, group) => sum + (c.cpuMs[group] ?? 0), 0);
+          return [
+            c.phase,
+            String(c.ops),
+            ...groups.map((group) => num((c.cpuMs[group] ?? 0) / Math.max(1, c.ops), 2)),
+            num(total / Math.max(1, c.ops), 2),
+            pct(total / (c.wallMs * cpus().length)),
+            pct((c.cpuMs.other ?? 0) / (c.wallMs * cpus().length)),
+          ];
+        }),
+      ),
+    );
+    out.push('');
+  }
+  const requirements: [string, boolean | null, string][] = [];
+  const at100 = checkoutResults.find((r) => r.targetRate === 100);
+  if (at100) requirements.push(['createCheckout p99 < 100 ms at 100 req/s', at100.latency.p99 < 100 && at100.errorRate < 0.01, `p99 ${ms(at100.latency.p99)}, errors ${pct(at100.errorRate)}`]);
+  if (settlementResult) {
+    const s = settlementResult;
+    const sustained = s.perSecond.length >= 60 && s.perSecond.slice(2, -1).every((n) => n >= 200);
+    requirements.push([`≥200 settled payments/s sustained for 60 s`, s.perSecond.length >= 60 ? sustained && s.settledPerSecInWindow >= 200 : null, `${num(s.settledPerSecInWindow)}/s in a ${(s.loadWindowMs / 1000).toFixed(0)} s window${s.perSecond.length < 60 ? ' (window shorter than 60 s)' : ''}`]);
+  }
+  if (ledgerResult) requirements.push(['ledger ≥1,000 balanced postings/s on hot accounts', ledgerResult.postingsPerSec >= 1000 && ledgerResult.balanced, `${num(ledgerResult.postingsPerSec)}/s, balanced ${ledgerResult.balanced}`]);
+  for (const audit of audits) requirements.push([`audit: ${audit.source}`, audit.passed, audit.detail.split('\n')[0] ?? '']);
+  out.push('### Verdict\n');
+  out.push(table(['check', 'result', 'measured'], requirements.map(([name, ok, detail]) => [name, ok === null ? 'n/a' : ok ? 'PASS' : 'FAIL', detail])));
+  for (const audit of audits) if (audit.detail.includes('\n') || audit.detail.length > 80) out.push(`\n${audit.source}:\n\n\`\`\`\n${audit.detail}\n\`\`\``);
+  if (failures.length > 0) out.push(`\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+
+  if (args.profile) {
+    const profiles = profilesIn(join(runDir, 'profiles'));
+    if (profiles.length > 0) {
+      out.push('\n### CPU profiles (self time, share of busy time)\n');
+      for (const file of profiles) {
+        const summary = summarizeProfile(file);
+        const service = servicePids.get(summary.pid);
+        if (!service) continue; // e.g. the audit tool, which inherits NODE_OPTIONS
+        out.push(`**${service}** busy ${num(summary.busyMs / 1000)} s of ${num(summary.totalMs / 1000)} s\n`);
+        out.push(table(['package / file', 'self', 'share'], summary.top.map((t) => [t.bucket, ms(t.ms), pct(t.share)])));
+        out.push('');
+        out.push(table(['function', 'self', 'share'], summary.topFunctions.slice(0, 8).map((t) => [t.name, ms(t.ms), pct(t.share)])));
+        out.push('');
+      }
+    }
+  }
+  const report = out.join('\n');
+  process.stdout.write(`${report}\n`);
+  writeFileSync(join(runDir, 'report.md'), report);
+  writeFileSync(
+    join(runDir, 'results.json'),
+    JSON.stringify({ args, checkoutResults, settlementResult, ledgerResult, gatewayResults, costs, audits, failures }, (_, value) => (typeof value === 'bigint' ? value.toString() : value), 2),
+  );
+  say(`report: ${join(runDir, 'report.md')}`);
+  const auditFailed = audits.some((audit) => audit.passed === false);
+  return failures.length > 0 || auditFailed ? 1 : 0;
+}

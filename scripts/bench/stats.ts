@@ -1,0 +1,53 @@
+// Percentiles, formatting and the result table.
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? NaN;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export function summarize(values: readonly number[]): LatencySummary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const sum = sorted.reduce((total, value) => total + value, 0);
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? (sorted[sorted.length - 1] ?? NaN) : NaN,
+    mean: sorted.length ? sum / sorted.length : NaN,
+  };
+}
+
+export function ms(value: number): string {
+  if (!Number.isFinite(value)) return '-';
+  if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`;
+  if (value >= 100) return `${Math.round(value)} ms`;
+  return `${value.toFixed(1)} ms`;
+}
+
+export function num(value: number, digits = 1): string {
+  if (!Number.isFinite(value)) return '-';
+  return value.toFixed(digits);
+}
+
+export function pct(value: number): string {
+  if (!Number.isFinite(value)) return '-';
+  return `${(value * 100).toFixed(value > 0 && value < 0.001 ? 3 : 2)}%`;
+}
+
+/** A plain-text table (also valid GitHub markdown). */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  return [line(headers), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,258 @@
+// The reconciliation against a real PSP simulator (in-process, own database) and a fresh ledger
+// database: a clean day, a dropped webhook replayed, a fee the PSP charged differently, an
+// adjustment nobody knows, a duplicated posting, a malformed file — from both sources.
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, createPgAdapter, systemCaller, type SqlClient } from '@clearhouse/shared';
+import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
+import { PrismaClient } from '../../generated/prisma/client.js';
+import { postTransaction } from '../../application/post-transaction.js';
+import { postPaymentSucceeded } from '../../domain/index.js';
+import type { PaymentReplayer, ReplayOutcome } from '../clients/payments-replay.js';
+import { utcDayOf } from '../domain/day.js';
+import { pspDayLoader } from '../ingestion/sources.js';
+import { createReconciliationStripe } from '../ingestion/stripe-balance-transactions.js';
+import { countLines, discrepanciesOfDay } from '../persistence/reconciliation-store.js';
+import { resolveDiscrepancy } from './resolve-discrepancy.js';
+import { IngestionError, runReconciliation, type ReconciliationDeps } from './run-reconciliation.js';
+
+jest.setTimeout(120_000);
+
+interface SimulatorModule {
+  startSimulator(options: Record<string, unknown>): Promise<{ url: string; port: number; stop(): Promise<void> }>;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const simulatorModule = require('../../../../../psp-simulator/src/server.ts') as SimulatorModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const simulatorDb = require('../../../../../psp-simulator/src/store/db.ts') as { dropDatabase(url: string): Promise<void> };
+
+const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+const logger = createLogger({ service: 'ledger-reconciliation-test', level: 'silent' });
+const OPS = { role: 'ops' as const, keyId: 'ops_key_test', sellerId: null };
+
+/** One simulator + one ledger database: a world whose "today" only this test writes to. */
+interface World {
+  simulatorUrl: string;
+  prisma: PrismaClient;
+  db: SqlClient;
+  stripe: ReturnType<typeof createReconciliationStripe>;
+  replays: string[];
+  deps: ReconciliationDeps;
+  stop(): Promise<void>;
+}
+
+async function startWorld(): Promise<World> {
+  const database: TestDatabase = await createTestDatabase('ledger');
+  const prisma = new PrismaClient({ adapter: createPgAdapter(database.url, { poolMax: 5 }) });
+  const simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
+  const simulator = await simulatorModule.startSimulator({
+    port: 0,
+    host: '127.0.0.1',
+    databaseUrl: simulatorDatabaseUrl,
+    webhookUrl: 'http://127.0.0.1:9/unused',
+    webhookSecret: 'whsec_test',
+    logLevel: 'silent',
+    config: { webhookMaxAttempts: 1 },
+  });
+  const stripe = createReconciliationStripe({ apiKey: 'sk_test_reconciliation', apiBase: simulator.url, timeoutMs: 10_000 });
+  const db = prisma as unknown as SqlClient;
+  const replays: string[] = [];
+  // Stand-in for payments' replay route: what the real chain ends in (payment.succeeded → ledger).
+  const replayer: PaymentReplayer = {
+    async replay(paymentIntentId): Promise<ReplayOutcome> {
+      replays.push(paymentIntentId);
+      const intent = await stripe.paymentIntents.retrieve(paymentIntentId);
+      const paymentId = intent.metadata.paymentId;
+      if (!paymentId) return { kind: 'unknown', reason: 'not a Clearhouse payment' };
+      await postTransaction(db, paymentDraft(paymentId, paymentIntentId, BigInt(intent.amount)));
+      return { kind: 'replayed', paymentId, status: 'SUCCEEDED', changed: true };
+    },
+  };
+  return {
+    simulatorUrl: simulator.url,
+    prisma,
+    db,
+    stripe,
+    replays,
+    deps: { db, logger, replayer, feeSchedule: { percentBps: 290n, fixedMinor: 30n }, boundaryGraceMs: 0, hotAccountShards: 4, runStaleAfterMs: 60_000 },
+    async stop() {
+      await simulator.stop();
+      await simulatorDb.dropDatabase(simulatorDatabaseUrl).catch(() => undefined);
+      await prisma.$disconnect();
+      await database.drop();
+    },
+  };
+}
+
+function paymentDraft(paymentId: string, paymentIntentId: string, amountMinor: bigint, reference?: string) {
+  const feeMinor = (amountMinor * 29n + 500n) / 1000n;
+  const result = postPaymentSucceeded({
+    paymentId,
+    buyerId: 'buyer_1',
+    currency: 'USD',
+    amountMinor,
+    pspPaymentIntentId: paymentIntentId,
+    succeededAt: new Date(),
+    orders: [{ paymentOrderId: `${paymentId}_o1`, sellerId: 'seller_1', amountMinor, feeMinor, netAmountMinor: amountMinor - feeMinor }],
+  } as Parameters<typeof postPaymentSucceeded>[0]);
+  if (result.kind !== 'post') throw new Error(`cannot build the payment draft: ${result.kind}`);
+  return reference === undefined ? result.transaction : { ...result.transaction, reference };
+}
+
+let counter = 0;
+/** Pays a payment intent at the PSP (API confirm with a test card); optionally a fee override first. */
+async function payAtPsp(world: World, amountMinor: number, options: { feeMinor?: number } = {}): Promise<{ paymentId: string; paymentIntentId: string }> {
+  counter += 1;
+  const paymentId = `pay_rec_${counter}_${randomBytes(3).toString('hex')}`;
+  const intent = await world.stripe.paymentIntents.create({ amount: amountMinor, currency: 'usd', metadata: { paymentId } });
+  if (options.feeMinor !== undefined) {
+    const response = await fetch(`${world.simulatorUrl}/__admin/payment_intents/${intent.id}/fee_override`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ feeMinor: options.feeMinor }),
+    });
+    expect(response.status).toBe(200);
+  }
+  const confirmed = await world.stripe.paymentIntents.confirm(intent.id, { payment_method: 'pm_card_visa' });
+  expect(confirmed.status).toBe('succeeded');
+  return { paymentId, paymentIntentId: intent.id };
+}
+
+/** The normal path: the webhook arrived and the ledger posted payment.succeeded. */
+async function payAndPost(world: World, amountMinor: number, options: { feeMinor?: number } = {}) {
+  const paid = await payAtPsp(world, amountMinor, options);
+  await postTransaction(world.db, paymentDraft(paid.paymentId, paid.paymentIntentId, BigInt(amountMinor)));
+  return paid;
+}
+
+const api = (world: World) => pspDayLoader({ kind: 'api', stripe: world.stripe });
+const csvUrl = (world: World) => pspDayLoader({ kind: 'csv-url', url: `${world.simulatorUrl}/__admin/settlements/{date}.csv` });
+
+async function feeBookings(world: World): Promise<number> {
+  const rows = await world.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM journal_transactions WHERE kind = 'psp_fee_booked'`);
+  return Number(rows[0]?.n ?? 0n);
+}
+
+describe('reconciliation of a clean day', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => world.stop());
+
+  it('reconciles with zero discrepancies from both sources, books each PSP fee once, and a rerun reports the same', async () => {
+    for (const amount of [10_000, 2_550, 99]) await payAndPost(world, amount);
+    const today = utcDayOf(new Date());
+
+    const first = await runReconciliation(world.deps, today, api(world));
+    expect(first.run).toMatchObject({ status: 'COMPLETED', lineCount: 3, matchedCount: 3, attempts: 1, source: 'api' });
+    expect(first.discrepancies).toEqual([]);
+    expect(first.fixes.map((fix) => fix.type)).toEqual(['FEE_BOOKED', 'FEE_BOOKED', 'FEE_BOOKED']);
+    expect(await feeBookings(world)).toBe(3);
+
+    const again = await runReconciliation(world.deps, today, api(world));
+    expect(again.run).toMatchObject({ id: first.run.id, status: 'COMPLETED', matchedCount: 3, attempts: 2 });
+    expect(again.discrepancies).toEqual([]);
+    expect(again.fixes).toEqual([]);
+
+    const fromCsv = await runReconciliation(world.deps, today, csvUrl(world));
+    expect(fromCsv.run).toMatchObject({ status: 'COMPLETED', source: 'csv', lineCount: 3, matchedCount: 3 });
+    expect(fromCsv.discrepancies).toEqual([]);
+    expect(await feeBookings(world)).toBe(3);
+    expect(world.replays).toEqual([]);
+  });
+});
+
+describe('reconciliation of a day with problems', () => {
+  let world: World;
+  let today: string;
+  beforeAll(async () => {
+    world = await startWorld();
+    today = utcDayOf(new Date());
+  });
+  afterAll(async () => world.stop());
+
+  it('rejects a malformed file, naming line and column, and ingests nothing', async () => {
+    const path = join(tmpdir(), `settlement-${randomBytes(4).toString('hex')}.csv`);
+    const header = 'balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id,payment_intent_id,description';
+    const at = `${today}T10:00:00Z`;
+    await writeFile(path, [header, `txn_ok,${at},${at},usd,1.00,0.33,0.67,charge,ch_x,pi_x,`, `txn_bad,${at},${at},usd,1.00,abc,0.67,charge,ch_y,pi_y,`, ''].join('\n'));
+    const failure = runReconciliation(world.deps, today, pspDayLoader({ kind: 'csv-file', path }));
+    await expect(failure).rejects.toBeInstanceOf(IngestionError);
+    await expect(failure).rejects.toThrow(/line 3, column fee/);
+    expect(await countLines(world.db, today)).toBe(0);
+    expect(await discrepanciesOfDay(world.db, today)).toEqual([]);
+    const runs = await world.prisma.reconciliationRun.findMany();
+    expect(runs).toEqual([expect.objectContaining({ status: 'FAILED', lineCount: 0 })]);
+  });
+
+  it('replays a dropped webhook, flags fee, unknown adjustment and duplicate; reruns add nothing; ops resolve with corrections', async () => {
+    const clean = await payAndPost(world, 4_000);
+    const dropped = await payAtPsp(world, 7_500); // paid at the PSP; the webhook never came
+    const feeDiffers = await payAndPost(world, 10_000, { feeMinor: 500 });
+    const duplicated = await payAndPost(world, 3_000);
+    await postTransaction(world.db, paymentDraft(duplicated.paymentId, duplicated.paymentIntentId, 3_000n, `payment_succeeded:${duplicated.paymentId}:forced-copy`));
+    const adjustment = await fetch(`${world.simulatorUrl}/__admin/adjustments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: -1_234, currency: 'usd', description: 'mystery adjustment' }),
+    });
+    expect(adjustment.status).toBe(200);
+    const adjustmentId = ((await adjustment.json()) as { id: string }).id;
+
+    const first = await runReconciliation(world.deps, today, api(world));
+    expect(first.run.status).toBe('COMPLETED');
+    const found = first.discrepancies.map((row) => ({ kind: row.kind, category: row.category, status: row.status, pspReference: row.pspReference }));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { kind: 'MISSING_IN_LEDGER', category: 'AUTO_FIXED', status: 'RESOLVED', pspReference: dropped.paymentIntentId },
+        { kind: 'FEE_MISMATCH', category: 'MANUAL_REVIEW', status: 'OPEN', pspReference: feeDiffers.paymentIntentId },
+        { kind: 'DUPLICATE', category: 'MANUAL_REVIEW', status: 'OPEN', pspReference: duplicated.paymentIntentId },
+        { kind: 'MISSING_IN_LEDGER', category: 'UNCLASSIFIED', status: 'OPEN', pspReference: adjustmentId },
+      ]),
+    );
+    expect(found).toHaveLength(4);
+    expect(found.some((row) => row.pspReference === clean.paymentIntentId)).toBe(false);
+    expect(world.replays).toEqual([dropped.paymentIntentId]);
+    expect(first.fixes).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'PAYMENT_REPLAYED', pspReference: dropped.paymentIntentId })]));
+    const fee = first.discrepancies.find((row) => row.kind === 'FEE_MISMATCH')!;
+    expect(fee).toMatchObject({ expectedMinor: 320n, actualMinor: 500n, currency: 'USD' });
+    // Fees: clean, dropped (its fee is on schedule) and duplicated booked; the differing one not.
+    expect(await feeBookings(world)).toBe(3);
+
+    // The same day again: the same discrepancies, nothing new booked, the replay now matched.
+    const again = await runReconciliation(world.deps, today, csvUrl(world));
+    expect(again.discrepancies.map((row) => row.id).sort()).toEqual(first.discrepancies.map((row) => row.id).sort());
+    expect(await feeBookings(world)).toBe(3);
+    expect(world.replays).toHaveLength(1);
+    const apiAgain = await runReconciliation(world.deps, today, api(world));
+    expect(apiAgain.discrepancies).toHaveLength(4);
+    expect(apiAgain.run.attempts).toBe(2);
+
+    // Ops: book the PSP's fee (FEE_MISMATCH) and reverse the forced copy (DUPLICATE), idempotently.
+    const input = { idempotencyKey: `resolve-fee-${fee.id}`, discrepancyId: fee.id, note: 'PSP confirmed the negotiated fee; booking it', correction: 'BOOK_PSP_FEE' as const };
+    expect(await resolveDiscrepancy({ db: world.db, hotAccountShards: 4 }, OPS, input)).toEqual({ discrepancyId: fee.id, replayed: false });
+    expect(await resolveDiscrepancy({ db: world.db, hotAccountShards: 4 }, OPS, input)).toEqual({ discrepancyId: fee.id, replayed: true });
+    expect(await feeBookings(world)).toBe(4);
+    const duplicate = first.discrepancies.find((row) => row.kind === 'DUPLICATE')!;
+    await resolveDiscrepancy({ db: world.db, hotAccountShards: 4 }, OPS, {
+      idempotencyKey: `resolve-dup-${duplicate.id}`,
+      discrepancyId: duplicate.id,
+      note: 'forced copy of the posting; reversed',
+      correction: 'REVERSE_LEDGER_TRANSACTION',
+    });
+    await expect(resolveDiscrepancy({ db: world.db, hotAccountShards: 4 }, { role: 'platform', keyId: 'p', sellerId: null }, { idempotencyKey: 'x', discrepancyId: duplicate.id, note: 'n' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(resolveDiscrepancy({ db: world.db, hotAccountShards: 4 }, systemCaller('t'), { idempotencyKey: 'y', discrepancyId: duplicate.id, note: 'again' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    const reversal = await world.prisma.journalTransaction.findUnique({ where: { reference: `reversal:payment_succeeded:${duplicated.paymentId}:forced-copy` } });
+    expect(reversal?.kind).toBe('reversal');
+
+    // After the corrections: nothing new, the resolved ones stay (never deleted), all but the adjustment resolved.
+    const after = await runReconciliation(world.deps, today, api(world));
+    expect(after.discrepancies).toHaveLength(4);
+    expect(after.discrepancies.filter((row) => row.status === 'OPEN').map((row) => row.pspReference)).toEqual([adjustmentId]);
+    expect(after.run.matchedCount).toBe(after.run.lineCount - 1);
+    await expect(world.prisma.$executeRawUnsafe(`DELETE FROM discrepancies`)).rejects.toThrow(/forbidden/);
+  });
+});

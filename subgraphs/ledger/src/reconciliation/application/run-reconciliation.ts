@@ -1,0 +1,189 @@
+// The reconciliation of one UTC day: ingest the PSP's lines (all or nothing), load the ledger
+// side, match (domain/rules.ts), carry out the automatic fixes, record the discrepancies and the
+// run. Idempotent per day: a rerun updates the same run row, books nothing twice (fee references
+// derive from the balance transaction id) and records each discrepancy once per
+// (day, kind, pspReference). The ledger changes only through explicit postings (psp_fee_booked).
+import type { Logger, SqlClient } from '@clearhouse/shared';
+import { DomainError } from '@clearhouse/shared';
+import { postPspFeeBooked } from '../../domain/index.js';
+import { postTransaction } from '../../application/post-transaction.js';
+import type { PaymentReplayer } from '../clients/payments-replay.js';
+import { utcDayOf, utcDayRange } from '../domain/day.js';
+import { matchDay, type PspFeeSchedule } from '../domain/rules.js';
+import type { Finding, UtcDay } from '../domain/types.js';
+import type { PspDayLoader } from '../ingestion/sources.js';
+import {
+  claimRun,
+  discrepanciesOfDay,
+  finishRun,
+  loadLedgerForDay,
+  storeLines,
+  upsertDiscrepancy,
+  type DiscrepancyRow,
+  type RecordedFinding,
+  type RunRow,
+} from '../persistence/reconciliation-store.js';
+
+export interface ReconciliationDeps {
+  readonly db: SqlClient;
+  readonly logger: Logger;
+  /** null: missed payments cannot be replayed here (they stay MANUAL_REVIEW). */
+  readonly replayer: PaymentReplayer | null;
+  readonly feeSchedule: PspFeeSchedule;
+  readonly boundaryGraceMs: number;
+  readonly hotAccountShards: number;
+  /** A RUNNING attempt older than this may be taken over (its process died). */
+  readonly runStaleAfterMs: number;
+}
+
+export type ProgressEvent =
+  | { readonly phase: 'ingesting'; readonly fetched?: number }
+  | { readonly phase: 'ingested'; readonly lines: number }
+  | { readonly phase: 'matched'; readonly matched: number; readonly findings: number; readonly feeBookings: number }
+  | { readonly phase: 'fixing'; readonly done: number; readonly total: number }
+  | { readonly phase: 'recorded'; readonly discrepancies: number };
+
+export interface AutomaticFix {
+  readonly type: 'FEE_BOOKED' | 'PAYMENT_REPLAYED';
+  readonly pspReference: string;
+  readonly ledgerReference: string | null;
+  readonly currency: string;
+  readonly amountMinor: string;
+  readonly detail: string;
+}
+
+export interface RunResult {
+  readonly run: RunRow;
+  readonly discrepancies: DiscrepancyRow[];
+  readonly fixes: AutomaticFix[];
+}
+
+/** The PSP day could not be read or is malformed; nothing was ingested. */
+export class IngestionError extends Error {
+  override readonly name = 'IngestionError';
+}
+
+export function assertReconcilableDay(day: string, now: Date = new Date()): void {
+  if (utcDayRange(day) === undefined) throw new DomainError('INVALID_INPUT', `date must be a UTC day YYYY-MM-DD, got ${JSON.stringify(day.slice(0, 20))}`, { field: ['input', 'date'] });
+  if (day > utcDayOf(now)) throw new DomainError('INVALID_INPUT', `${day} is in the future`, { field: ['input', 'date'] });
+}
+
+const SUCCEEDED_OR_LATER = new Set(['SUCCEEDED', 'PARTIALLY_REFUNDED', 'REFUNDED', 'DISPUTED']);
+
+async function applyReplay(deps: ReconciliationDeps, finding: Finding, paymentIntentId: string): Promise<{ recorded: RecordedFinding; fix?: AutomaticFix }> {
+  const detail = { paymentIntentId };
+  if (deps.replayer === null) {
+    return { recorded: { ...finding, status: 'OPEN', note: `${finding.note}; no payments replay configured`, detail } };
+  }
+  const outcome = await deps.replayer.replay(paymentIntentId);
+  if (outcome.kind === 'replayed' && SUCCEEDED_OR_LATER.has(outcome.status)) {
+    const note = `${finding.note}; auto-fixed: replayed from the PSP's state through payments (payment ${outcome.paymentId} ${outcome.changed ? 'moved to' : 'already'} ${outcome.status}); the ledger and wallet follow through payment.succeeded`;
+    return {
+      recorded: { ...finding, category: 'AUTO_FIXED', status: 'RESOLVED', rule: `${finding.rule}.replayed`, note, detail: { ...detail, paymentId: outcome.paymentId, paymentStatus: outcome.status } },
+      fix: {
+        type: 'PAYMENT_REPLAYED',
+        pspReference: paymentIntentId,
+        ledgerReference: `payment_succeeded:${outcome.paymentId}`,
+        currency: finding.currency ?? '',
+        amountMinor: (finding.actualMinor ?? 0n).toString(),
+        detail: `payment ${outcome.paymentId} ${outcome.status}`,
+      },
+    };
+  }
+  if (outcome.kind === 'unknown') {
+    return { recorded: { ...finding, category: 'UNCLASSIFIED', status: 'OPEN', note: `${finding.note}; payments does not know it (${outcome.reason}): not a Clearhouse payment?`, detail } };
+  }
+  const reason = outcome.kind === 'failed' ? outcome.reason : `payment ${outcome.paymentId} is ${outcome.status} after the replay`;
+  return { recorded: { ...finding, status: 'OPEN', note: `${finding.note}; replay did not settle it: ${reason}`, detail } };
+}
+
+/** Books the PSP fees matching found unbooked; a fee already booked (same reference) is not a fix. */
+async function bookFees(deps: ReconciliationDeps, bookings: ReturnType<typeof matchDay>['feeBookings'], onProgress: (done: number) => void): Promise<AutomaticFix[]> {
+  const fixes: AutomaticFix[] = [];
+  let done = 0;
+  for (const booking of bookings) {
+    const result = postPspFeeBooked(booking);
+    if (result.kind !== 'post') throw new Error(`psp fee ${booking.balanceTransactionId} cannot be posted: ${result.kind === 'rejected' ? result.error.message : result.reason}`);
+    const outcome = await postTransaction(deps.db, result.transaction, { hotAccountShards: deps.hotAccountShards });
+    if (outcome.status === 'posted') {
+      fixes.push({
+        type: 'FEE_BOOKED',
+        pspReference: booking.balanceTransactionId,
+        ledgerReference: result.transaction.reference,
+        currency: booking.currency,
+        amountMinor: booking.feeMinor.toString(),
+        detail: `DR psp_fee_expense / CR psp_receivable for ${booking.sourceId}`,
+      });
+    }
+    done += 1;
+    if (done % 100 === 0) onProgress(done);
+  }
+  return fixes;
+}
+
+function summarize(findings: readonly RecordedFinding[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const finding of findings) {
+    counts[`kind.${finding.kind}`] = (counts[`kind.${finding.kind}`] ?? 0) + 1;
+    counts[`category.${finding.category}`] = (counts[`category.${finding.category}`] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, loader: PspDayLoader, onProgress: (event: ProgressEvent) => void = () => undefined): Promise<RunResult> {
+  assertReconcilableDay(day);
+  const range = utcDayRange(day)!;
+  const run = await claimRun(deps.db, day, loader.source, deps.runStaleAfterMs);
+  deps.logger.info({ day, source: loader.source, runId: run.id, attempt: run.attempts }, 'reconciliation started');
+  try {
+    onProgress({ phase: 'ingesting' });
+    let lines;
+    try {
+      lines = await loader.load(day, (fetched) => onProgress({ phase: 'ingesting', fetched }));
+    } catch (error) {
+      throw new IngestionError(`${loader.description}: ${(error as Error).message}`, { cause: error });
+    }
+    await storeLines(deps.db, run.id, day, loader.source, lines);
+    onProgress({ phase: 'ingested', lines: lines.length });
+
+    const ledger = await loadLedgerForDay(deps.db, lines, range.start, range.end);
+    const match = matchDay(lines, ledger, { dayStart: range.start, dayEnd: range.end, feeSchedule: deps.feeSchedule, boundaryGraceMs: deps.boundaryGraceMs });
+    onProgress({ phase: 'matched', matched: match.matchedCount, findings: match.findings.length, feeBookings: match.feeBookings.length });
+
+    const total = match.feeBookings.length + match.findings.length;
+    const fixes = await bookFees(deps, match.feeBookings, (done) => onProgress({ phase: 'fixing', done, total }));
+    const recorded: RecordedFinding[] = [];
+    for (const [index, finding] of match.findings.entries()) {
+      if (finding.autoFix?.type === 'REPLAY_PAYMENT') {
+        const applied = await applyReplay(deps, finding, finding.autoFix.paymentIntentId);
+        recorded.push(applied.recorded);
+        if (applied.fix) fixes.push(applied.fix);
+      } else {
+        recorded.push({ ...finding, status: 'OPEN', detail: {} });
+      }
+      onProgress({ phase: 'fixing', done: match.feeBookings.length + index + 1, total });
+    }
+    for (const finding of recorded) await upsertDiscrepancy(deps.db, day, run.id, finding);
+    const discrepancies = await discrepanciesOfDay(deps.db, day);
+    onProgress({ phase: 'recorded', discrepancies: discrepancies.length });
+
+    const report = {
+      source: loader.description,
+      lines: lines.length,
+      matched: match.matchedCount,
+      feesBooked: fixes.filter((fix) => fix.type === 'FEE_BOOKED').length,
+      paymentsReplayed: fixes.filter((fix) => fix.type === 'PAYMENT_REPLAYED').length,
+      found: summarize(recorded),
+      fixes: fixes.map((fix) => ({ ...fix })),
+    };
+    const finished = await finishRun(deps.db, run.id, { status: 'COMPLETED', lineCount: lines.length, matchedCount: match.matchedCount, report, error: null });
+    deps.logger.info({ day, runId: run.id, lines: lines.length, matched: match.matchedCount, found: recorded.length, fixes: fixes.length }, 'reconciliation completed');
+    return { run: finished, discrepancies, fixes };
+  } catch (error) {
+    await finishRun(deps.db, run.id, { status: 'FAILED', lineCount: 0, matchedCount: 0, report: {}, error: (error as Error).message.slice(0, 2_000) }).catch((finishError: unknown) =>
+      deps.logger.error({ err: finishError, runId: run.id }, 'could not record the failed reconciliation run'),
+    );
+    deps.logger.error({ err: error, day, runId: run.id }, 'reconciliation failed');
+    throw error;
+  }
+}

@@ -1,0 +1,68 @@
+// The matching rules on hand-made lines and ledger views (pure, no I/O).
+import { expectedPspFeeMinor, matchDay, type MatchOptions } from './rules.js';
+import type { LedgerTxView, PspLine } from './types.js';
+
+const DAY_START = new Date('2026-05-31T00:00:00Z');
+const OPTIONS: MatchOptions = { dayStart: DAY_START, dayEnd: new Date('2026-06-01T00:00:00Z'), feeSchedule: { percentBps: 290n, fixedMinor: 30n }, boundaryGraceMs: 0 };
+const AT = new Date('2026-05-31T12:00:00Z');
+
+function charge(n: number, grossMinor: bigint, feeMinor = expectedPspFeeMinor(grossMinor, OPTIONS.feeSchedule)): PspLine {
+  return { balanceTransactionId: `txn_${n}`, createdAt: AT, availableOn: null, currency: 'USD', grossMinor, feeMinor, netMinor: grossMinor - feeMinor, type: 'charge', reportingCategory: 'charge', sourceId: `ch_${n}`, paymentIntentId: `pi_${n}`, description: null };
+}
+
+function payment(n: number, amountMinor: bigint, reference = `payment_succeeded:pay_${n}`): LedgerTxView {
+  return {
+    id: `id_${reference}`, reference, kind: 'payment_succeeded', effectiveAt: AT, correlationId: `pay_${n}`, metadata: { pspPaymentIntentId: `pi_${n}`, pspChargeId: `ch_${n}` },
+    currency: 'USD', pspReceivableDebitMinor: amountMinor, pspReceivableCreditMinor: 0n, disputesClearingCreditMinor: 0n, pspFeeExpenseDebitMinor: 0n,
+  };
+}
+
+function fee(n: number, feeMinor: bigint): LedgerTxView {
+  return {
+    id: `fee_${n}`, reference: `psp_fee_booked:txn_${n}`, kind: 'psp_fee_booked', effectiveAt: AT, correlationId: `ch_${n}`, metadata: { sourceId: `ch_${n}`, balanceTransactionId: `txn_${n}` },
+    currency: 'USD', pspReceivableDebitMinor: 0n, pspReceivableCreditMinor: feeMinor, disputesClearingCreditMinor: 0n, pspFeeExpenseDebitMinor: feeMinor,
+  };
+}
+
+describe('matchDay', () => {
+  it('expects 2.9 % half-up + 30 as the PSP fee', () => {
+    expect(expectedPspFeeMinor(10_000n, OPTIONS.feeSchedule)).toBe(320n);
+    expect(expectedPspFeeMinor(1_050n, OPTIONS.feeSchedule)).toBe(60n);
+  });
+
+  it('matches a posted charge and books its unbooked fee; a booked fee is not booked again', () => {
+    const first = matchDay([charge(1, 10_000n)], [payment(1, 10_000n)], OPTIONS);
+    expect(first).toMatchObject({ matchedCount: 1, findings: [] });
+    expect(first.feeBookings).toEqual([expect.objectContaining({ balanceTransactionId: 'txn_1', feeMinor: 320n, sourceId: 'ch_1' })]);
+    const second = matchDay([charge(1, 10_000n)], [payment(1, 10_000n), fee(1, 320n)], OPTIONS);
+    expect(second).toMatchObject({ matchedCount: 1, findings: [], feeBookings: [] });
+  });
+
+  it('finds a charge missing in the ledger and asks for a replay', () => {
+    const result = matchDay([charge(2, 5_000n)], [], OPTIONS);
+    expect(result.findings).toEqual([expect.objectContaining({ kind: 'MISSING_IN_LEDGER', pspReference: 'pi_2', autoFix: { type: 'REPLAY_PAYMENT', paymentIntentId: 'pi_2' }, actualMinor: 5_000n })]);
+  });
+
+  it('flags a fee other than the schedule (not booked) and a fee other than the one booked', () => {
+    const unbooked = matchDay([charge(3, 10_000n, 500n)], [payment(3, 10_000n)], OPTIONS);
+    expect(unbooked.feeBookings).toEqual([]);
+    expect(unbooked.findings).toEqual([expect.objectContaining({ kind: 'FEE_MISMATCH', category: 'MANUAL_REVIEW', expectedMinor: 320n, actualMinor: 500n })]);
+    const booked = matchDay([charge(3, 10_000n, 320n)], [payment(3, 10_000n), fee(3, 300n)], OPTIONS);
+    expect(booked.findings).toEqual([expect.objectContaining({ kind: 'FEE_MISMATCH', rule: 'charge.fee_differs_from_booked', expectedMinor: 300n, actualMinor: 320n })]);
+  });
+
+  it('flags amount differences, duplicates, unknown lines and postings the PSP never saw', () => {
+    const adjustment: PspLine = { ...charge(9, -700n, 0n), reportingCategory: 'other_adjustment', type: 'adjustment', sourceId: null, paymentIntentId: null };
+    const result = matchDay(
+      [charge(4, 10_000n), charge(5, 2_000n), adjustment],
+      [payment(4, 9_999n), payment(5, 2_000n), payment(5, 2_000n, 'payment_succeeded:pay_5:copy'), payment(6, 1_000n)],
+      OPTIONS,
+    );
+    const byKind = Object.fromEntries(result.findings.map((item) => [item.kind, item]));
+    expect(byKind.AMOUNT_MISMATCH).toMatchObject({ pspReference: 'pi_4', expectedMinor: 9_999n, actualMinor: 10_000n });
+    expect(byKind.DUPLICATE).toMatchObject({ pspReference: 'pi_5', ledgerReference: 'payment_succeeded:pay_5:copy' });
+    expect(byKind.MISSING_IN_LEDGER).toMatchObject({ category: 'UNCLASSIFIED', pspReference: 'txn_9' });
+    expect(byKind.MISSING_AT_PSP).toMatchObject({ pspReference: 'pi_6', ledgerReference: 'payment_succeeded:pay_6', expectedMinor: 1_000n });
+    expect(result.matchedCount).toBe(0);
+  });
+});

@@ -1,0 +1,387 @@
+// Reconciliation rows (prisma/ledger/schema.prisma "---- reconciliation ----") and the ledger
+// reads matching needs. Raw SQL through the SqlClient the rest of the ledger uses; rows are
+// inserted and updated, never deleted (a trigger forbids it).
+import { randomUUID } from 'node:crypto';
+import type { SqlClient } from '@clearhouse/shared';
+import { invariant } from '@clearhouse/shared';
+import type { DiscrepancyCategory, DiscrepancyKind, DiscrepancyStatus, Finding, LedgerTxView, PspLine, PspSource, UtcDay } from '../domain/types.js';
+
+/** Rows per multi-row INSERT and ids per ANY($n) array: bounded statements. */
+const BATCH_SIZE = 1_000;
+
+export class RunInProgressError extends Error {
+  override readonly name = 'RunInProgressError';
+}
+
+export interface RunRow {
+  id: string;
+  date: string;
+  source: PspSource;
+  status: 'RUNNING' | 'COMPLETED' | 'FAILED';
+  lineCount: number;
+  matchedCount: number;
+  attempts: number;
+  report: Record<string, unknown>;
+  error: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+export interface DiscrepancyRow {
+  id: string;
+  date: string;
+  kind: DiscrepancyKind;
+  category: DiscrepancyCategory;
+  status: DiscrepancyStatus;
+  pspReference: string;
+  balanceTransactionId: string | null;
+  ledgerReference: string | null;
+  currency: string | null;
+  expectedMinor: bigint | null;
+  actualMinor: bigint | null;
+  rule: string;
+  note: string | null;
+  detail: Record<string, unknown>;
+  firstRunId: string;
+  lastRunId: string;
+  createdAt: Date;
+  updatedAt: Date;
+  resolvedAt: Date | null;
+  resolvedBy: string | null;
+  resolutionNote: string | null;
+  correctionReference: string | null;
+}
+
+function chunks<T>(items: readonly T[], size = BATCH_SIZE): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}
+
+const RUN_COLUMNS = `id::text AS id, date, source, status, line_count AS "lineCount", matched_count AS "matchedCount", attempts,
+  report, error, started_at AS "startedAt", finished_at AS "finishedAt"`;
+
+/**
+ * Claims the (day, source) run: creates it, or takes it over for another attempt unless an
+ * attempt started less than staleAfterMs ago is still RUNNING (RunInProgressError).
+ */
+export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, staleAfterMs: number): Promise<RunRow> {
+  const rows = await db.$queryRawUnsafe<RunRow[]>(
+    `INSERT INTO reconciliation_runs (id, date, source, status, attempts, started_at)
+     VALUES ($1::uuid, $2, $3, 'RUNNING', 1, now())
+     ON CONFLICT (date, source) DO UPDATE
+       SET status = 'RUNNING', attempts = reconciliation_runs.attempts + 1, started_at = now(), finished_at = NULL, error = NULL
+       WHERE reconciliation_runs.status <> 'RUNNING' OR reconciliation_runs.started_at < now() - make_interval(secs => $4::double precision / 1000)
+     RETURNING ${RUN_COLUMNS}`,
+    randomUUID(),
+    day,
+    source,
+    staleAfterMs,
+  );
+  const row = rows[0];
+  if (!row) throw new RunInProgressError(`a reconciliation of ${day} (${source}) is already running`);
+  return row;
+}
+
+export async function finishRun(
+  db: SqlClient,
+  runId: string,
+  outcome: { status: 'COMPLETED' | 'FAILED'; lineCount: number; matchedCount: number; report: Record<string, unknown>; error: string | null },
+): Promise<RunRow> {
+  const rows = await db.$queryRawUnsafe<RunRow[]>(
+    `UPDATE reconciliation_runs SET status = $2, line_count = $3, matched_count = $4, report = $5::jsonb, error = $6, finished_at = now()
+     WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
+    runId,
+    outcome.status,
+    outcome.lineCount,
+    outcome.matchedCount,
+    JSON.stringify(outcome.report),
+    outcome.error,
+  );
+  invariant(rows[0] !== undefined, `reconciliation run ${runId} vanished`);
+  return rows[0];
+}
+
+export async function findRun(db: SqlClient, id: string): Promise<RunRow | undefined> {
+  const rows = await db.$queryRawUnsafe<RunRow[]>(`SELECT ${RUN_COLUMNS} FROM reconciliation_runs WHERE id = $1::uuid`, id);
+  return rows[0];
+}
+
+/** Stores the day's lines (upsert by balance transaction id: re-ingesting a day rewrites nothing else). */
+export async function storeLines(db: SqlClient, runId: string, day: UtcDay, source: PspSource, lines: readonly PspLine[]): Promise<void> {
+  for (const batch of chunks(lines)) {
+    await db.$executeRawUnsafe(
+      `INSERT INTO psp_settlement_lines (balance_transaction_id, date, source, run_id, created_at, available_on, currency, gross_minor, fee_minor, net_minor,
+                                         type, reporting_category, source_id, payment_intent_id, description)
+       SELECT l.id, $2, $3, $1::uuid, l.created_at, l.available_on, l.currency, l.gross, l.fee, l.net, l.type, l.category, l.source_id, l.pi, l.description
+         FROM unnest($4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+           AS l(id, created_at, available_on, currency, gross, fee, net, type, category, source_id, pi, description)
+       ON CONFLICT (balance_transaction_id) DO UPDATE SET run_id = EXCLUDED.run_id, date = EXCLUDED.date, source = EXCLUDED.source, ingested_at = now()`,
+      runId,
+      day,
+      source,
+      batch.map((line) => line.balanceTransactionId),
+      batch.map((line) => line.createdAt.toISOString()),
+      batch.map((line) => line.availableOn?.toISOString() ?? null),
+      batch.map((line) => line.currency),
+      batch.map((line) => line.grossMinor.toString()),
+      batch.map((line) => line.feeMinor.toString()),
+      batch.map((line) => line.netMinor.toString()),
+      batch.map((line) => line.type),
+      batch.map((line) => line.reportingCategory),
+      batch.map((line) => line.sourceId),
+      batch.map((line) => line.paymentIntentId),
+      batch.map((line) => line.description),
+    );
+  }
+}
+
+export async function countLines(db: SqlClient, day: UtcDay): Promise<number> {
+  const rows = await db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM psp_settlement_lines WHERE date = $1`, day);
+  return Number(rows[0]?.n ?? 0n);
+}
+
+interface LedgerRow {
+  id: string;
+  reference: string;
+  kind: string;
+  effective_at: Date;
+  correlation_id: string | null;
+  metadata: Record<string, unknown> | null;
+  currency: string;
+  psp_receivable_debit: string;
+  psp_receivable_credit: string;
+  disputes_clearing_credit: string;
+  psp_fee_expense_debit: string;
+}
+
+const LEDGER_VIEW_SQL = `
+  SELECT t.id::text AS id, t.reference, t.kind, t.effective_at, t.correlation_id, t.metadata,
+         coalesce(min(e.currency) FILTER (WHERE a.code IN ('psp_receivable', 'disputes_clearing', 'psp_fee_expense')), min(e.currency)) AS currency,
+         coalesce(sum(e.amount_minor) FILTER (WHERE a.code = 'psp_receivable' AND e.direction = 'DEBIT'), 0)::text AS psp_receivable_debit,
+         coalesce(sum(e.amount_minor) FILTER (WHERE a.code = 'psp_receivable' AND e.direction = 'CREDIT'), 0)::text AS psp_receivable_credit,
+         coalesce(sum(e.amount_minor) FILTER (WHERE a.code = 'disputes_clearing' AND e.direction = 'CREDIT'), 0)::text AS disputes_clearing_credit,
+         coalesce(sum(e.amount_minor) FILTER (WHERE a.code = 'psp_fee_expense' AND e.direction = 'DEBIT'), 0)::text AS psp_fee_expense_debit
+    FROM journal_transactions t
+    JOIN ledger_entries e ON e.transaction_id = t.id
+    JOIN ledger_accounts a ON a.id = e.account_id
+   WHERE t.id = ANY($1::uuid[])
+   GROUP BY t.id`;
+
+/** Neither a reversal nor reversed: a reversed posting and its reversal cancel out. */
+const LIVE = `t.reverses_transaction_id IS NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions r WHERE r.reverses_transaction_id = t.id)`;
+
+function toView(row: LedgerRow): LedgerTxView {
+  return {
+    id: row.id,
+    reference: row.reference,
+    kind: row.kind,
+    effectiveAt: new Date(row.effective_at),
+    correlationId: row.correlation_id,
+    metadata: row.metadata ?? {},
+    currency: row.currency,
+    pspReceivableDebitMinor: BigInt(row.psp_receivable_debit),
+    pspReceivableCreditMinor: BigInt(row.psp_receivable_credit),
+    disputesClearingCreditMinor: BigInt(row.disputes_clearing_credit),
+    pspFeeExpenseDebitMinor: BigInt(row.psp_fee_expense_debit),
+  };
+}
+
+async function viewsOf(db: SqlClient, ids: readonly string[]): Promise<LedgerTxView[]> {
+  const views: LedgerTxView[] = [];
+  for (const batch of chunks([...new Set(ids)])) views.push(...(await db.$queryRawUnsafe<LedgerRow[]>(LEDGER_VIEW_SQL, batch)).map(toView));
+  return views;
+}
+
+/**
+ * The live ledger transactions matching needs: every payment/refund posting effective in
+ * [dayStart, dayEnd), and every posting naming one of the PSP ids on the day's lines.
+ */
+export async function loadLedgerForDay(db: SqlClient, lines: readonly PspLine[], dayStart: Date, dayEnd: Date): Promise<LedgerTxView[]> {
+  const ids = new Set<string>();
+  const dayRows = await db.$queryRawUnsafe<{ id: string }[]>(
+    `SELECT t.id::text AS id FROM journal_transactions t
+      WHERE t.kind IN ('payment_succeeded', 'refund_succeeded') AND t.effective_at >= $1::timestamptz AND t.effective_at < $2::timestamptz AND ${LIVE}`,
+    dayStart.toISOString(),
+    dayEnd.toISOString(),
+  );
+  dayRows.forEach((row) => ids.add(row.id));
+  const pspIds = [...new Set(lines.flatMap((line) => [line.sourceId, line.paymentIntentId]).filter((id): id is string => id !== null))];
+  const feeReferences = lines.map((line) => `psp_fee_booked:${line.balanceTransactionId}`);
+  for (const batch of chunks(pspIds)) {
+    const rows = await db.$queryRawUnsafe<{ id: string }[]>(
+      `SELECT t.id::text AS id FROM journal_transactions t
+        WHERE ${LIVE} AND (
+              (t.kind = 'payment_succeeded' AND (t.metadata->>'pspPaymentIntentId' = ANY($1::text[]) OR t.metadata->>'pspChargeId' = ANY($1::text[])))
+           OR (t.kind = 'refund_succeeded' AND t.metadata->>'pspRefundId' = ANY($1::text[]))
+           OR (t.kind IN ('payout_paid', 'payout_failed') AND t.metadata->>'pspPayoutId' = ANY($1::text[]))
+           OR (t.kind = 'dispute_opened' AND t.metadata->>'pspDisputeId' = ANY($1::text[]))
+           OR (t.kind = 'psp_fee_booked' AND (t.correlation_id = ANY($1::text[]) OR t.metadata->>'sourceId' = ANY($1::text[]))))`,
+      batch,
+    );
+    rows.forEach((row) => ids.add(row.id));
+  }
+  for (const batch of chunks(feeReferences)) {
+    const rows = await db.$queryRawUnsafe<{ id: string }[]>(`SELECT t.id::text AS id FROM journal_transactions t WHERE t.reference = ANY($1::text[]) AND ${LIVE}`, batch);
+    rows.forEach((row) => ids.add(row.id));
+  }
+  const views = await viewsOf(db, [...ids]);
+  // dispute_won names our dispute id; find it through the dispute_opened postings just loaded.
+  const disputeIds = views.filter((view) => view.kind === 'dispute_opened').map((view) => view.metadata.disputeId).filter((id): id is string => typeof id === 'string');
+  const wonIds: string[] = [];
+  for (const batch of chunks(disputeIds)) {
+    const rows = await db.$queryRawUnsafe<{ id: string }[]>(`SELECT t.id::text AS id FROM journal_transactions t WHERE t.kind = 'dispute_won' AND t.metadata->>'disputeId' = ANY($1::text[]) AND ${LIVE}`, batch);
+    wonIds.push(...rows.map((row) => row.id));
+  }
+  return [...views, ...(await viewsOf(db, wonIds))];
+}
+
+export interface TransactionDraftRow {
+  id: string;
+  reference: string;
+  kind: string;
+  effectiveAt: Date;
+  correlationId: string | null;
+  metadata: Record<string, unknown>;
+  reversed: boolean;
+  entries: { accountCode: string; currency: string; direction: 'DEBIT' | 'CREDIT'; amountMinor: bigint }[];
+}
+
+/** A posted transaction with its legs (shards merged), for a correcting reversal. */
+export async function loadTransactionByReference(db: SqlClient, reference: string): Promise<TransactionDraftRow | undefined> {
+  const rows = await db.$queryRawUnsafe<
+    { id: string; reference: string; kind: string; effective_at: Date; correlation_id: string | null; metadata: Record<string, unknown> | null; reversed: boolean; code: string; currency: string; direction: 'DEBIT' | 'CREDIT'; amount: string }[]
+  >(
+    `SELECT t.id::text AS id, t.reference, t.kind, t.effective_at, t.correlation_id, t.metadata,
+            EXISTS (SELECT 1 FROM journal_transactions r WHERE r.reverses_transaction_id = t.id) AS reversed,
+            a.code, e.currency, e.direction, sum(e.amount_minor)::text AS amount
+       FROM journal_transactions t JOIN ledger_entries e ON e.transaction_id = t.id JOIN ledger_accounts a ON a.id = e.account_id
+      WHERE t.reference = $1
+      GROUP BY t.id, a.code, e.currency, e.direction
+      ORDER BY a.code, e.currency, e.direction`,
+    reference,
+  );
+  const first = rows[0];
+  if (!first) return undefined;
+  return {
+    id: first.id,
+    reference: first.reference,
+    kind: first.kind,
+    effectiveAt: new Date(first.effective_at),
+    correlationId: first.correlation_id,
+    metadata: first.metadata ?? {},
+    reversed: first.reversed,
+    entries: rows.map((row) => ({ accountCode: row.code, currency: row.currency, direction: row.direction, amountMinor: BigInt(row.amount) })),
+  };
+}
+
+const DISCREPANCY_COLUMNS = `id::text AS id, date, kind, category, status, psp_reference AS "pspReference", balance_transaction_id AS "balanceTransactionId",
+  ledger_reference AS "ledgerReference", currency, expected_minor::text AS "expectedMinor", actual_minor::text AS "actualMinor", rule, note, detail,
+  first_run_id::text AS "firstRunId", last_run_id::text AS "lastRunId", created_at AS "createdAt", updated_at AS "updatedAt",
+  resolved_at AS "resolvedAt", resolved_by AS "resolvedBy", resolution_note AS "resolutionNote", correction_reference AS "correctionReference"`;
+
+type RawDiscrepancyRow = Omit<DiscrepancyRow, 'expectedMinor' | 'actualMinor'> & { expectedMinor: string | null; actualMinor: string | null };
+
+function fromRaw(row: RawDiscrepancyRow): DiscrepancyRow {
+  return {
+    ...row,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+    resolvedAt: row.resolvedAt === null ? null : new Date(row.resolvedAt),
+    expectedMinor: row.expectedMinor === null ? null : BigInt(row.expectedMinor),
+    actualMinor: row.actualMinor === null ? null : BigInt(row.actualMinor),
+  };
+}
+
+export interface RecordedFinding extends Finding {
+  readonly status: DiscrepancyStatus;
+  readonly detail: Record<string, unknown>;
+}
+
+/**
+ * Records a finding once per (day, kind, pspReference). Seen again: only last_run_id moves,
+ * except that an OPEN discrepancy takes the newer classification (e.g. a replay that now worked).
+ * Resolved ones stay as they are.
+ */
+export async function upsertDiscrepancy(db: SqlClient, day: UtcDay, runId: string, finding: RecordedFinding): Promise<DiscrepancyRow> {
+  const rows = await db.$queryRawUnsafe<RawDiscrepancyRow[]>(
+    `INSERT INTO discrepancies (id, date, kind, category, status, psp_reference, balance_transaction_id, ledger_reference, currency,
+                                expected_minor, actual_minor, rule, note, detail, first_run_id, last_run_id, resolved_at, resolved_by)
+     VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::int8, $11::int8, $12::text, $13::text, $14::jsonb, $15::uuid, $15::uuid,
+             CASE WHEN $5::text = 'RESOLVED' THEN now() END, CASE WHEN $5::text = 'RESOLVED' THEN 'reconciliation' END)
+     ON CONFLICT (date, kind, psp_reference) DO UPDATE SET
+       last_run_id = EXCLUDED.last_run_id,
+       updated_at = now(),
+       category = CASE WHEN discrepancies.status = 'OPEN' THEN EXCLUDED.category ELSE discrepancies.category END,
+       note = CASE WHEN discrepancies.status = 'OPEN' THEN EXCLUDED.note ELSE discrepancies.note END,
+       rule = CASE WHEN discrepancies.status = 'OPEN' THEN EXCLUDED.rule ELSE discrepancies.rule END,
+       detail = CASE WHEN discrepancies.status = 'OPEN' THEN EXCLUDED.detail ELSE discrepancies.detail END,
+       resolved_at = CASE WHEN discrepancies.status = 'OPEN' AND EXCLUDED.status = 'RESOLVED' THEN now() ELSE discrepancies.resolved_at END,
+       resolved_by = CASE WHEN discrepancies.status = 'OPEN' AND EXCLUDED.status = 'RESOLVED' THEN 'reconciliation' ELSE discrepancies.resolved_by END,
+       status = CASE WHEN discrepancies.status = 'OPEN' THEN EXCLUDED.status ELSE discrepancies.status END
+     RETURNING ${DISCREPANCY_COLUMNS}`,
+    randomUUID(),
+    day,
+    finding.kind,
+    finding.category,
+    finding.status,
+    finding.pspReference,
+    finding.balanceTransactionId,
+    finding.ledgerReference,
+    finding.currency,
+    finding.expectedMinor?.toString() ?? null,
+    finding.actualMinor?.toString() ?? null,
+    finding.rule,
+    finding.note,
+    JSON.stringify(finding.detail),
+    runId,
+  );
+  invariant(rows[0] !== undefined, 'discrepancy upsert returned nothing');
+  return fromRaw(rows[0]);
+}
+
+export async function discrepanciesOfDay(db: SqlClient, day: UtcDay): Promise<DiscrepancyRow[]> {
+  return (await db.$queryRawUnsafe<RawDiscrepancyRow[]>(`SELECT ${DISCREPANCY_COLUMNS} FROM discrepancies WHERE date = $1 ORDER BY created_at, id`, day)).map(fromRaw);
+}
+
+export async function findDiscrepancy(db: SqlClient, id: string): Promise<DiscrepancyRow | undefined> {
+  const rows = await db.$queryRawUnsafe<RawDiscrepancyRow[]>(`SELECT ${DISCREPANCY_COLUMNS} FROM discrepancies WHERE id = $1::uuid`, id);
+  return rows[0] === undefined ? undefined : fromRaw(rows[0]);
+}
+
+export interface DiscrepancyFilter {
+  status?: DiscrepancyStatus;
+  category?: DiscrepancyCategory;
+  kind?: DiscrepancyKind;
+  date?: string;
+}
+
+/** Newest first; first + 1 rows so the caller knows whether there is more. Cursor: (createdAt, id). */
+export async function listDiscrepancies(db: SqlClient, filter: DiscrepancyFilter, first: number, after: { createdAt: Date; id: string } | undefined): Promise<DiscrepancyRow[]> {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (filter.status) conditions.push(`status = ${param(filter.status)}`);
+  if (filter.category) conditions.push(`category = ${param(filter.category)}`);
+  if (filter.kind) conditions.push(`kind = ${param(filter.kind)}`);
+  if (filter.date) conditions.push(`date = ${param(filter.date)}`);
+  if (after) conditions.push(`(created_at, id) < (${param(after.createdAt.toISOString())}::timestamptz, ${param(after.id)}::uuid)`);
+  const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+  return (await db.$queryRawUnsafe<RawDiscrepancyRow[]>(`SELECT ${DISCREPANCY_COLUMNS} FROM discrepancies ${where} ORDER BY created_at DESC, id DESC LIMIT ${param(first + 1)}`, ...params)).map(fromRaw);
+}
+
+/** OPEN → RESOLVED with the note (and the correcting posting's reference). False if it was not OPEN. */
+export async function markResolved(db: SqlClient, id: string, resolvedBy: string, note: string, correctionReference: string | null): Promise<boolean> {
+  const count = await db.$executeRawUnsafe(
+    `UPDATE discrepancies SET status = 'RESOLVED', resolved_at = now(), resolved_by = $2, resolution_note = $3, correction_reference = $4, updated_at = now()
+      WHERE id = $1::uuid AND status = 'OPEN'`,
+    id,
+    resolvedBy,
+    note,
+    correctionReference,
+  );
+  return count === 1;
+}

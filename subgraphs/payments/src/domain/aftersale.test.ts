@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { planRefund } from '@clearhouse/shared';
+import { decideDelivery, decideRefund, planDisputeHolds, planDisputeReturn, refundableMinor, type AftersaleOrder } from './aftersale.js';
+import { canTransitionOrder, nextOrderStatus } from './order-status.js';
+
+function order(overrides: Partial<AftersaleOrder> = {}): AftersaleOrder {
+  return {
+    id: 'ord_a',
+    sellerId: 's_a',
+    amountMinor: 6000n,
+    feeMinor: 174n,
+    netAmountMinor: 5826n,
+    status: 'SUCCEEDED',
+    refundedAmountMinor: 0n,
+    reservedRefundMinor: 0n,
+    pendingHeldMinor: 5826n,
+    deliveredAt: null,
+    releasedAt: null,
+    ...overrides,
+  };
+}
+
+describe('refunds', () => {
+  test('refundable = amount − refunded − reserved; omitted amount takes all of it', () => {
+    const o = order({ refundedAmountMinor: 1000n, reservedRefundMinor: 500n });
+    expect(refundableMinor(o)).toBe(4500n);
+    expect(decideRefund('PARTIALLY_REFUNDED', o, null)).toEqual({ kind: 'refund', amountMinor: 4500n });
+    expect(decideRefund('PARTIALLY_REFUNDED', o, 4501n).kind).toBe('exceeds_refundable');
+    expect(decideRefund('REFUNDED', order({ status: 'REFUNDED', refundedAmountMinor: 6000n }), null).kind).toBe('exceeds_refundable');
+  });
+
+  test('not before success, not during a dispute', () => {
+    expect(decideRefund('REQUIRES_PAYMENT', order({ status: 'PENDING' }), 1n).kind).toBe('invalid_state');
+    expect(decideRefund('DISPUTED', order(), 1n).kind).toBe('invalid_state');
+    expect(decideRefund('SUCCEEDED', order({ status: 'DELIVERED' }), 1n).kind).toBe('refund');
+  });
+
+  test('property: any sequence of refunds stays within the order, and the plans add up', () => {
+    fc.assert(
+      fc.property(fc.array(fc.bigInt({ min: 1n, max: 7000n }), { maxLength: 20 }), fc.constantFrom('platform_keeps_fee' as const, 'platform_returns_fee_pro_rata' as const), (requests, policy) => {
+        let o = order();
+        let feeReturned = 0n;
+        for (const requested of requests) {
+          const decision = decideRefund('SUCCEEDED', o, requested);
+          if (decision.kind !== 'refund') continue;
+          const plan = planRefund(policy, { amountMinor: o.amountMinor, feeMinor: o.feeMinor, refundedBeforeMinor: o.refundedAmountMinor, pendingHeldMinor: o.pendingHeldMinor }, decision.amountMinor);
+          expect(plan.feeRefundMinor + plan.pendingMinor + plan.availableMinor).toBe(decision.amountMinor);
+          feeReturned += plan.feeRefundMinor;
+          o = { ...o, refundedAmountMinor: o.refundedAmountMinor + decision.amountMinor, pendingHeldMinor: o.pendingHeldMinor - plan.pendingMinor };
+          expect(o.pendingHeldMinor >= 0n).toBe(true);
+        }
+        expect(o.refundedAmountMinor <= o.amountMinor).toBe(true);
+        expect(feeReturned <= o.feeMinor).toBe(true);
+        if (o.refundedAmountMinor === o.amountMinor && policy === 'platform_returns_fee_pro_rata') expect(feeReturned).toBe(o.feeMinor);
+      }),
+    );
+  });
+});
+
+describe('delivery', () => {
+  test('only succeeded or partially refunded orders; a second delivery is a no-op', () => {
+    expect(decideDelivery('SUCCEEDED', order())).toEqual({ kind: 'deliver' });
+    expect(decideDelivery('PARTIALLY_REFUNDED', order({ status: 'PARTIALLY_REFUNDED' }))).toEqual({ kind: 'deliver' });
+    expect(decideDelivery('REQUIRES_PAYMENT', order({ status: 'PENDING' })).kind).toBe('invalid_state');
+    expect(decideDelivery('REFUNDED', order({ status: 'REFUNDED' })).kind).toBe('invalid_state');
+    expect(decideDelivery('SUCCEEDED', order({ status: 'DELIVERED', deliveredAt: new Date() }))).toEqual({ kind: 'already_delivered' });
+  });
+
+  test('order transition table', () => {
+    expect(nextOrderStatus('SUCCEEDED', 'DELIVERED')).toBe('DELIVERED');
+    expect(nextOrderStatus('DELIVERED', 'PARTIALLY_REFUNDED')).toBe('PARTIALLY_REFUNDED');
+    expect(canTransitionOrder('REFUNDED', 'DELIVERED')).toBe(false);
+    expect(() => nextOrderStatus('PENDING', 'DELIVERED')).toThrow('illegal payment order transition');
+  });
+});
+
+describe('disputes', () => {
+  const orders = [order(), order({ id: 'ord_b', sellerId: 's_b', amountMinor: 4000n, feeMinor: 116n, netAmountMinor: 3884n, pendingHeldMinor: 3884n })];
+
+  test('split by order amounts, pending first; the fee split only when sellers bear it', () => {
+    expect(planDisputeHolds(orders, 10000n, 1500n, 'platform')).toEqual([
+      { paymentOrderId: 'ord_a', sellerId: 's_a', pendingMinor: 5826n, availableMinor: 174n, disputeFeeMinor: 0n },
+      { paymentOrderId: 'ord_b', sellerId: 's_b', pendingMinor: 3884n, availableMinor: 116n, disputeFeeMinor: 0n },
+    ]);
+    const sellerBears = planDisputeHolds(orders, 10000n, 1501n, 'seller');
+    expect(sellerBears.map((h) => h.disputeFeeMinor)).toEqual([901n, 600n]);
+  });
+
+  test('property: holds add up to the disputed amount; fee parts to the fee', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10000n }), fc.bigInt({ min: 0n, max: 5000n }), (disputed, fee) => {
+        const holds = planDisputeHolds(orders, disputed, fee, 'seller');
+        expect(holds.reduce((sum, h) => sum + h.pendingMinor + h.availableMinor, 0n)).toBe(disputed);
+        expect(holds.reduce((sum, h) => sum + h.disputeFeeMinor, 0n)).toBe(fee);
+      }),
+    );
+  });
+
+  test('returns go where they came from, or to available once the order was released', () => {
+    const holds = planDisputeHolds(orders, 10000n, 0n, 'platform');
+    expect(planDisputeReturn(holds, new Set())).toEqual(holds.map((h) => ({ paymentOrderId: h.paymentOrderId, sellerId: h.sellerId, pendingMinor: h.pendingMinor, availableMinor: h.availableMinor })));
+    expect(planDisputeReturn(holds, new Set(['ord_a']))[0]).toEqual({ paymentOrderId: 'ord_a', sellerId: 's_a', pendingMinor: 0n, availableMinor: 6000n });
+  });
+});

@@ -1,0 +1,110 @@
+// After-sale money rules (pure): what is refundable, what a delivery or a refund does to an
+// order, how a dispute splits over the orders. The seller-side splits use the shared policies
+// (planRefund, planSellerDebit) so ledger and wallet apply the numbers the events carry.
+import { allocateByRatios, planSellerDebit, type DisputeFeeBearer, type SellerSplit } from '@clearhouse/shared';
+import type { PaymentOrderStatus, PaymentStatus } from './payment-status.js';
+
+export interface AftersaleOrder {
+  id: string;
+  sellerId: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  netAmountMinor: bigint;
+  status: PaymentOrderStatus;
+  refundedAmountMinor: bigint;
+  reservedRefundMinor: bigint;
+  pendingHeldMinor: bigint;
+  deliveredAt: Date | null;
+  releasedAt: Date | null;
+}
+
+/**
+ * Payment statuses in which a refund is considered (not while a chargeback is open); in
+ * REFUNDED nothing is left, which decideRefund reports as AMOUNT_EXCEEDS_REFUNDABLE.
+ */
+export const REFUNDABLE_PAYMENT_STATUSES: readonly PaymentStatus[] = ['SUCCEEDED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
+/** Payment statuses in which an order may be delivered (a chargeback does not stop delivery). */
+export const DELIVERABLE_PAYMENT_STATUSES: readonly PaymentStatus[] = ['SUCCEEDED', 'PARTIALLY_REFUNDED', 'DISPUTED'];
+const DELIVERABLE_ORDER_STATUSES: readonly PaymentOrderStatus[] = ['SUCCEEDED', 'PARTIALLY_REFUNDED'];
+const REFUNDABLE_ORDER_STATUSES: readonly PaymentOrderStatus[] = ['SUCCEEDED', 'PARTIALLY_REFUNDED', 'DELIVERED', 'REFUNDED'];
+
+/** Gross amount still refundable: never refunded and not reserved by a refund in flight. */
+export function refundableMinor(order: AftersaleOrder): bigint {
+  const left = order.amountMinor - order.refundedAmountMinor - order.reservedRefundMinor;
+  if (left < 0n) throw new Error(`order ${order.id}: refunds and reservations exceed the amount`);
+  return left;
+}
+
+export type DeliveryDecision = { kind: 'deliver' } | { kind: 'already_delivered' } | { kind: 'invalid_state'; message: string };
+
+export function decideDelivery(paymentStatus: PaymentStatus, order: AftersaleOrder): DeliveryDecision {
+  if (order.deliveredAt !== null) return { kind: 'already_delivered' };
+  if (!DELIVERABLE_PAYMENT_STATUSES.includes(paymentStatus) || !DELIVERABLE_ORDER_STATUSES.includes(order.status)) {
+    return { kind: 'invalid_state', message: `an order in status ${order.status} (payment ${paymentStatus}) cannot be delivered` };
+  }
+  return { kind: 'deliver' };
+}
+
+export type RefundDecision =
+  | { kind: 'refund'; amountMinor: bigint }
+  | { kind: 'invalid_state'; message: string }
+  | { kind: 'exceeds_refundable'; refundableMinor: bigint; message: string };
+
+/** requestedMinor null: everything not yet refunded (or reserved). */
+export function decideRefund(paymentStatus: PaymentStatus, order: AftersaleOrder, requestedMinor: bigint | null): RefundDecision {
+  if (!REFUNDABLE_PAYMENT_STATUSES.includes(paymentStatus) || !REFUNDABLE_ORDER_STATUSES.includes(order.status)) {
+    return { kind: 'invalid_state', message: `an order in status ${order.status} (payment ${paymentStatus}) cannot be refunded` };
+  }
+  const left = refundableMinor(order);
+  const amountMinor = requestedMinor ?? left;
+  if (amountMinor <= 0n || amountMinor > left) {
+    return { kind: 'exceeds_refundable', refundableMinor: left, message: `at most ${left} minor units of this order can still be refunded` };
+  }
+  return { kind: 'refund', amountMinor };
+}
+
+/** The order's status once its refunds add up to refundedTotalMinor. */
+export function orderStatusAfterRefund(order: AftersaleOrder, refundedTotalMinor: bigint): PaymentOrderStatus {
+  return refundedTotalMinor >= order.amountMinor ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+}
+
+/** The payment's status once its refunds add up to refundedTotalMinor: REFUNDED when every order is fully refunded. */
+export function paymentStatusAfterRefund(paymentAmountMinor: bigint, refundedTotalMinor: bigint): PaymentStatus {
+  return refundedTotalMinor >= paymentAmountMinor ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+}
+
+export interface DisputeOrderHold extends SellerSplit {
+  disputeFeeMinor: bigint;
+}
+
+/**
+ * Splits a disputed amount over the orders by what each still holds for the buyer (amount minus
+ * refunded; largest remainder, ties to the earlier order), takes each share from the order's
+ * pending hold first (planSellerDebit), and splits the PSP's dispute fee the same way when the
+ * sellers bear it (DISPUTE_FEE_BORNE_BY=seller), else the orders carry no fee.
+ */
+export function planDisputeHolds(orders: readonly AftersaleOrder[], disputedMinor: bigint, disputeFeeMinor: bigint, feeBorneBy: DisputeFeeBearer): DisputeOrderHold[] {
+  if (orders.length === 0) throw new Error('a dispute needs at least one order');
+  if (disputedMinor <= 0n) throw new Error('the disputed amount must be positive');
+  const stillPaidMinor = orders.map((order) => order.amountMinor - order.refundedAmountMinor);
+  const ratios = stillPaidMinor.some((paid) => paid > 0n) ? stillPaidMinor : orders.map((order) => order.amountMinor);
+  const shares = allocateByRatios(disputedMinor, ratios);
+  const fees = feeBorneBy === 'seller' && disputeFeeMinor > 0n ? allocateByRatios(disputeFeeMinor, shares.some((s) => s > 0n) ? shares : ratios) : orders.map(() => 0n);
+  return orders.map((order, index) => {
+    const debit = planSellerDebit(shares[index] ?? 0n, order.pendingHeldMinor);
+    return { paymentOrderId: order.id, sellerId: order.sellerId, pendingMinor: debit.pendingMinor, availableMinor: debit.availableMinor, disputeFeeMinor: fees[index] ?? 0n };
+  });
+}
+
+/**
+ * Where withheld dispute money goes back to (dispute won, or lost with the platform bearing the
+ * loss): as it was taken while the order has not been released; all to available once the
+ * order's order.delivered@1 went out (its pending balance was moved then).
+ */
+export function planDisputeReturn(holds: readonly SellerSplit[], releasedOrderIds: ReadonlySet<string>): SellerSplit[] {
+  return holds.map((hold) =>
+    releasedOrderIds.has(hold.paymentOrderId)
+      ? { paymentOrderId: hold.paymentOrderId, sellerId: hold.sellerId, pendingMinor: 0n, availableMinor: hold.pendingMinor + hold.availableMinor }
+      : { paymentOrderId: hold.paymentOrderId, sellerId: hold.sellerId, pendingMinor: hold.pendingMinor, availableMinor: hold.availableMinor },
+  );
+}
