@@ -16,9 +16,10 @@ export async function dumpSchema(databaseUrl: string): Promise<string> {
   return stdout;
 }
 
-// Migrations may legitimately add what schema.prisma cannot express: functions and triggers
-// (including constraint triggers, which pg_dump lists as TRIGGER). Those objects are left out
-// of the comparison, as is Prisma's own bookkeeping table.
+// Migrations may legitimately add what schema.prisma cannot express: functions, triggers
+// (including constraint triggers, which pg_dump lists as TRIGGER) and CHECK constraints. Those
+// are left out of the comparison, as is Prisma's own bookkeeping table; everything the schema
+// language does describe (tables, columns, types, defaults, keys, indexes, foreign keys) counts.
 const EXCLUDED_TYPES = new Set(['FUNCTION', 'PROCEDURE', 'AGGREGATE', 'TRIGGER', 'EVENT TRIGGER']);
 const HEADER = /^-- Name: (.+?); Type: (.+?); Schema: (.*?); Owner: .*$/;
 const BLOCKS_MAX = 100_000;
@@ -70,9 +71,20 @@ function sortListLines(block: DumpBlock): string[] {
   return [...block.body.slice(0, open + 1), ...items, ...block.body.slice(close)];
 }
 
+const CHECK_CONSTRAINT_LINE = /^\s*(ALTER TABLE .*\s)?(ADD )?CONSTRAINT \S+ CHECK \(/;
+
+function withoutCheckConstraints(block: DumpBlock): DumpBlock {
+  if (block.type !== 'TABLE' && block.type !== 'CONSTRAINT') return block;
+  const body = block.body.filter((line) => !CHECK_CONSTRAINT_LINE.test(line));
+  // A table whose last column was followed only by CHECKs now ends with a dangling comma.
+  return { ...block, body: body.map((line, i) => (/^\s*\)/.test(body[i + 1] ?? '') ? line.replace(/,$/, '') : line)) };
+}
+
 export function normalizeSchemaDump(dump: string): string {
   return splitBlocks(dump)
     .filter((block) => !EXCLUDED_TYPES.has(block.type))
+    .map(withoutCheckConstraints)
+    .filter((block) => !(block.type === 'CONSTRAINT' && block.body.every((line) => /^\s*(ALTER TABLE|;)/.test(line) || line.trim() === '')))
     .filter((block) => !block.name.split(' ').some((part) => part.startsWith('_prisma_migrations')))
     .map((block) => `-- ${block.type} ${block.name}\n${sortListLines(block).join('\n')}`)
     .sort()
