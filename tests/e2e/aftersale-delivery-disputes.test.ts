@@ -141,7 +141,7 @@ describe('PSP payout webhooks', () => {
     const eventId = rows[0]!.payload.pspEventId!;
     const event = await pspGet<Record<string, unknown>>(`/v1/events/${eventId}`);
     const payload = JSON.stringify(event);
-    const response = await fetch(`${platform().urls.payments}/webhooks/stripe`, {
+    const response = await fetch(new URL('/webhooks/stripe', platform().urls.payments), {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'stripe-signature': await signedWebhook(payload, platform().env.STRIPE_WEBHOOK_SECRET ?? 'whsec_dev') },
       body: payload,

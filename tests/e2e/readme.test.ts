@@ -6,7 +6,12 @@ import { REPO_ROOT } from '../../scripts/lib/platform';
 
 function envFiles(): string[] {
   const files = [join(REPO_ROOT, 'gateway/src/env.ts'), join(REPO_ROOT, 'psp-simulator/src/env.ts'), join(REPO_ROOT, 'shared/src/config/common.ts')];
-  for (const name of readdirSync(join(REPO_ROOT, 'subgraphs'))) files.push(join(REPO_ROOT, 'subgraphs', name, 'src/env.ts'));
+  for (const name of readdirSync(join(REPO_ROOT, 'subgraphs'))) {
+    const src = join(REPO_ROOT, 'subgraphs', name, 'src');
+    files.push(join(src, 'env.ts'));
+    // Parts of a service may contribute a zod shape of their own (e.g. reconciliation/env-shape.ts).
+    for (const entry of readdirSync(src, { recursive: true }) as string[]) if (entry.endsWith('env-shape.ts')) files.push(join(src, entry));
+  }
   return files.filter((file) => existsSync(file));
 }
 

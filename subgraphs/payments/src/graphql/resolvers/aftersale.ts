@@ -28,7 +28,7 @@ async function run(context: PaymentsContext, execute: () => Promise<AftersaleRes
 
 export async function confirmDeliveryResolver(_: unknown, args: { input: { idempotencyKey: string; paymentOrderId: string } }, context: PaymentsContext) {
   const result = await run(context, () => confirmDelivery(context.deps, context.caller, args.input));
-  const paymentOrder = result.id ? (await context.deps.store.findOrders([result.id]))[0] ?? null : null;
+  const paymentOrder = result.id && result.userErrors.length === 0 ? (await context.deps.store.findOrders([result.id]))[0] ?? null : null;
   return { paymentOrder, userErrors: result.userErrors, replayed: result.replayed };
 }
 

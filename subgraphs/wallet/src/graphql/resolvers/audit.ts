@@ -1,6 +1,6 @@
 // AuditReport.walletMatchesLedger / walletMismatches: the gateway hands over the ledger's seller
 // balances (@requires), the wallet compares them with its own rows. Ops (and system) only.
-import { BigIntScalar, forbidden } from '@clearhouse/shared';
+import { forbidden } from '@clearhouse/shared';
 import { compareWalletsWithLedger, loadAllWallets, type SellerLedgerNumbers, type WalletMismatch } from '../../application/audit.js';
 import type { WalletContext } from '../context.js';
 
@@ -9,8 +9,16 @@ interface AuditReference {
   sellerBalances?: { sellerId: string; currency: string; pendingMinor: unknown; availableMinor: unknown; inTransitMinor: unknown }[];
 }
 
+const SIGNED_DIGITS = /^-?(0|[1-9][0-9]{0,29})$/;
+
+/**
+ * The ledger's balances arrive as the BigInt scalar's output (a string of digits, negative for a
+ * seller whose refunds exceeded its balance), not as client input, so they are parsed as signed.
+ */
 function toBigInt(value: unknown): bigint {
-  return BigIntScalar.parseValue(value) as bigint;
+  if (typeof value === 'string' && SIGNED_DIGITS.test(value)) return BigInt(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  throw new Error(`expected an integer amount from the ledger, got ${JSON.stringify(value)}`);
 }
 
 export async function resolveAuditReference(reference: AuditReference, context: WalletContext): Promise<{ id: string; mismatches: WalletMismatch[] }> {
