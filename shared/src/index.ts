@@ -12,3 +12,4 @@ export * from './http/index.js';
 export * from './idempotency/index.js';
 export * from './events/index.js';
 export * from './invariant.js';
+export * from './psp/index.js';

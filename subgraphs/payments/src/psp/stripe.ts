@@ -1,5 +1,6 @@
 // The Stripe adapter: the official SDK against Stripe itself or our Stripe-compatible simulator.
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { createStripeClient } from '@clearhouse/shared';
 import { PspSignatureError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspCheckoutSession, type PspRefundState } from './port.js';
 import { disputeStateFromStripe, paymentStateFromStripe, payoutStateFromStripe, pspErrorFromStripe, refundStateFromStripe, webhookEventFromStripe } from './transformers.js';
 
@@ -15,25 +16,13 @@ export interface StripeAdapterOptions {
   webhookSecret: string;
 }
 
-export function createStripeClient(options: StripeAdapterOptions): Stripe {
-  const base = options.apiBase ? new URL(options.apiBase) : null;
-  return new Stripe(options.apiKey, {
-    ...(base
-      ? {
-          host: base.hostname,
-          port: base.port || (base.protocol === 'https:' ? 443 : 80),
-          protocol: base.protocol === 'https:' ? 'https' : 'http',
-        }
-      : {}),
-    timeout: options.timeoutMs,
-    // Retries are ours (psp/executor.ts): bounded, logged and aware of Stripe's replayed 5xx.
-    maxNetworkRetries: 0,
-    telemetry: false,
-  });
+export function createPaymentsStripeClient(options: StripeAdapterOptions): Stripe {
+  // Retries are ours (psp/executor.ts): bounded, logged and aware of Stripe's replayed 5xx.
+  return createStripeClient({ ...options, maxNetworkRetries: 0 });
 }
 
 export function createStripePsp(options: StripeAdapterOptions): PaymentsPsp {
-  const stripe = createStripeClient(options);
+  const stripe = createPaymentsStripeClient(options);
   return {
     async createCheckoutSession(request: CreateCheckoutSessionRequest): Promise<PspCheckoutSession> {
       try {

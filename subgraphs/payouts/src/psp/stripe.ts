@@ -1,5 +1,6 @@
 // The Stripe adapter: the official SDK against Stripe itself or our Stripe-compatible simulator.
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { createStripeClient } from '@clearhouse/shared';
 import type { PayoutsPsp } from './port.js';
 import { payoutStateFromStripe, pspErrorFromStripe } from './transformers.js';
 
@@ -13,25 +14,13 @@ export interface StripeAdapterOptions {
   timeoutMs: number;
 }
 
-export function createStripeClient(options: StripeAdapterOptions): Stripe {
-  const base = options.apiBase ? new URL(options.apiBase) : null;
-  return new Stripe(options.apiKey, {
-    ...(base
-      ? {
-          host: base.hostname,
-          port: base.port || (base.protocol === 'https:' ? 443 : 80),
-          protocol: base.protocol === 'https:' ? 'https' : 'http',
-        }
-      : {}),
-    timeout: options.timeoutMs,
-    // Retries are ours (psp/executor.ts and the consumer's retry tiers): bounded and logged.
-    maxNetworkRetries: 0,
-    telemetry: false,
-  });
+export function createPayoutsStripeClient(options: StripeAdapterOptions): Stripe {
+  // Retries are ours (psp/executor.ts and the consumer's retry tiers): bounded and logged.
+  return createStripeClient({ ...options, maxNetworkRetries: 0 });
 }
 
 export function createStripePayoutsPsp(options: StripeAdapterOptions): PayoutsPsp {
-  const stripe = createStripeClient(options);
+  const stripe = createPayoutsStripeClient(options);
   return {
     async createPayout(request) {
       try {

@@ -1,8 +1,8 @@
 // One UTC day of balance transactions through the official stripe SDK: created[gte]/[lt] for
 // the day, auto-pagination (100 per page), the source expanded so charges, refunds and disputes
 // name their payment intent. Normalized into the same PspLine as the settlement file.
-import Stripe from 'stripe';
-import { isSupportedCurrency } from '@clearhouse/shared';
+import type Stripe from 'stripe';
+import { createStripeClient, isSupportedCurrency } from '@clearhouse/shared';
 import { utcDayRange } from '../domain/day.js';
 import type { PspLine, UtcDay } from '../domain/types.js';
 import { SETTLEMENT_LINES_MAX } from './settlement-csv.js';
@@ -15,19 +15,8 @@ export interface StripeSourceOptions {
 }
 
 export function createReconciliationStripe(options: StripeSourceOptions): Stripe {
-  const base = options.apiBase === null ? null : new URL(options.apiBase);
-  return new Stripe(options.apiKey, {
-    ...(base === null
-      ? {}
-      : {
-          host: base.hostname,
-          port: base.port || (base.protocol === 'https:' ? 443 : 80),
-          protocol: base.protocol === 'https:' ? 'https' : 'http',
-        }),
-    timeout: options.timeoutMs,
-    // Reads only: the SDK's retries (with backoff) are safe and bounded.
-    maxNetworkRetries: 2,
-  });
+  // Reads only: the SDK's retries (with backoff) are safe and bounded.
+  return createStripeClient({ ...options, maxNetworkRetries: 2 });
 }
 
 export class BalanceTransactionFormatError extends Error {
