@@ -41,6 +41,8 @@ export async function unreachable(env: Record<string, string | undefined>): Prom
 }
 
 export function dockerComposeAvailable(): boolean {
+  // CLEARHOUSE_NO_DOCKER=1: never start containers (tests of the missing-infrastructure message).
+  if (process.env.CLEARHOUSE_NO_DOCKER === '1') return false;
   const compose = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' });
   if (compose.status !== 0) return false;
   const engine = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 });

@@ -134,3 +134,40 @@ describe('production mode', () => {
     }
   });
 });
+
+describe('the start command and shutdown', () => {
+  test('npm start without a reachable broker stops with a message naming what is missing and how to provide it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/start.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, AMQP_URL: 'amqp://guest:guest@127.0.0.1:1', CLEARHOUSE_NO_DOCKER: '1', NODE_OPTIONS: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('RabbitMQ at 127.0.0.1:1');
+    expect(result.stderr).toContain('AMQP_URL');
+    expect(result.stderr).toMatch(/docker compose up -d postgres rabbitmq/);
+    expect(result.stderr).not.toContain('PostgreSQL at');
+  });
+
+  test('a service shuts down gracefully on SIGTERM: stops taking requests, closes its parts, exits 0', async () => {
+    const port = await freePort();
+    const env = { ...process.env, ...platform().env, PAYMENTS_PORT: String(port), NODE_OPTIONS: '' };
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'subgraphs/payments/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let ready = false;
+    for (let attempt = 0; attempt < 150 && !ready; attempt += 1) {
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(ready).toBe(true);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const part of ['http', 'apollo', 'broker', 'prisma']) expect(output).toContain(`"part":"${part}","msg":"stopped"`);
+    expect(output).toContain('payments stopped');
+    expect(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', () => 'refused')).toBe('refused');
+  });
+});

@@ -107,3 +107,40 @@ test('the wallet reservation route refuses callers other than the payouts servic
   const viaGraphQL = await rawGraphQL(platform().urls.gateway, { query: '{ __typename }' });
   expect(viaGraphQL.status).toBe(401);
 });
+
+describe('PSP failures during a payout', () => {
+  afterEach(async () => {
+    await fetch(`${platform().urls.psp}/__admin/faults`, { method: 'DELETE' });
+  });
+
+  async function pspPayoutsTo(destination: string): Promise<{ id: string; status: string; metadata: Record<string, string> }[]> {
+    const response = await fetch(`${platform().urls.psp}/v1/payouts?destination=${encodeURIComponent(destination)}&limit=100`, {
+      headers: { authorization: `Bearer ${platform().env.STRIPE_API_KEY ?? 'sk_test_clearhouse'}` },
+    });
+    return ((await response.json()) as { data: { id: string; status: string; metadata: Record<string, string> }[] }).data;
+  }
+
+  test.each([
+    ['a 5xx', { apiErrorRate: 1 }],
+    ['a timeout', { apiTimeoutRate: 1 }],
+  ])('%s from the PSP is retried through the retry tiers and ends PAID with exactly one PSP payout', async (_label, fault) => {
+    const sellerId = uniqueId('seller');
+    await sellerWithAvailable(sellerId, '4000');
+    const faults = await fetch(`${platform().urls.psp}/__admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...fault, paths: ['/v1/payouts'] }),
+    });
+    expect(faults.ok).toBe(true);
+    const requested = await requestPayout({ sellerId, currency: 'USD' });
+    expect(requested.userErrors).toEqual([]);
+    // Let the first attempts fail, then let the PSP recover.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await payout(requested.payout!.id)).status).not.toBe('PAID');
+    await fetch(`${platform().urls.psp}/__admin/faults`, { method: 'DELETE' });
+    await eventually(() => payout(requested.payout!.id), (p) => p.status === 'PAID', 45_000, 'payout PAID after the PSP recovered');
+    const atPsp = (await pspPayoutsTo(`ba_${sellerId}`)).filter((p) => p.metadata.payoutId === requested.payout!.id);
+    expect(atPsp).toHaveLength(1);
+    expect(atPsp[0]!.status).toBe('paid');
+  });
+});
