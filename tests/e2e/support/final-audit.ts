@@ -2,7 +2,9 @@
 // trial balance balanced, every running balance equal to its entries, nothing posted twice, and
 // every seller's wallet equal to its ledger accounts. Events may still be in flight when the last
 // test ends, so the audit is retried for a bounded time until the system is quiet.
-import type { RunningPlatform } from '../../../scripts/lib/platform';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT, type RunningPlatform } from '../../../scripts/lib/platform';
 
 const AUDIT = `{ audit { ok walletMatchesLedger violations currencies { currency balanced totalDebits { amount } totalCredits { amount } }
   walletMismatches { sellerId currency field walletMinor ledgerMinor } } }`;
@@ -31,7 +33,7 @@ export async function finalAudit(platform: RunningPlatform): Promise<string> {
       last = body.data.audit;
       if (last.ok && last.walletMatchesLedger) {
         const lines = last.currencies.map((c) => `${c.currency}: debits ${c.totalDebits.amount} = credits ${c.totalCredits.amount}`);
-        return `final audit clean (attempt ${attempt}): ${lines.join('; ')}; every wallet equals its ledger accounts`;
+        return `final audit clean (attempt ${attempt}): ${lines.join('; ')}; every wallet equals its ledger accounts; ${auditCommand(platform)}`;
       }
     } else {
       lastError = JSON.stringify(body.errors);
@@ -39,4 +41,16 @@ export async function finalAudit(platform: RunningPlatform): Promise<string> {
     await new Promise((resolve) => setTimeout(resolve, ATTEMPT_DELAY_MS));
   }
   throw new Error(`final audit failed after the e2e suite: ${last ? JSON.stringify(last) : lastError}`);
+}
+
+/** The operators' command (`npm run audit`) over the same databases must agree. */
+function auditCommand(platform: RunningPlatform): string {
+  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/run-tool.mjs'), 'audit'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...platform.env, NODE_OPTIONS: '' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (result.status !== 0) throw new Error(`npm run audit failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+  return '`npm run audit` exit 0';
 }
