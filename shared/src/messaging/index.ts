@@ -26,3 +26,4 @@ export { defineConsumer, startConsumers } from './consumer.js';
 export type { DeadLetter, ReplayResult } from './dead-letters.js';
 export { listDeadLetters, showDeadLetter, replayDeadLetters, queueDepth, DEAD_LETTER_SCAN_MAX } from './dead-letters.js';
 export { listQueueNames } from './management.js';
+export { startServiceMessaging, type ServiceMessaging } from './service.js';

@@ -2,15 +2,13 @@
 // → consumers → server → schedulers. Parts stop in reverse order (schedulers and the server
 // first, the relay after the last outbox write, prisma and the broker last).
 import { join } from 'node:path';
-import { Connection } from 'rabbitmq-client';
 import {
-  createOutboxRelay,
-  eventsExchangeName,
-  startConsumers,
-  startSubgraphService,
   type HttpService,
   type Logger,
   type SqlClient,
+  startConsumers,
+  startServiceMessaging,
+  startSubgraphService,
   type Stoppable,
   type TransactionalDb,
 } from '@clearhouse/shared';
@@ -47,9 +45,6 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
   const parts: Stoppable[] = [];
   const prisma = createPaymentsPrisma({ postgresUrl: env.POSTGRES_URL, databasePrefix: env.DATABASE_PREFIX, poolMax: env.DB_POOL_MAX });
   parts.push({ name: 'prisma', stop: () => prisma.$disconnect() });
-  const broker = new Connection({ url: env.AMQP_URL, connectionName: `${env.BROKER_PREFIX}.payments` });
-  broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
-  parts.push({ name: 'broker', stop: () => broker.close() });
 
   const apiKeys = prismaApiKeyRepository(prisma);
   if (env.NODE_ENV !== 'production') {
@@ -57,9 +52,8 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
   }
 
   const db = prisma as unknown as TransactionalDb;
-  const relay = createOutboxRelay({ db, connection: broker, exchange: eventsExchangeName(env.BROKER_PREFIX), logger });
-  relay.start();
-  parts.push({ name: 'outbox-relay', stop: () => relay.stop() });
+  const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'payments', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
+  parts.push(...messagingParts);
 
   const psp = createStripePsp({
     apiKey: env.STRIPE_API_KEY,

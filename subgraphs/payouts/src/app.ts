@@ -1,10 +1,13 @@
 // Composition root of the payouts subgraph: env → logger → prisma → broker → outbox relay →
 // consumers → jobs → server. Shutdown runs in reverse (runUntilSignal stops `parts` last-first).
 import { join } from 'node:path';
-import { Connection } from 'rabbitmq-client';
 import {
-  createOutboxRelay, eventsExchangeName, startConsumers, startSubgraphService,
-  type HttpService, type Logger, type Stoppable,
+  type HttpService,
+  type Logger,
+  startConsumers,
+  startServiceMessaging,
+  startSubgraphService,
+  type Stoppable,
 } from '@clearhouse/shared';
 import type { PayoutsDeps } from './application/deps.js';
 import { recheckPayouts, type RecheckSummary } from './application/recheck-payouts.js';
@@ -72,14 +75,10 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     ...(options.databaseUrl ? { url: options.databaseUrl } : {}),
   });
   parts.push({ name: 'prisma', stop: () => prisma.$disconnect() });
-  const broker = new Connection({ url: env.AMQP_URL, connectionName: `${env.BROKER_PREFIX}.payouts` });
-  broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
-  parts.push({ name: 'broker', stop: () => broker.close() });
 
-  const relay = createOutboxRelay({ db: prisma, connection: broker, exchange: eventsExchangeName(env.BROKER_PREFIX), logger });
+  const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'payouts', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db: prisma, logger });
+  parts.push(...messagingParts);
   const deps: PayoutsDeps = { ...createPayoutsDeps(env, prisma, logger, () => relay.wake()), ...options.deps };
-  relay.start();
-  parts.push({ name: 'outbox-relay', stop: () => relay.stop() });
 
   const consumers = await startConsumers({
     connection: broker,

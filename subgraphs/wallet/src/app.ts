@@ -1,13 +1,11 @@
 // Composition root of the wallet subgraph: env → logger → prisma → broker → server.
 import { join } from 'node:path';
-import { Connection } from 'rabbitmq-client';
 import {
-  createOutboxRelay,
-  eventsExchangeName,
-  startConsumers,
-  startSubgraphService,
   type HttpService,
   type Logger,
+  startConsumers,
+  startServiceMessaging,
+  startSubgraphService,
   type Stoppable,
   type TransactionalDb,
 } from '@clearhouse/shared';
@@ -29,14 +27,10 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
   const parts: Stoppable[] = [];
   const prisma = createWalletPrisma({ postgresUrl: env.POSTGRES_URL, databasePrefix: env.DATABASE_PREFIX, poolMax: env.DB_POOL_MAX });
   parts.push({ name: 'prisma', stop: () => prisma.$disconnect() });
-  const broker = new Connection({ url: env.AMQP_URL, connectionName: `${env.BROKER_PREFIX}.wallet` });
-  broker.on('error', (error) => logger.warn({ err: error }, 'broker connection error'));
-  parts.push({ name: 'broker', stop: () => broker.close() });
 
   const db = prisma as unknown as TransactionalDb;
-  const relay = createOutboxRelay({ db, connection: broker, exchange: eventsExchangeName(env.BROKER_PREFIX), logger });
-  relay.start();
-  parts.push({ name: 'outbox-relay', stop: () => relay.stop() });
+  const { broker, parts: messagingParts } = startServiceMessaging({ service: 'wallet', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
+  parts.push(...messagingParts);
 
   const consumers = await startConsumers({
     connection: broker,

@@ -1,0 +1,36 @@
+// A service's messaging wiring, the same in every subgraph: one broker connection named after the
+// service (so operators can tell them apart in the management UI) and the outbox relay that
+// publishes what the service committed. Returned parts stop in reverse: relay, then connection.
+import { Connection } from 'rabbitmq-client';
+import { eventsExchangeName } from '../config/index.js';
+import type { Stoppable } from '../http/lifecycle.js';
+import type { Logger } from '../logging/index.js';
+import { createOutboxRelay, type OutboxRelay } from './outbox.js';
+import type { TransactionalDb } from './sql.js';
+
+export interface ServiceMessaging {
+  readonly broker: Connection;
+  readonly relay: OutboxRelay;
+  readonly parts: readonly Stoppable[];
+}
+
+export function startServiceMessaging(options: {
+  readonly service: string;
+  readonly amqpUrl: string;
+  readonly brokerPrefix: string;
+  readonly db: TransactionalDb;
+  readonly logger: Logger;
+}): ServiceMessaging {
+  const broker = new Connection({ url: options.amqpUrl, connectionName: `${options.brokerPrefix}.${options.service}` });
+  broker.on('error', (error) => options.logger.warn({ err: error }, 'broker connection error'));
+  const relay = createOutboxRelay({ db: options.db, connection: broker, exchange: eventsExchangeName(options.brokerPrefix), logger: options.logger });
+  relay.start();
+  return {
+    broker,
+    relay,
+    parts: [
+      { name: 'broker', stop: () => broker.close() },
+      { name: 'outbox-relay', stop: () => relay.stop() },
+    ],
+  };
+}
