@@ -1,9 +1,10 @@
 // Composes the supergraph offline from the subgraphs' own schema files, so the gateway never
 // needs to introspect running subgraphs (and a stale committed supergraph is caught by a test).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
+import { subgraphTypeDefs } from '@clearhouse/shared';
 
 export const SUBGRAPHS = [
   { name: 'payments', defaultUrl: 'http://localhost:4001/graphql' },
@@ -25,7 +26,7 @@ export function composeSupergraphSdl(): string {
   const services = SUBGRAPHS.map((s) => ({
     name: s.name,
     url: s.defaultUrl,
-    typeDefs: parse(readFileSync(subgraphSchemaPath(s.name), 'utf8')),
+    typeDefs: parse(subgraphTypeDefs(subgraphSchemaPath(s.name))),
   }));
   const result = composeServices(services);
   if (result.errors && result.errors.length > 0) {

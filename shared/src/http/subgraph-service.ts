@@ -1,6 +1,6 @@
 // Starts a subgraph's GraphQL edge (Apollo + HTTP) the same way in every subgraph.
-import { readFileSync } from 'node:fs';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { subgraphTypeDefs } from '../graphql/typedefs.js';
 import type { Logger } from '../logging/index.js';
 import type { Stoppable } from './lifecycle.js';
 import { createMetricsRegistry } from './metrics.js';
@@ -25,7 +25,7 @@ export async function startSubgraphService<TContext extends RequestContext>(
   options: SubgraphServiceOptions<TContext>,
 ): Promise<{ http: HttpService; parts: Stoppable[] }> {
   const server = createSubgraphServer<TContext>({
-    typeDefs: readFileSync(options.schemaFile, 'utf8'),
+    typeDefs: subgraphTypeDefs(options.schemaFile),
     resolvers: options.resolvers,
     production: options.production,
   });

@@ -2,8 +2,7 @@
 // executeOperation), a fresh ledger database and an in-process simulator: runReconciliation
 // (ops, idempotent), the queue with filters and access, resolveDiscrepancy.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createLogger, createPgAdapter, createSubgraphServer, type Caller } from '@clearhouse/shared';
+import { createLogger, createPgAdapter, createSubgraphServer, subgraphTypeDefs, type Caller } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { SCHEMA_FILE } from '../../app.js';
 import { parseLedgerEnv } from '../../env.js';
@@ -37,7 +36,7 @@ beforeAll(async () => {
   simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
   simulator = await simulatorModule.startSimulator({ port: 0, host: '127.0.0.1', databaseUrl: simulatorDatabaseUrl, webhookUrl: 'http://127.0.0.1:9/x', webhookSecret: 'whsec_t', logLevel: 'silent' });
   env = parseLedgerEnv({ NODE_ENV: 'test', STRIPE_API_BASE: simulator.url, PAYMENTS_URL: 'http://127.0.0.1:9/graphql', RECONCILIATION_REPLAY_TIMEOUT_MS: '500' });
-  server = createSubgraphServer<LedgerContext>({ typeDefs: readFileSync(SCHEMA_FILE, 'utf8'), resolvers, production: false });
+  server = createSubgraphServer<LedgerContext>({ typeDefs: subgraphTypeDefs(SCHEMA_FILE), resolvers, production: false });
   await server.start();
 });
 
