@@ -11,3 +11,4 @@ export {
   type DropStaleOptions,
 } from './database.js';
 export * from './broker.js';
+export * from './consumers.js';

@@ -1,72 +1,13 @@
-// Test plumbing for the consumer integration tests (real PostgreSQL and RabbitMQ): a migrated
-// ledger database, a throw-away broker namespace, the consumers running against both, and a
-// confirmed publisher that can deliver the same event (same message id) more than once.
-import type { DomainEvent, EventKey, EventPayload } from '@clearhouse/shared';
-import {
-  ConfirmPublisher,
-  createPgAdapter,
-  declareTopology,
-  encodeEnvelope,
-  eventProperties,
-  newEvent,
-  serializeEventPayload,
-  silentLogger,
-  startConsumers,
-  type ConsumerDefinition,
-  type RunningConsumers,
-  type TransactionalDb,
-} from '@clearhouse/shared';
-import { createTestBroker, createTestDatabase, type TestBroker, type TestDatabase } from '@clearhouse/shared/testkit';
+// The ledger's consumer integration tests run on the shared harness (shared/src/testkit/consumers.ts)
+// with the ledger's own database and PrismaClient.
+import { createPgAdapter, type ConsumerDefinition } from '@clearhouse/shared';
+import { startConsumerHarness as startHarness, type ConsumerHarness as Harness } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
 
-export interface ConsumerHarness {
-  readonly prisma: PrismaClient;
-  readonly broker: TestBroker;
-  publish(event: DomainEvent<unknown>): Promise<void>;
-  close(): Promise<void>;
-}
+export { eventOf, waitFor } from '@clearhouse/shared/testkit';
 
-export async function startConsumerHarness(consumers: ConsumerDefinition<unknown>[]): Promise<ConsumerHarness> {
-  const database: TestDatabase = await createTestDatabase('ledger');
-  const prisma = new PrismaClient({ adapter: createPgAdapter(database.url, { poolMax: 10 }) });
-  const broker = await createTestBroker();
-  const { exchange } = await declareTopology(broker.connection, broker.prefix);
-  const running: RunningConsumers = await startConsumers({
-    connection: broker.connection,
-    db: prisma as unknown as TransactionalDb,
-    prefix: broker.prefix,
-    logger: silentLogger,
-    consumers,
-    retryTiersMs: [200, 400],
-  });
-  const publisher = new ConfirmPublisher(broker.connection);
-  return {
-    prisma,
-    broker,
-    async publish(event) {
-      await publisher.publish({ exchange, routingKey: event.type, ...eventProperties(event) }, encodeEnvelope(event));
-    },
-    async close() {
-      await running.stop();
-      await publisher.close();
-      await broker.cleanup();
-      await prisma.$disconnect();
-      await database.drop();
-    },
-  };
-}
+export type ConsumerHarness = Harness<PrismaClient>;
 
-export function eventOf<K extends EventKey>(key: K, correlationId: string, payload: EventPayload<K>): DomainEvent<unknown> {
-  const [type, version] = key.split('@') as [string, string];
-  return newEvent(type, Number(version), correlationId, serializeEventPayload(key, payload));
-}
-
-export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadlineMs = Date.now() + timeoutMs;
-  while (Date.now() < deadlineMs) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+export function startConsumerHarness(consumers: ConsumerDefinition<unknown>[]): Promise<ConsumerHarness> {
+  return startHarness({ subgraph: 'ledger', createClient: (url) => new PrismaClient({ adapter: createPgAdapter(url, { poolMax: 10 }) }), consumers });
 }
