@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, mkdirSync } from 'node:fs';
+import { openSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts, REPO_ROOT, startPlatform, type RunningPlatform } from '../../../scripts/lib/platform';
 import { prepareAllDatabases } from '../../../scripts/lib/databases';
@@ -39,5 +39,4 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__CLEARHOUSE_PLATFORM__ = platform;
   globalThis.__CLEARHOUSE_LOG_FD__ = logFd;
   process.env.E2E_PLATFORM = JSON.stringify({ urls: platform.urls, env: platform.env, logFile: join(logDir, `e2e-${runId}.log`) });
-  closeSync(openSync(join(logDir, '.keep'), 'a'));
 }
