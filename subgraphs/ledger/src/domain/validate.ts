@@ -1,6 +1,6 @@
 // The double-entry rules every transaction obeys before it is written (and, per TigerStyle,
 // again after it is read back): >= 2 entries, every amount > 0, known accounts and currencies,
-// debits = credits per currency. The database enforces the same (ledger-invariants.sql).
+// debits = credits per currency. The database enforces the same (triggers in prisma/ledger/migrations/*_ledger_journal).
 import { isSupportedCurrency } from '@clearhouse/shared';
 import { isKnownAccountCode } from './accounts.js';
 import { LedgerRuleError } from './errors.js';

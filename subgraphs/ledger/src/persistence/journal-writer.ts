@@ -32,7 +32,7 @@ const POST_SQL = `SELECT transaction_id::text AS transaction_id, posted, posted_
 
 /**
  * Writes a draft that validateTransaction accepted, in one statement (ledger_post_transaction,
- * prisma/ledger/sql/ledger-posting.sql). A draft whose reference is already posted writes
+ * the ledger_post_transaction function in prisma/ledger/migrations/*_ledger_journal). A draft whose reference is already posted writes
  * nothing and returns the existing transaction ('duplicate').
  */
 export async function writeJournalTransaction(tx: SqlClient, draft: JournalTransactionDraft, hotAccountShards: number): Promise<WriteOutcome> {
