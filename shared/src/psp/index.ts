@@ -29,3 +29,5 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
     telemetry: false,
   });
 }
+
+export { executePspCall, PSP_ATTEMPTS_MAX_LIMIT, type PspCallPolicy, type PspExecution, type PspFailure } from './executor.js';
