@@ -82,6 +82,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const config = buildConfig(options.config);
   await ensureDatabase(databaseUrl);
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
+  // An idle connection the server closes (a PostgreSQL restart, a dropped database) must not
+  // crash the simulator: pg re-emits it on the pool, and the next query reconnects.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection lost'));
   await createTables(pool);
 
   const writer = new WriteBehind(pool, logger);

@@ -17,6 +17,10 @@ function pgErrorCode(error: unknown): string | undefined {
 
 export async function withPgClient<T>(connectionString: string, use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // A connection the server terminates while idle (e.g. a lock held during long work, or a
+  // database dropped WITH (FORCE)) is reported as an 'error' event; without a listener that
+  // would crash the process. The next query on the client fails with the same error anyway.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await use(client);
