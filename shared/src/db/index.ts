@@ -25,3 +25,4 @@ export { findRepoRoot, findPrismaRoot } from './repo-root.js';
 
 /** The subgraphs that own a database, in start-up order. */
 export const SUBGRAPHS_WITH_DATABASE = ['payments', 'ledger', 'wallet', 'payouts'] as const;
+export { createPgDatabase, openServiceDatabase, TransactionTimeoutError, type PgDatabase, type PgDatabaseOptions } from './pg-database.js';
