@@ -5,7 +5,7 @@ import { listDeadLetters, queueDepth } from './dead-letters.js';
 import { newEvent, type DomainEvent } from './envelope.js';
 import { NonRetryableError, RetryableError } from './failures.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox.js';
-import { startHarness, sleep, waitFor, type Harness } from './test-harness.js';
+import { eventMessage, startHarness, sleep, waitFor, type Harness } from './test-harness.js';
 import { DEFAULT_RETRY_TIERS_MS, DELIVERY_LIMIT, consumerQueueName, deadLetterQueueName } from './topology.js';
 
 const TIERS_MS = [200, 400, 800];
@@ -212,4 +212,123 @@ test('a message the consumer keeps failing to settle is parked by the broker aft
   expect(deliveries).toBeGreaterThanOrEqual(DELIVERY_LIMIT);
   const [letter] = await listDeadLetters({ connection: h.broker.connection, deadLetterQueue: dlq });
   expect(letter?.error).toContain('parked by the broker: delivery_limit');
+});
+
+describe('batchable consumers (group commit)', () => {
+  async function publishAll(events: readonly DomainEvent<unknown>[]): Promise<void> {
+    for (const event of events) await h.commitEvent(event);
+    await waitFor('outbox drained', async () => {
+      await relay.runOnce();
+      return (await relay.backlog()) === 0;
+    });
+  }
+
+  async function txid(tx: Parameters<Parameters<typeof defineConsumer>[0]['handle']>[1]): Promise<string> {
+    const rows = await tx.$queryRawUnsafe<{ id: string }[]>('SELECT txid_current()::text AS id');
+    return rows[0]!.id;
+  }
+
+  test('deliveries that arrive together commit in one transaction, each exactly once', async () => {
+    const transactions: string[] = [];
+    let commits = 0;
+    let first = true;
+    await start({
+      prefetch: 50,
+      onCommitted: () => commits++,
+      consumers: [
+        defineConsumer({
+          name: 'grouped',
+          routingKeys: ['wallet.grouped'],
+          batchable: true,
+          async handle(event, tx) {
+            // The first delivery holds its transaction open while the rest arrive and queue.
+            if (first) {
+              first = false;
+              await sleep(500);
+            }
+            transactions.push(await txid(tx));
+            await h.recordEffect(tx, 'grouped', event.messageId);
+          },
+        }),
+      ],
+    });
+    const events = Array.from({ length: 30 }, (_, index) => newEvent('wallet.grouped', 1, `grp_${index}`, { index }));
+    await publishAll(events);
+    await waitFor('all handled', () => transactions.length === 30, 15_000);
+    for (const event of events) expect(await h.effectCount(event.messageId)).toBe(1);
+    const distinct = new Set(transactions).size;
+    expect(distinct).toBeLessThanOrEqual(3);
+    await waitFor('the commits reported', () => commits === distinct);
+    await waitFor('all acked', async () => (await queueDepth(h.broker.connection, consumerQueueName(h.prefix, 'grouped'))) === 0);
+  });
+
+  test('a failing message rolls its batch back; the others commit alone and it alone is parked', async () => {
+    const calls = new Map<string, number>();
+    let first = true;
+    await start({
+      prefetch: 50,
+      consumers: [
+        defineConsumer({
+          name: 'grouped-failing',
+          routingKeys: ['wallet.grouped_failing'],
+          schema: z.object({ index: z.number() }),
+          batchable: true,
+          async handle(event, tx) {
+            calls.set(event.messageId, (calls.get(event.messageId) ?? 0) + 1);
+            if (first) {
+              first = false;
+              await sleep(500);
+            }
+            await h.recordEffect(tx, 'grouped-failing', event.messageId);
+            if (event.payload.index === 7) throw new NonRetryableError('order 7 cannot be posted');
+          },
+        }),
+      ],
+    });
+    const events = Array.from({ length: 12 }, (_, index) => newEvent('wallet.grouped_failing', 1, `grpf_${index}`, { index }));
+    await publishAll(events);
+    const dlq = deadLetterQueueName(consumerQueueName(h.prefix, 'grouped-failing'));
+    await waitFor('the bad one parked', async () => (await queueDepth(h.broker.connection, dlq)) === 1, 15_000);
+    await waitFor('the rest handled', async () => (await Promise.all(events.map((event) => h.effectCount(event.messageId)))).filter((n) => n === 1).length === 11, 15_000);
+    const [letter] = await listDeadLetters({ connection: h.broker.connection, deadLetterQueue: dlq });
+    expect(letter?.messageId).toBe(events[7]!.messageId);
+    expect(letter?.error).toContain('order 7 cannot be posted');
+    // Its effect rolled back with it; it ran in the batch and once more alone.
+    expect(await h.effectCount(events[7]!.messageId)).toBe(0);
+    expect(calls.get(events[7]!.messageId)).toBe(2);
+    for (const [index, event] of events.entries()) if (index !== 7) expect(await h.effectCount(event.messageId)).toBe(1);
+  });
+
+  test('the same message delivered twice into one batch has one effect', async () => {
+    let handled = 0;
+    let first = true;
+    await start({
+      prefetch: 50,
+      consumers: [
+        defineConsumer({
+          name: 'grouped-dup',
+          routingKeys: ['wallet.grouped_dup'],
+          batchable: true,
+          async handle(event, tx) {
+            handled++;
+            if (first) {
+              first = false;
+              await sleep(500);
+            }
+            await h.recordEffect(tx, 'grouped-dup', event.messageId);
+          },
+        }),
+      ],
+    });
+    const opener = newEvent('wallet.grouped_dup', 1, 'dup_opener', {});
+    const twice = newEvent('wallet.grouped_dup', 1, 'dup_twice', {});
+    const { properties, body } = eventMessage(twice);
+    await publishAll([opener]);
+    await h.publishRaw(h.broker.connection, 'wallet.grouped_dup', body, properties);
+    await h.publishRaw(h.broker.connection, 'wallet.grouped_dup', body, properties);
+    await waitFor('all acked', async () => handled >= 2 && (await queueDepth(h.broker.connection, consumerQueueName(h.prefix, 'grouped-dup'))) === 0, 15_000);
+    expect(await h.effectCount(twice.messageId)).toBe(1);
+    expect(await h.effectCount(opener.messageId)).toBe(1);
+    expect(handled).toBe(2);
+  });
 });

@@ -30,7 +30,19 @@ export interface ConsumerDefinition<T = unknown> {
   schema?: z.ZodType<T>;
   /** Options of the handler's transaction (e.g. Serializable isolation). */
   transaction?: TransactionOptions;
+  /**
+   * Deliveries that arrive while a transaction of this consumer is running share the next one
+   * (group commit, at most `StartConsumersOptions.batchSizeMax`). Only for handlers whose whole
+   * effect is in the database: a batch that fails is rolled back and each of its messages runs
+   * again alone, with the usual retry tiers and dead-lettering.
+   */
+  batchable?: boolean;
   handle(event: DomainEvent<T>, tx: SqlClient, ctx: ConsumerContext): Promise<void>;
+  /**
+   * Optional for a batchable consumer: takes a batch's first deliveries at once (e.g. one
+   * statement for all of them). Must have the effect of `handle` on each event, in order.
+   */
+  handleBatch?(events: readonly DomainEvent<T>[], tx: SqlClient, ctxs: readonly ConsumerContext[]): Promise<void>;
 }
 
 export function defineConsumer<T>(definition: ConsumerDefinition<T>): ConsumerDefinition<T> {
@@ -51,6 +63,10 @@ export interface StartConsumersOptions {
   logger: MessagingLogger;
   /** Default for the handler transaction's timeout. */
   handlerTimeoutMs?: number;
+  /** Most messages a batchable consumer commits in one transaction (default: prefetch). */
+  batchSizeMax?: number;
+  /** Called after every commit of a handler transaction (e.g. to wake the outbox relay). */
+  onCommitted?: () => void;
   /** Test hook: runs after the handler's transaction committed and before the ack. */
   afterCommitForTest?: (event: DomainEvent<unknown>, consumer: string) => Promise<void> | void;
 }
@@ -66,6 +82,19 @@ const HANDLER_TIMEOUT_MS_DEFAULT = 15_000;
 
 type Outcome = 'handled' | 'duplicate';
 
+interface PendingMessage {
+  readonly event: DomainEvent<unknown>;
+  readonly ctx: ConsumerContext;
+  readonly resolve: (outcome: Outcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** One batchable consumer's queue of parsed messages waiting for the next transaction. */
+interface Batcher {
+  readonly waiting: PendingMessage[];
+  running: boolean;
+}
+
 export async function startConsumers(options: StartConsumersOptions): Promise<RunningConsumers> {
   const { connection, db, prefix, logger } = options;
   const prefetch = options.prefetch ?? PREFETCH_DEFAULT;
@@ -74,6 +103,9 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
   const names = new Set(options.consumers.map((c) => c.name));
   if (names.size !== options.consumers.length) throw new Error('consumer names must be unique');
 
+  const batchSizeMax = options.batchSizeMax ?? prefetch;
+  if (!Number.isInteger(batchSizeMax) || batchSizeMax < 1 || batchSizeMax > PREFETCH_MAX) throw new Error(`batchSizeMax must be 1..${PREFETCH_MAX}`);
+  const batchers = new Map<string, Batcher>();
   const publisher = new ConfirmPublisher(connection);
   const running: Consumer[] = [];
   try {
@@ -121,7 +153,8 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
     let outcome: Outcome;
     try {
       const payload = definition.schema ? definition.schema.parse(event.payload) : event.payload;
-      outcome = await withCorrelationId(event.correlationId, () => handleOnce(definition, { ...event, payload }, ctx));
+      const parsed = { ...event, payload };
+      outcome = definition.batchable ? await enqueue(definition, parsed, ctx) : await withCorrelationId(event.correlationId, () => handleOnce(definition, parsed, ctx));
     } catch (err) {
       await onFailure(topology, msg, err, attempt, history, event);
       return ConsumerStatus.ACK;
@@ -131,21 +164,89 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
     return ConsumerStatus.ACK;
   }
 
+  function transactionOptions(definition: ConsumerDefinition<unknown>): TransactionOptions {
+    return { timeout: options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS_DEFAULT, ...definition.transaction };
+  }
+
   /** Records the message id and runs the handler in one transaction: a redelivery is a no-op. */
   async function handleOnce(definition: ConsumerDefinition<unknown>, event: DomainEvent<unknown>, ctx: ConsumerContext): Promise<Outcome> {
-    return db.$transaction(
-      async (tx) => {
-        const inserted = await tx.$executeRawUnsafe(
-          `INSERT INTO inbox_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+    const outcome = await db.$transaction(async (tx) => {
+      const inserted = await tx.$executeRawUnsafe(
+        `INSERT INTO inbox_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+        definition.name,
+        event.messageId,
+      );
+      if (inserted === 0) return 'duplicate' as const;
+      await definition.handle(event, tx, ctx);
+      return 'handled' as const;
+    }, transactionOptions(definition));
+    options.onCommitted?.();
+    return outcome;
+  }
+
+  /** Queues a parsed message for its consumer's next batch; settles when that batch commits. */
+  function enqueue(definition: ConsumerDefinition<unknown>, event: DomainEvent<unknown>, ctx: ConsumerContext): Promise<Outcome> {
+    let batcher = batchers.get(definition.name);
+    if (!batcher) {
+      batcher = { waiting: [], running: false };
+      batchers.set(definition.name, batcher);
+    }
+    const queued = batcher;
+    const settled = new Promise<Outcome>((resolve, reject) => queued.waiting.push({ event, ctx, resolve, reject }));
+    if (!queued.running) void drain(definition, queued);
+    return settled;
+  }
+
+  /** Runs batches one after another while messages wait: one transaction per batch per consumer. */
+  async function drain(definition: ConsumerDefinition<unknown>, batcher: Batcher): Promise<void> {
+    batcher.running = true;
+    try {
+      while (batcher.waiting.length > 0) {
+        const batch = batcher.waiting.splice(0, batchSizeMax);
+        await runBatch(definition, batch);
+      }
+    } finally {
+      batcher.running = false;
+    }
+  }
+
+  async function runBatch(definition: ConsumerDefinition<unknown>, batch: readonly PendingMessage[]): Promise<void> {
+    if (batch.length === 1) {
+      const [only] = batch as [PendingMessage];
+      await withCorrelationId(only.event.correlationId, () => handleOnce(definition, only.event, only.ctx)).then(only.resolve, only.reject);
+      return;
+    }
+    let outcomes: Outcome[];
+    try {
+      outcomes = await db.$transaction(async (tx) => {
+        // One statement records every message id; the ids it returns are the first deliveries.
+        const fresh = await tx.$queryRawUnsafe<{ message_id: string }[]>(
+          `INSERT INTO inbox_messages (consumer, message_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING message_id`,
           definition.name,
-          event.messageId,
+          batch.map((pending) => pending.event.messageId),
         );
-        if (inserted === 0) return 'duplicate';
-        await definition.handle(event, tx, ctx);
-        return 'handled';
-      },
-      { timeout: options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS_DEFAULT, ...definition.transaction },
-    );
+        const unhandled = new Set(fresh.map((row) => row.message_id));
+        const results: Outcome[] = batch.map((pending) => (unhandled.delete(pending.event.messageId) ? 'handled' : 'duplicate'));
+        const firsts = batch.filter((_, index) => results[index] === 'handled');
+        if (definition.handleBatch && firsts.length > 1) {
+          await definition.handleBatch(
+            firsts.map((pending) => pending.event),
+            tx,
+            firsts.map((pending) => pending.ctx),
+          );
+        } else {
+          for (const pending of firsts) await withCorrelationId(pending.event.correlationId, () => definition.handle(pending.event, tx, pending.ctx));
+        }
+        return results;
+      }, transactionOptions(definition));
+    } catch {
+      // Nothing of the batch committed: each message runs again alone, so only the one that
+      // fails meets the retry tiers or the dead-letter queue (and a lost lock race just retries).
+      await Promise.all(batch.map((pending) => withCorrelationId(pending.event.correlationId, () => handleOnce(definition, pending.event, pending.ctx)).then(pending.resolve, pending.reject)));
+      return;
+    }
+    options.onCommitted?.();
+    batch.forEach((pending, index) => pending.resolve(outcomes[index] ?? 'handled'));
   }
 
   async function onFailure(

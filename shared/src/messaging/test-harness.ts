@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Connection } from 'rabbitmq-client';
 import { createPgAdapter } from '../db/adapter.js';
+import { createPgDatabase } from '../db/pg-database.js';
 import { findRepoRoot } from '../db/repo-root.js';
 import { createTestBroker, type TestBroker } from '../testkit/broker.js';
 import { createTestDatabase, type TestDatabase } from '../testkit/database.js';
@@ -48,7 +49,9 @@ export function createWalletPrismaClient(databaseUrl: string): TestDb {
 
 export async function startHarness(): Promise<Harness> {
   const database = await createTestDatabase('wallet');
-  const db = createWalletPrismaClient(database.url);
+  // The services run the kit on node-postgres (db/pg-database.ts); so do its tests.
+  const pgDb = createPgDatabase(database.url, { poolMax: 20 });
+  const db: TestDb = { $queryRawUnsafe: pgDb.$queryRawUnsafe, $executeRawUnsafe: pgDb.$executeRawUnsafe, $transaction: pgDb.$transaction, $disconnect: () => pgDb.end() };
   const broker = await createTestBroker();
   const prefix = broker.prefix;
   const { exchange } = await declareTopology(broker.connection, prefix);

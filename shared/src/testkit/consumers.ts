@@ -15,8 +15,8 @@ import {
   type EventKey,
   type EventPayload,
   type RunningConsumers,
-  type TransactionalDb,
 } from '../index.js';
+import { createPgDatabase } from '../db/pg-database.js';
 import { createTestBroker, type TestBroker } from './broker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -35,15 +35,18 @@ export async function startConsumerHarness<TClient extends { $disconnect(): Prom
 }): Promise<ConsumerHarness<TClient>> {
   const database: TestDatabase = await createTestDatabase(options.subgraph);
   const prisma = options.createClient(database.url);
+  // The consumers run on node-postgres, as in the services; the PrismaClient is for assertions.
+  const db = createPgDatabase(database.url, { poolMax: 10 });
   const broker = await createTestBroker();
   const { exchange } = await declareTopology(broker.connection, broker.prefix);
   const running: RunningConsumers = await startConsumers({
     connection: broker.connection,
-    db: prisma as unknown as TransactionalDb,
+    db,
     prefix: broker.prefix,
     logger: silentLogger,
     consumers: options.consumers,
     retryTiersMs: [200, 400],
+    prefetch: 50,
   });
   const publisher = new ConfirmPublisher(broker.connection);
   return {
@@ -54,6 +57,7 @@ export async function startConsumerHarness<TClient extends { $disconnect(): Prom
     },
     async close() {
       await running.stop();
+      await db.end();
       await publisher.close();
       await broker.cleanup();
       await prisma.$disconnect();
