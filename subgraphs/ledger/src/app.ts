@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
+  databaseUrl,
+  openServiceDatabase,
   startConsumers,
   startServiceMessaging,
   startSubgraphService,
   type Stoppable,
-  type TransactionalDb,
 } from '@clearhouse/shared';
 import type { LedgerEnv } from './env.js';
 import type { LedgerContext } from './graphql/context.js';
@@ -28,8 +29,10 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
   const prisma = createLedgerPrisma({ postgresUrl: env.POSTGRES_URL, databasePrefix: env.DATABASE_PREFIX, poolMax: env.DB_POOL_MAX });
   parts.push({ name: 'prisma', stop: () => prisma.$disconnect() });
 
-  const db = prisma as unknown as TransactionalDb;
-  const { broker, parts: messagingParts } = startServiceMessaging({ service: 'ledger', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
+  // Consumers, the outbox relay and every posting run raw SQL on node-postgres directly.
+  const db = openServiceDatabase({ url: databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'ledger'), service: 'ledger', poolMax: env.DB_POOL_MAX, logger });
+  parts.push({ name: 'pg', stop: () => db.end() });
+  const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'ledger', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
   parts.push(...messagingParts);
 
   const consumers = await startConsumers({
@@ -37,6 +40,7 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
     db,
     prefix: env.BROKER_PREFIX,
     logger,
+    onCommitted: () => relay.wake(),
     prefetch: env.LEDGER_CONSUMER_PREFETCH,
     consumers: ledgerConsumers({ hotAccountShards: env.LEDGER_HOT_ACCOUNT_SHARDS }),
   });

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
+  databaseUrl,
+  openServiceDatabase,
+  type TransactionalDb,
   startConsumers,
   startServiceMessaging,
   startSubgraphService,
@@ -18,7 +21,7 @@ import type { PayoutsContext } from './graphql/context.js';
 import { resolvers } from './graphql/resolvers/index.js';
 import { startPayoutJobs } from './jobs/scheduler.js';
 import { payoutsConsumers } from './messaging/index.js';
-import { createPayoutsPrisma, type PayoutsPrisma } from './persistence/prisma.js';
+import { createPayoutsPrisma } from './persistence/prisma.js';
 import { createStripePayoutsPsp } from './psp/stripe.js';
 
 export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
@@ -35,9 +38,9 @@ export interface RunningPayouts {
   recheckPayouts(): Promise<RecheckSummary>;
 }
 
-export function createPayoutsDeps(env: PayoutsEnv, prisma: PayoutsPrisma, logger: Logger, onOutboxWritten?: () => void): PayoutsDeps {
+export function createPayoutsDeps(env: PayoutsEnv, db: TransactionalDb, logger: Logger, onOutboxWritten?: () => void): PayoutsDeps {
   return {
-    db: prisma,
+    db,
     wallet: createWalletClient({ baseUrl: env.WALLET_INTERNAL_URL, signingSecret: env.INTERNAL_SIGNING_SECRET, timeoutMs: env.WALLET_TIMEOUT_MS }),
     psp: createStripePayoutsPsp({ apiKey: env.STRIPE_API_KEY, apiBase: stripeApiBase(env), timeoutMs: env.PSP_TIMEOUT_MS }),
     pspPolicy: { attemptsMax: env.PSP_ATTEMPTS_MAX, timeoutMs: env.PSP_TIMEOUT_MS, backoffMsBase: env.PSP_RETRY_BACKOFF_MS, backoffMsMax: 5_000 },
@@ -75,14 +78,17 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     ...(options.databaseUrl ? { url: options.databaseUrl } : {}),
   });
   parts.push({ name: 'prisma', stop: () => prisma.$disconnect() });
+  // Use cases, consumers and the outbox relay run raw SQL on node-postgres directly.
+  const db = openServiceDatabase({ url: options.databaseUrl ?? databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'payouts'), service: 'payouts', poolMax: env.DB_POOL_MAX, logger });
+  parts.push({ name: 'pg', stop: () => db.end() });
 
-  const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'payouts', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db: prisma, logger });
+  const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'payouts', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
   parts.push(...messagingParts);
-  const deps: PayoutsDeps = { ...createPayoutsDeps(env, prisma, logger, () => relay.wake()), ...options.deps };
+  const deps: PayoutsDeps = { ...createPayoutsDeps(env, db, logger, () => relay.wake()), ...options.deps };
 
   const consumers = await startConsumers({
     connection: broker,
-    db: prisma,
+    db,
     prefix: env.BROKER_PREFIX,
     consumers: payoutsConsumers(deps, executeTransactionTimeoutMs(env)),
     // Each in-flight execution holds a pooled connection while the PSP answers.

@@ -8,7 +8,7 @@ export const walletEnvShape = {
   WALLET_HOST: z.string().default('0.0.0.0'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Messages in flight per consumer. */
-  WALLET_CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(500).default(10),
+  WALLET_CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(500).default(100),
 };
 
 export type WalletEnv = ReturnType<typeof parseWalletEnv>;

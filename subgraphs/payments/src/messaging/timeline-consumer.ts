@@ -7,6 +7,7 @@ export const timelineConsumer = defineConsumer<TimelineRecordedV1>({
   name: 'payments.timeline',
   routingKeys: ['timeline.recorded'],
   schema: timelineRecordedV1,
+  batchable: true,
   async handle(event, tx: SqlClient, ctx) {
     const entry = event.payload;
     const inserted = await tx.$executeRawUnsafe(

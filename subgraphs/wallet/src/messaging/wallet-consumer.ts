@@ -24,6 +24,8 @@ export function walletConsumer<K extends EventKey>(spec: WalletConsumerSpec<K>):
     name: spec.name,
     routingKeys: [routingKey],
     schema: EVENT_SCHEMAS[spec.eventKey] as unknown as z.ZodType<EventPayload<K>>,
+    // Wallet changes live in the database only: deliveries that arrive together share a commit.
+    batchable: true,
     async handle(event, tx) {
       try {
         await spec.apply(tx, event.payload, event);
