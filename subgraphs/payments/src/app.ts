@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
-  type SqlClient,
+  databaseUrl,
+  openServiceDatabase,
   startConsumers,
   startServiceMessaging,
   startSubgraphService,
   type Stoppable,
-  type TransactionalDb,
 } from '@clearhouse/shared';
 import { ensureDevelopmentKeys } from './application/api-keys.js';
 import { cleanupExpiredRecords } from './application/cleanup.js';
@@ -28,7 +28,7 @@ import { resolvers } from './graphql/resolvers/index.js';
 import { stripeWebhookRoute } from './graphql/webhook-route.js';
 import { timelineConsumer } from './messaging/timeline-consumer.js';
 import { prismaApiKeyRepository } from './persistence/api-keys.js';
-import { prismaPaymentsStore } from './persistence/payments.js';
+import { sqlPaymentsStore } from './persistence/payments.js';
 import { createPaymentsPrisma } from './persistence/prisma.js';
 import { createStripePsp } from './psp/stripe.js';
 
@@ -51,7 +51,10 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
     await ensureDevelopmentKeys(apiKeys, { platform: env.CLEARHOUSE_PLATFORM_KEY, ops: env.CLEARHOUSE_OPS_KEY });
   }
 
-  const db = prisma as unknown as TransactionalDb;
+  // The payments store, the outbox relay, the consumers and the idempotency table run raw SQL on
+  // node-postgres directly; Prisma Client is left with the API keys.
+  const db = openServiceDatabase({ url: databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'payments'), service: 'payments', poolMax: env.DB_POOL_MAX, logger });
+  parts.push({ name: 'pg', stop: () => db.end() });
   const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'payments', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
   parts.push(...messagingParts);
 
@@ -62,8 +65,8 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
     webhookSecret: env.STRIPE_WEBHOOK_SECRET,
   });
   const deps: PaymentsDeps = {
-    store: prismaPaymentsStore(prisma),
-    sql: prisma as unknown as SqlClient,
+    store: sqlPaymentsStore(db),
+    sql: db,
     psp,
     logger,
     fees: { percentBps: env.PLATFORM_FEE_PERCENT_BPS, fixedMinor: env.PLATFORM_FEE_FIXED_MINOR },
@@ -92,7 +95,7 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
 
   logger.info({ ...deps.aftersale }, 'after-sale policies (DELIVERY_HOLD_MS, REFUND_FEE_POLICY, DISPUTE_FEE_BORNE_BY, DISPUTE_LOSS_BORNE_BY)');
 
-  const consumers = await startConsumers({ connection: broker, db, prefix: env.BROKER_PREFIX, logger, consumers: [timelineConsumer] });
+  const consumers = await startConsumers({ connection: broker, db, prefix: env.BROKER_PREFIX, logger, prefetch: 50, consumers: [timelineConsumer] });
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<PaymentsContext>({

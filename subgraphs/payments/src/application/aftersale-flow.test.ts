@@ -1,9 +1,9 @@
 // The after-sale use cases against a real (throw-away) payments database and a fake PSP.
 import { PrismaPg } from '@prisma/adapter-pg';
-import { createLogger, type Caller, type SqlClient } from '@clearhouse/shared';
+import { createLogger, createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { prismaPaymentsStore } from '../persistence/payments.js';
+import { sqlPaymentsStore } from '../persistence/payments.js';
 import { PspError, type CreateRefundRequest, type PaymentsPsp, type PspDisputeState, type PspPaymentState, type PspRefundState } from '../psp/port.js';
 import { createCheckout } from './create-checkout.js';
 import { confirmDelivery, releaseDueOrders } from './delivery.js';
@@ -14,6 +14,9 @@ import { applyPspRefundState, recheckPendingRefunds, refundPaymentOrder } from '
 import { syncPaymentWithPsp } from './sync-with-psp.js';
 
 let database: TestDatabase;
+// The store and the idempotency table run on node-postgres as in the service; Prisma reads the
+// database for the assertions.
+let pg: PgDatabase;
 let prisma: PrismaClient;
 
 class FakePsp implements PaymentsPsp {
@@ -82,14 +85,15 @@ async function events(paymentId: string, type: string) {
 
 beforeAll(async () => {
   database = await createTestDatabase('payments');
+  pg = createPgDatabase(database.url, { poolMax: 30 });
   prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url, max: 30 }) });
 });
 
 beforeEach(() => {
   psp = new FakePsp();
   deps = {
-    store: prismaPaymentsStore(prisma),
-    sql: prisma as unknown as SqlClient,
+    store: sqlPaymentsStore(pg),
+    sql: pg,
     psp,
     logger: createLogger({ service: 'test', level: 'silent' }),
     fees: { percentBps: 290n, fixedMinor: 0n },
@@ -102,6 +106,7 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
+  await pg?.end();
   await prisma?.$disconnect();
   await database?.drop();
 });

@@ -1,9 +1,9 @@
 // The use cases against a real (throw-away) payments database and a fake PSP.
 import { PrismaPg } from '@prisma/adapter-pg';
-import { createLogger, DomainError, type Caller, type SqlClient } from '@clearhouse/shared';
+import { createLogger, createPgDatabase, DomainError, type Caller, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { prismaPaymentsStore } from '../persistence/payments.js';
+import { sqlPaymentsStore } from '../persistence/payments.js';
 import { PspError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspPaymentState } from '../psp/port.js';
 import { cancelPayment } from './cancel-payment.js';
 import { createCheckout } from './create-checkout.js';
@@ -11,6 +11,9 @@ import type { PaymentsDeps } from './deps.js';
 import { syncPaymentWithPsp } from './sync-with-psp.js';
 
 let database: TestDatabase;
+// The store and the idempotency table run on node-postgres as in the service; Prisma reads the
+// database for the assertions.
+let pg: PgDatabase;
 let prisma: PrismaClient;
 
 class FakePsp implements PaymentsPsp {
@@ -64,14 +67,15 @@ const input = (overrides: object = {}) => ({ idempotencyKey: `k${++counter}`, bu
 
 beforeAll(async () => {
   database = await createTestDatabase('payments');
+  pg = createPgDatabase(database.url, { poolMax: 30 });
   prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url, max: 30 }) });
 });
 
 beforeEach(() => {
   psp = new FakePsp();
   deps = {
-    store: prismaPaymentsStore(prisma),
-    sql: prisma as unknown as SqlClient,
+    store: sqlPaymentsStore(pg),
+    sql: pg,
     psp,
     logger: createLogger({ service: 'test', level: 'silent' }),
     fees: { percentBps: 290n, fixedMinor: 0n },
@@ -84,6 +88,7 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
+  await pg?.end();
   await prisma?.$disconnect();
   await database?.drop();
 });

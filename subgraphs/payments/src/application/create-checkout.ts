@@ -9,7 +9,7 @@ import { evaluateRisk } from '../domain/risk.js';
 import { callPsp } from '../psp/executor.js';
 import type { PspCheckoutSession, PspError } from '../psp/port.js';
 import { idempotencyLockTtlMs, type PaymentsDeps } from './deps.js';
-import type { PaymentRecord } from './ports.js';
+import type { PaymentOrderRecord, PaymentRecord, StoredPayment } from './ports.js';
 import { transitionPayment } from './transition.js';
 
 export const CREATE_CHECKOUT_OPERATION = 'createCheckout';
@@ -48,7 +48,7 @@ function newOrderId(): string {
   return `ord_${randomUUID()}`;
 }
 
-async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: ValidCheckout): Promise<PaymentRecord | DomainError> {
+async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: ValidCheckout): Promise<StoredPayment | DomainError> {
   const since = new Date(Date.now() - deps.risk.buyerVelocityWindowMs);
   const verdict = evaluateRisk(
     {
@@ -68,8 +68,8 @@ async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: Valid
   const paymentId = newPaymentId();
   const splits = splitOrderFees(checkout.orders.map((order) => order.amountMinor), deps.fees);
   const now = new Date();
-  await deps.store.transaction(async (tx) => {
-    await tx.insertPayment({
+  return deps.store.transaction(async (tx) => {
+    const stored = await tx.insertPayment({
       payment: {
         id: paymentId,
         status: 'CREATED',
@@ -110,15 +110,16 @@ async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: Valid
       message: `checkout of ${checkout.totalMinor} ${checkout.currency} minor units for ${checkout.orders.length} order(s)`,
       data: { buyerId: checkout.buyerId, amountMinor: checkout.totalMinor.toString(), currency: checkout.currency, orders: checkout.orders.length },
     });
+    return stored;
   });
-  const created = await deps.store.findPayment(paymentId);
-  if (!created) throw new Error(`payment ${paymentId} vanished after insert`);
-  return created;
 }
 
-/** Registers the payment's checkout session with the PSP and moves it to REQUIRES_PAYMENT. */
-export async function registerWithPsp(deps: PaymentsDeps, payment: PaymentRecord): Promise<'registered' | DomainError> {
-  const orders = await deps.store.ordersOfPayments([payment.id]);
+/**
+ * Registers the payment's checkout session with the PSP and moves it to REQUIRES_PAYMENT.
+ * `knownOrders`: the orders when the caller has them already (a payment created in this request).
+ */
+export async function registerWithPsp(deps: PaymentsDeps, payment: PaymentRecord, knownOrders?: readonly PaymentOrderRecord[]): Promise<'registered' | DomainError> {
+  const orders = knownOrders ?? (await deps.store.ordersOfPayments([payment.id]));
   let round = payment.pspRegistrationRound;
   const recordFailure = async (error: PspError, attempt: number) => {
     await deps.store.addTimeline({
@@ -200,13 +201,14 @@ export async function createCheckout(deps: PaymentsDeps, command: CreateCheckout
     lockTtlMs: idempotencyLockTtlMs(deps.pspPolicy),
     execute: async () => {
       let payment = await deps.store.findPaymentByIdempotencyKey(command.caller.keyId, checkout.idempotencyKey);
+      let orders: PaymentOrderRecord[] | undefined;
       if (!payment) {
         const created = await createPayment(deps, command.caller, checkout);
         if (created instanceof DomainError) return { response: errorResponse(null, created) };
-        payment = created;
+        ({ payment, orders } = created);
       }
       if (payment.status === 'CREATED') {
-        const registered = await registerWithPsp(deps, payment);
+        const registered = await registerWithPsp(deps, payment, orders);
         if (registered instanceof DomainError) return { response: errorResponse(null, registered), retryable: registered.retryable };
       }
       return { response: { paymentId: payment.id, userErrors: [] } satisfies MutationResponse };

@@ -1,4 +1,4 @@
-// What the use cases need from storage; persistence/payments.ts implements it with Prisma.
+// What the use cases need from storage; persistence/payments.ts implements it in raw SQL.
 import type { DomainEvent } from '@clearhouse/shared';
 import type { PaymentOrderStatus, PaymentStatus } from '../domain/payment-status.js';
 
@@ -124,15 +124,24 @@ export interface NewPayment {
   orders: Omit<PaymentOrderRecord, 'createdAt' | 'updatedAt' | 'refundedAmountMinor' | 'deliveredAt' | 'pendingHeldMinor' | 'reservedRefundMinor' | 'releaseDueAt' | 'releasedAt'>[];
 }
 
+/** A payment and its orders as insertPayment stored them (database defaults filled in). */
+export interface StoredPayment {
+  payment: PaymentRecord;
+  /** By position. */
+  orders: PaymentOrderRecord[];
+}
+
 /** Everything done inside one database transaction. */
 export interface PaymentsTransaction {
   /** The payment, locked until the transaction ends (SELECT ... FOR UPDATE). */
   lockPayment(id: string): Promise<PaymentRecord | null>;
   ordersOf(paymentId: string): Promise<PaymentOrderRecord[]>;
-  insertPayment(input: NewPayment): Promise<void>;
+  /** Returns the stored rows, so a new checkout needs no read-back before registering. */
+  insertPayment(input: NewPayment): Promise<StoredPayment>;
   /** Optimistic: fails (throws) unless the row still has `expectedVersion`; bumps the version. */
   updatePayment(id: string, expectedVersion: number, patch: PaymentPatch): Promise<void>;
-  setOrdersStatus(paymentId: string, status: PaymentOrderStatus): Promise<void>;
+  /** Returns all the payment's orders (by position) as updated, so a transition needs no ordersOf. */
+  setOrdersStatus(paymentId: string, status: PaymentOrderStatus): Promise<PaymentOrderRecord[]>;
   addTimeline(entry: TimelineEntry): Promise<void>;
   writeEvent(event: DomainEvent<unknown>): Promise<void>;
   /** Records a PSP webhook event id; false when it was recorded before. */

@@ -69,8 +69,7 @@ export async function transitionPayment(tx: PaymentsTransaction, payment: Paymen
 
   // Back from a chargeback the orders keep their own after-sale statuses (delivered, refunded).
   const orderStatus = from === 'DISPUTED' ? null : orderStatusFor(to);
-  if (orderStatus !== null) await tx.setOrdersStatus(payment.id, orderStatus);
-  const orders = await tx.ordersOf(payment.id);
+  const orders = orderStatus === null ? await tx.ordersOf(payment.id) : await tx.setOrdersStatus(payment.id, orderStatus);
 
   await tx.addTimeline({
     paymentId: payment.id,
