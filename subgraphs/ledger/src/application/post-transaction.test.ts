@@ -6,7 +6,7 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { AT, paymentSucceeded } from '../domain/builders.test-support.js';
 import { postOrderDelivered, postPaymentSucceeded, type JournalTransactionDraft } from '../domain/index.js';
 import { balanceAt, findAccount, listAccountEntries, listTransactions, trialBalance } from '../persistence/ledger-queries.js';
-import { PostingRejectedError, postTransaction, postTransactionInTx } from './post-transaction.js';
+import { PostingRejectedError, postTransaction, postTransactionInTx, postTransactionsInTx } from './post-transaction.js';
 
 jest.setTimeout(120_000);
 
@@ -117,6 +117,68 @@ describe('postTransaction', () => {
     const firstPage = await listTransactions(prisma, 2, undefined, 'payment_succeeded');
     const secondPage = await listTransactions(prisma, 2, firstPage.items[1]?.cursor, 'payment_succeeded');
     expect(secondPage.items[0]?.node.id).toBe(all.items[2]?.node.id);
+  });
+});
+
+describe('postTransactionsInTx (one statement for many postings)', () => {
+  it('posts every draft of a batch once, in order, and the running balances equal the entries', async () => {
+    const drafts = Array.from({ length: 60 }, (_, index) => draftOf(`pay_batch_${index}`, `batch_${index % 5}`, BigInt(2_000 + index)));
+    const alreadyPosted = drafts[3]!;
+    const first = await postTransaction(prisma, alreadyPosted);
+    // drafts[10] twice in the same batch: only the first copy is written.
+    const batch = [...drafts, drafts[10]!];
+    const outcomes = await prisma.$transaction((tx) => postTransactionsInTx(tx, batch));
+    expect(outcomes.map((outcome) => outcome.transaction.reference)).toEqual(batch.map((draft) => draft.reference));
+    expect(outcomes[3]).toEqual({ status: 'duplicate', transaction: first.transaction });
+    expect(outcomes[60]?.status).toBe('duplicate');
+    expect(outcomes[60]?.transaction.id).toBe(outcomes[10]?.transaction.id);
+    expect(outcomes.filter((outcome) => outcome.status === 'posted')).toHaveLength(59);
+    const perSeller = new Map<string, bigint>();
+    for (const draft of drafts) {
+      const leg = draft.entries.find((entry) => entry.accountCode.startsWith('seller_pending:'))!;
+      perSeller.set(leg.accountCode, (perSeller.get(leg.accountCode) ?? 0n) + leg.amountMinor);
+    }
+    for (const [code, expectedMinor] of perSeller) expect((await findAccount(prisma, code, 'USD'))?.balanceMinor).toBe(expectedMinor);
+    const written = await prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM journal_transactions WHERE reference LIKE 'payment_succeeded:pay_batch_%'`);
+    expect(Number(written[0]?.n)).toBe(60);
+    expect(await runningMatchesEntries()).toBe(0);
+  });
+
+  it('writes nothing of a batch with one invalid draft', async () => {
+    const good = draftOf('pay_batch_bad_0', 'batch_bad', 1_000n);
+    const bad = draftOf('pay_batch_bad_1', 'batch_bad', 1_000n);
+    const unbalanced = { ...bad, entries: bad.entries.slice(0, 2) };
+    await expect(prisma.$transaction((tx) => postTransactionsInTx(tx, [good, unbalanced]))).rejects.toBeInstanceOf(PostingRejectedError);
+    expect(await findAccount(prisma, 'seller_pending:batch_bad', 'USD')).toBeUndefined();
+  });
+
+  it('rolls back with the caller, and the database refuses an unbalanced batch at commit', async () => {
+    const draft = draftOf('pay_batch_sql', 'batch_sql', 1_000n);
+    await expect(
+      prisma.$transaction(async (tx) => {
+        await postTransactionsInTx(tx, [draft, draftOf('pay_batch_sql_2', 'batch_sql', 500n)]);
+        throw new Error('caller fails after posting');
+      }),
+    ).rejects.toThrow('caller fails');
+    expect(await findAccount(prisma, 'seller_pending:batch_sql', 'USD')).toBeUndefined();
+    // Straight to the function, past the domain's validation: debits 1,000 against credits 900.
+    await expect(
+      prisma.$executeRawUnsafe(
+        `SELECT * FROM ledger_post_transactions(ARRAY[gen_random_uuid()], ARRAY['raw_unbalanced'], ARRAY['payment_succeeded'], ARRAY[now()], ARRAY['{}'::jsonb],
+           ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[1, 1], ARRAY['psp_receivable', 'seller_pending:raw'], ARRAY['USD', 'USD'], ARRAY[0, 0]::int2[],
+           ARRAY['ASSET', 'LIABILITY'], ARRAY['DEBIT', 'CREDIT'], ARRAY['DEBIT', 'CREDIT'], ARRAY[1000, 900]::int8[])`,
+      ),
+    ).rejects.toThrow(/unbalanced/);
+    await expect(
+      prisma.$executeRawUnsafe(
+        `SELECT * FROM ledger_post_transactions(ARRAY[gen_random_uuid(), gen_random_uuid()], ARRAY['raw_one_leg_a', 'raw_one_leg_b'], ARRAY['payment_succeeded', 'payment_succeeded'],
+           ARRAY[now(), now()], ARRAY['{}'::jsonb, '{}'::jsonb], ARRAY[NULL::text, NULL], ARRAY[NULL::text, NULL], ARRAY[NULL::text, NULL], ARRAY[1, 1, 1, 2],
+           ARRAY['psp_receivable', 'seller_pending:raw', 'psp_receivable', 'seller_pending:raw'], ARRAY['USD', 'USD', 'USD', 'USD'], ARRAY[0, 0, 0, 0]::int2[],
+           ARRAY['ASSET', 'LIABILITY', 'ASSET', 'LIABILITY'], ARRAY['DEBIT', 'CREDIT', 'DEBIT', 'CREDIT'], ARRAY['DEBIT', 'CREDIT', 'DEBIT', 'CREDIT'], ARRAY[5, 3, 2, 4]::int8[])`,
+      ),
+    ).rejects.toThrow(/at least 2 entries/);
+    const rows = await prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM journal_transactions WHERE reference LIKE 'raw_%' OR reference LIKE '%pay_batch_sql%'`);
+    expect(rows).toHaveLength(0);
   });
 });
 

@@ -6,7 +6,7 @@
 import type { SqlClient } from '@clearhouse/shared';
 import type { JournalTransactionDraft } from '../domain/index.js';
 import { LedgerRuleError, validateTransaction } from '../domain/index.js';
-import { writeJournalTransaction, type PostedTransactionRef, type WriteOutcome } from '../persistence/journal-writer.js';
+import { writeJournalTransaction, writeJournalTransactions, type PostedTransactionRef, type WriteOutcome } from '../persistence/journal-writer.js';
 import { HOT_ACCOUNT_SHARDS_DEFAULT, HOT_ACCOUNT_SHARDS_MAX } from '../persistence/sub-accounts.js';
 
 export type PostOutcome = WriteOutcome;
@@ -39,6 +39,15 @@ export async function postTransactionInTx(tx: SqlClient, draft: JournalTransacti
   const validation = validateTransaction(draft);
   if (!validation.ok) throw new PostingRejectedError(validation.error);
   return writeJournalTransaction(tx, draft, hotAccountShardsOf(options));
+}
+
+/** Posts several drafts inside the caller's transaction in one statement; any invalid draft rejects them all. */
+export async function postTransactionsInTx(tx: SqlClient, drafts: readonly JournalTransactionDraft[], options: PostingOptions = {}): Promise<PostOutcome[]> {
+  for (const draft of drafts) {
+    const validation = validateTransaction(draft);
+    if (!validation.ok) throw new PostingRejectedError(validation.error);
+  }
+  return writeJournalTransactions(tx, drafts, hotAccountShardsOf(options));
 }
 
 /** Posts as one autocommitted statement, retrying serialization failures and deadlocks (bounded). */

@@ -103,6 +103,28 @@ describe('ledger consumers', () => {
     expect(await countRows(`SELECT count(*) AS n FROM ledger_check_account_balances()`)).toBe(0);
   });
 
+  it('posts a burst of deliveries in shared transactions, each once, with its timeline events', async () => {
+    const payments = Array.from({ length: 40 }, (_, index) => paymentSucceeded([{ sellerId: `burst_${index % 6}`, amountMinor: BigInt(3_000 + index) }], { paymentId: `pay_burst_${index}` }));
+    const events = payments.map((payment) => eventOf('payment.succeeded@1', payment.paymentId, payment));
+    // All at once, plus a redelivery of one of them (same message id) and the same cause as a new message.
+    const again = eventOf('payment.succeeded@1', payments[7]!.paymentId, payments[7]!);
+    await Promise.all([...events, events[5]!, again].map((event) => h.publish(event)));
+    await waitFor(async () => ((await inboxed('ledger.payment-succeeded', again.messageId)) && (await countRows(`SELECT count(*) AS n FROM journal_transactions WHERE reference LIKE 'payment_succeeded:pay_burst_%'`)) === 40 ? true : undefined), 'the burst posted');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await countRows(`SELECT count(*) AS n FROM journal_transactions WHERE reference LIKE 'payment_succeeded:pay_burst_%'`)).toBe(40);
+    expect(await countRows(`SELECT count(*) AS n FROM outbox_messages WHERE routing_key = 'timeline.recorded' AND correlation_id LIKE 'pay_burst_%'`)).toBe(40);
+    const expectedPsp = payments.reduce((sum, payment) => sum + payment.amountMinor, 0n);
+    const burstPsp = await h.prisma.$queryRawUnsafe<{ total: string }[]>(
+      `SELECT coalesce(sum(e.amount_minor), 0)::text AS total FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+        JOIN journal_transactions t ON t.id = e.transaction_id WHERE a.code = 'psp_receivable' AND t.reference LIKE 'payment_succeeded:pay_burst_%'`,
+    );
+    expect(BigInt(burstPsp[0]!.total)).toBe(expectedPsp);
+    // Group commit happened: fewer database transactions than postings.
+    const transactions = await countRows(`SELECT count(DISTINCT xmin::text) AS n FROM journal_transactions WHERE reference LIKE 'payment_succeeded:pay_burst_%'`);
+    expect(transactions).toBeLessThan(40);
+    expect(await countRows(`SELECT count(*) AS n FROM ledger_check_account_balances()`)).toBe(0);
+  });
+
   it('parks a business-rule violation in the dead-letter queue without posting', async () => {
     const refund = refundSucceeded({ refundId: 're_bad', paymentId: 'pay_bad', feePolicy: 'platform_keeps_fee', feeRefundMinor: 10n, pendingMinor: 990n, amountMinor: 1_000n });
     const event = eventOf('refund.succeeded@1', 'pay_bad', refund);

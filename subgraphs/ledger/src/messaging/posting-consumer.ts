@@ -3,9 +3,9 @@
 // record the posting on the payment's timeline through the outbox. Rule rejections are
 // non-retryable (parked in the DLQ); database trouble is retried by the kit's tiers.
 import type { ConsumerDefinition, DomainEvent, EventKey, EventPayload, SqlClient } from '@clearhouse/shared';
-import { EVENT_SCHEMAS, NonRetryableError, defineConsumer, formatAmount, newEvent, serializeEventPayload, writeOutbox } from '@clearhouse/shared';
+import { EVENT_SCHEMAS, NonRetryableError, defineConsumer, formatAmount, newEvent, serializeEventPayload, writeOutbox, writeOutboxBatch } from '@clearhouse/shared';
 import type { z } from 'zod';
-import { PostingRejectedError, postTransactionInTx, type PostingOptions } from '../application/post-transaction.js';
+import { PostingRejectedError, postTransactionInTx, postTransactionsInTx, type PostingOptions } from '../application/post-transaction.js';
 import type { JournalTransactionDraft, PostingContext, PostingResult } from '../domain/index.js';
 
 export type LedgerConsumerOptions = PostingOptions;
@@ -23,6 +23,8 @@ export function postingConsumer<K extends EventKey>(spec: PostingConsumerSpec<K>
     name: spec.name,
     routingKeys: [routingKey],
     schema: EVENT_SCHEMAS[spec.eventKey] as unknown as z.ZodType<EventPayload<K>>,
+    // A posting lives in the database only: deliveries that arrive together share a commit.
+    batchable: true,
     async handle(event, tx) {
       const result = spec.rule(event.payload, { causationEventId: event.messageId });
       if (result.kind === 'rejected') throw new NonRetryableError(`${result.error.code}: ${result.error.message}`);
@@ -35,6 +37,36 @@ export function postingConsumer<K extends EventKey>(spec: PostingConsumerSpec<K>
         throw error;
       }
       if (outcome.status === 'posted') await recordOnTimeline(tx, event, result.transaction, outcome.transaction.id);
+    },
+    // Deliveries committed together are posted in one statement, their timeline events written in
+    // another. Any rejected draft fails the batch: the kit then runs each message alone, so only
+    // the rejected one is parked.
+    async handleBatch(events, tx) {
+      const posted: { event: DomainEvent<EventPayload<K>>; draft: JournalTransactionDraft }[] = [];
+      for (const event of events) {
+        const result = spec.rule(event.payload, { causationEventId: event.messageId });
+        if (result.kind === 'rejected') throw new NonRetryableError(`${result.error.code}: ${result.error.message}`);
+        if (result.kind === 'post') posted.push({ event, draft: result.transaction });
+      }
+      if (posted.length === 0) return;
+      let outcomes;
+      try {
+        outcomes = await postTransactionsInTx(
+          tx,
+          posted.map((item) => item.draft),
+          options,
+        );
+      } catch (error) {
+        if (error instanceof PostingRejectedError) throw new NonRetryableError(error.message);
+        throw error;
+      }
+      const timeline = posted.flatMap((item, index) => {
+        const outcome = outcomes[index];
+        if (outcome?.status !== 'posted') return [];
+        const event = timelineEvent(item.event, item.draft, outcome.transaction.id);
+        return event ? [event] : [];
+      });
+      await writeOutboxBatch(tx, timeline);
     },
   });
 }
@@ -55,8 +87,14 @@ function movedAmounts(draft: JournalTransactionDraft): { currency: string; amoun
 }
 
 async function recordOnTimeline(tx: SqlClient, cause: DomainEvent<unknown>, draft: JournalTransactionDraft, transactionId: string): Promise<void> {
+  const event = timelineEvent(cause, draft, transactionId);
+  if (event) await writeOutbox(tx, event);
+}
+
+/** timeline.recorded@1 for the payment a posting belongs to (none for payouts and PSP fees). */
+function timelineEvent(cause: DomainEvent<unknown>, draft: JournalTransactionDraft, transactionId: string): DomainEvent<unknown> | undefined {
   const paymentId = paymentIdOf(draft);
-  if (paymentId === undefined) return;
+  if (paymentId === undefined) return undefined;
   const [moved] = movedAmounts(draft);
   const amountText = moved === undefined ? '' : ` ${formatAmount(moved.amountMinor, moved.currency)} ${moved.currency}`;
   const payload = serializeEventPayload('timeline.recorded@1', {
@@ -73,5 +111,5 @@ async function recordOnTimeline(tx: SqlClient, cause: DomainEvent<unknown>, draf
     },
     at: new Date(),
   });
-  await writeOutbox(tx, newEvent('timeline.recorded', 1, paymentId, payload));
+  return newEvent('timeline.recorded', 1, paymentId, payload);
 }

@@ -69,6 +69,100 @@ export async function writeJournalTransaction(tx: SqlClient, draft: JournalTrans
   return { status: 'posted', transaction };
 }
 
+interface BatchPostRow extends PostRow {
+  posting: number;
+}
+
+const POST_BATCH_SQL = `SELECT posting, transaction_id::text AS transaction_id, posted, posted_at, entries
+  FROM ledger_post_transactions($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::text[], $7::text[], $8::text[],
+       $9::int4[], $10::text[], $11::text[], $12::int2[], $13::text[], $14::text[], $15::text[], $16::int8[])`;
+
+/**
+ * Writes validated drafts in one statement (ledger_post_transactions, set-based: one lock pass,
+ * one insert per table, one balance update per account), in order: of two drafts with the same
+ * reference, or one already posted, only the first is written and the others are 'duplicate'.
+ * Drafts that reverse another transaction are written one by one, after the others, so a
+ * reversal always finds what it reverses.
+ */
+export async function writeJournalTransactions(tx: SqlClient, drafts: readonly JournalTransactionDraft[], hotAccountShards: number): Promise<WriteOutcome[]> {
+  const outcomes: (WriteOutcome | undefined)[] = drafts.map(() => undefined);
+  const batchable = drafts.flatMap((draft, index) => (draft.reversesReference === undefined ? [index] : []));
+  if (batchable.length === 1) outcomes[batchable[0]!] = await writeJournalTransaction(tx, drafts[batchable[0]!]!, hotAccountShards);
+  if (batchable.length > 1) {
+    const written = await writeBatch(
+      tx,
+      batchable.map((index) => drafts[index]!),
+      hotAccountShards,
+    );
+    batchable.forEach((draftIndex, position) => {
+      outcomes[draftIndex] = written[position];
+    });
+  }
+  for (const [index, draft] of drafts.entries()) {
+    if (draft.reversesReference !== undefined) outcomes[index] = await writeJournalTransaction(tx, draft, hotAccountShards);
+  }
+  return outcomes.map((outcome, index) => {
+    invariant(outcome !== undefined, `no outcome for ${drafts[index]?.reference}`);
+    return outcome;
+  });
+}
+
+async function writeBatch(tx: SqlClient, drafts: readonly JournalTransactionDraft[], hotAccountShards: number): Promise<WriteOutcome[]> {
+  const entryPostings: number[] = [];
+  const codes: string[] = [];
+  const currencies: string[] = [];
+  const shardsOfEntries: number[] = [];
+  const types: string[] = [];
+  const normalBalances: string[] = [];
+  const directions: string[] = [];
+  const amounts: string[] = [];
+  const shardsByDraft = drafts.map((draft, index) => {
+    const shards = draft.entries.map((entry) => shardFor(entry.accountCode, draft.reference, hotAccountShards));
+    draft.entries.forEach((entry, entryIndex) => {
+      const definition = describeAccount(entry.accountCode);
+      invariant(definition !== undefined, `unknown account ${entry.accountCode}`);
+      entryPostings.push(index + 1);
+      codes.push(entry.accountCode);
+      currencies.push(entry.currency);
+      shardsOfEntries.push(shards[entryIndex]!);
+      types.push(definition.type);
+      normalBalances.push(definition.normalBalance);
+      directions.push(entry.direction);
+      amounts.push(entry.amountMinor.toString());
+    });
+    return shards;
+  });
+  const rows = await tx.$queryRawUnsafe<BatchPostRow[]>(
+    POST_BATCH_SQL,
+    drafts.map(() => randomUUID()),
+    drafts.map((draft) => draft.reference),
+    drafts.map((draft) => draft.kind),
+    drafts.map((draft) => draft.effectiveAt.toISOString()),
+    drafts.map((draft) => JSON.stringify(draft.metadata)),
+    drafts.map((draft) => draft.causationEventId ?? null),
+    drafts.map((draft) => draft.correlationId ?? null),
+    // Reversals never come here (writeJournalTransactions posts them one by one, after the rest).
+    drafts.map(() => null),
+    entryPostings,
+    codes,
+    currencies,
+    shardsOfEntries,
+    types,
+    normalBalances,
+    directions,
+    amounts,
+  );
+  invariant(rows.length === drafts.length, `ledger_post_transactions returned ${rows.length} rows for ${drafts.length} drafts`);
+  return rows.map((row, index) => {
+    const draft = drafts[index]!;
+    invariant(Number(row.posting) === index + 1, `ledger_post_transactions answered out of order at ${index + 1}`);
+    const transaction = { id: row.transaction_id, reference: draft.reference, kind: draft.kind, postedAt: new Date(row.posted_at) };
+    if (!row.posted) return { status: 'duplicate', transaction };
+    assertWrittenMatchesDraft(row, draft, shardsByDraft[index]!);
+    return { status: 'posted', transaction };
+  });
+}
+
 /** Postcondition: the database holds exactly the draft's legs, on the intended rows, balanced. */
 function assertWrittenMatchesDraft(row: PostRow, draft: JournalTransactionDraft, shards: readonly number[]): void {
   const entries = row.entries ?? [];
