@@ -70,6 +70,13 @@ export async function main(args: BenchArgs): Promise<number> {
     return result;
   };
 
+  // Ctrl-C (or a CI timeout) stops the platform and drops its databases instead of orphaning them.
+  const interrupted = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping the platform ...`);
+    void (target ? target.stop() : Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     if (needsPlatform) {
       target = await openTarget(targetOptions);

@@ -151,6 +151,12 @@ async function runBroker(env: Record<string, string>, options: LedgerOptions, db
     const connection = new Connection({ url: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', connectionName: `${env.BROKER_PREFIX}.bench-publisher` });
     connection.on('error', () => undefined);
     await connection.onConnect(10_000);
+    // Stands in for the payments timeline consumer, which is not running here: without a queue
+    // bound to timeline.recorded the ledger's relay would find every timeline event unroutable
+    // and retry it (cost that production does not have). Deleted with the run's broker objects.
+    const sink = `${env.BROKER_PREFIX}.bench.timeline-sink`;
+    await connection.queueDeclare({ queue: sink, durable: false, arguments: { 'x-max-length': 1 } });
+    await connection.queueBind({ queue: sink, exchange, routingKey: 'timeline.recorded' });
     const publisher = new ConfirmPublisher(connection);
     const total = options.rate * options.durationSec;
     let published = 0;
