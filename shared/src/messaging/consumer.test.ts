@@ -299,6 +299,35 @@ describe('batchable consumers (group commit)', () => {
     for (const [index, event] of events.entries()) if (index !== 7) expect(await h.effectCount(event.messageId)).toBe(1);
   });
 
+  test('with batchConcurrency 2 a second batch runs while the first one is still open', async () => {
+    const open = new Set<string>();
+    let overlapped = false;
+    await start({
+      prefetch: 50,
+      consumers: [
+        defineConsumer({
+          name: 'grouped-pair',
+          routingKeys: ['wallet.grouped_pair'],
+          batchable: true,
+          batchConcurrency: 2,
+          async handle(event, tx) {
+            const id = await txid(tx);
+            open.add(id);
+            if (open.size > 1) overlapped = true;
+            await sleep(300);
+            await h.recordEffect(tx, 'grouped-pair', event.messageId);
+            open.delete(id);
+          },
+        }),
+      ],
+    });
+    const events = Array.from({ length: 6 }, (_, index) => newEvent('wallet.grouped_pair', 1, `pair_${index}`, { index }));
+    await publishAll(events.slice(0, 1));
+    await publishAll(events.slice(1));
+    await waitFor('all handled', async () => (await Promise.all(events.map((event) => h.effectCount(event.messageId)))).every((n) => n === 1), 15_000);
+    expect(overlapped).toBe(true);
+  });
+
   test('the same message delivered twice into one batch has one effect', async () => {
     let handled = 0;
     let first = true;

@@ -37,6 +37,12 @@ export interface ConsumerDefinition<T = unknown> {
    * again alone, with the usual retry tiers and dead-lettering.
    */
   batchable?: boolean;
+  /**
+   * Batches of this consumer that may run at once (default 1). More than one only where every
+   * batch takes its row locks in one global order (else two batches could deadlock and fall back
+   * to one-by-one): it overlaps one batch's decoding with another's statements.
+   */
+  batchConcurrency?: number;
   handle(event: DomainEvent<T>, tx: SqlClient, ctx: ConsumerContext): Promise<void>;
   /**
    * Optional for a batchable consumer: takes a batch's first deliveries at once (e.g. one
@@ -92,7 +98,8 @@ interface PendingMessage {
 /** One batchable consumer's queue of parsed messages waiting for the next transaction. */
 interface Batcher {
   readonly waiting: PendingMessage[];
-  running: boolean;
+  inFlight: number;
+  readonly concurrency: number;
 }
 
 export async function startConsumers(options: StartConsumersOptions): Promise<RunningConsumers> {
@@ -188,25 +195,28 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
   function enqueue(definition: ConsumerDefinition<unknown>, event: DomainEvent<unknown>, ctx: ConsumerContext): Promise<Outcome> {
     let batcher = batchers.get(definition.name);
     if (!batcher) {
-      batcher = { waiting: [], running: false };
+      const concurrency = definition.batchConcurrency ?? 1;
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new Error(`batchConcurrency of ${definition.name} must be 1..16`);
+      batcher = { waiting: [], inFlight: 0, concurrency };
       batchers.set(definition.name, batcher);
     }
     const queued = batcher;
     const settled = new Promise<Outcome>((resolve, reject) => queued.waiting.push({ event, ctx, resolve, reject }));
-    if (!queued.running) void drain(definition, queued);
+    pump(definition, queued);
     return settled;
   }
 
-  /** Runs batches one after another while messages wait: one transaction per batch per consumer. */
-  async function drain(definition: ConsumerDefinition<unknown>, batcher: Batcher): Promise<void> {
-    batcher.running = true;
-    try {
-      while (batcher.waiting.length > 0) {
-        const batch = batcher.waiting.splice(0, batchSizeMax);
-        await runBatch(definition, batch);
-      }
-    } finally {
-      batcher.running = false;
+  /** Starts batches while messages wait and a slot is free: one transaction per batch. */
+  function pump(definition: ConsumerDefinition<unknown>, batcher: Batcher): void {
+    while (batcher.waiting.length > 0 && batcher.inFlight < batcher.concurrency) {
+      const batch = batcher.waiting.splice(0, batchSizeMax);
+      batcher.inFlight++;
+      void runBatch(definition, batch)
+        .catch((error: unknown) => batch.forEach((pending) => pending.reject(error)))
+        .finally(() => {
+          batcher.inFlight--;
+          pump(definition, batcher);
+        });
     }
   }
 

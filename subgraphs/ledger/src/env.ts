@@ -11,7 +11,7 @@ export const ledgerEnvShape = {
   /** Sub-accounts per hot account (psp_receivable, platform_fee_revenue, ...); 1 = no split. */
   LEDGER_HOT_ACCOUNT_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
   /** Messages in flight per consumer. */
-  LEDGER_CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(500).default(100),
+  LEDGER_CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(500).default(250),
   ...reconciliationEnvShape,
 };
 

@@ -23,8 +23,10 @@ export function postingConsumer<K extends EventKey>(spec: PostingConsumerSpec<K>
     name: spec.name,
     routingKeys: [routingKey],
     schema: EVENT_SCHEMAS[spec.eventKey] as unknown as z.ZodType<EventPayload<K>>,
-    // A posting lives in the database only: deliveries that arrive together share a commit.
+    // A posting lives in the database only: deliveries that arrive together share a commit. Two
+    // batches at once: ledger_lock_accounts takes every batch's account locks in one global order.
     batchable: true,
+    batchConcurrency: 2,
     async handle(event, tx) {
       const result = spec.rule(event.payload, { causationEventId: event.messageId });
       if (result.kind === 'rejected') throw new NonRetryableError(`${result.error.code}: ${result.error.message}`);
