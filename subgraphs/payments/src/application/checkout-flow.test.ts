@@ -4,11 +4,12 @@ import { createLogger, createPgDatabase, DomainError, type Caller, type PgDataba
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { sqlPaymentsStore } from '../persistence/payments.js';
-import { PspError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspPaymentState } from '../psp/port.js';
+import { PspError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspPaymentState, type PspWebhookEvent } from '../psp/port.js';
 import { cancelPayment } from './cancel-payment.js';
 import { createCheckout } from './create-checkout.js';
 import type { PaymentsDeps } from './deps.js';
 import { syncPaymentWithPsp } from './sync-with-psp.js';
+import { handleStripeWebhook } from './webhooks.js';
 
 let database: TestDatabase;
 // The store and the idempotency table run on node-postgres as in the service; Prisma reads the
@@ -35,8 +36,8 @@ class FakePsp implements PaymentsPsp {
   async expireCheckoutSession(sessionId: string) {
     this.expired.push(sessionId);
   }
-  parseWebhook(): never {
-    throw new Error('not used');
+  parseWebhook(_rawBody: Buffer, _signatureHeader: string | undefined): PspWebhookEvent {
+    throw new Error('no webhook in this test');
   }
   createRefund(): never {
     throw new Error('not used');
@@ -152,6 +153,27 @@ test('a webhook event id is applied once', async () => {
   const webhook = { id: `evt_${id}`, type: 'payment_intent.succeeded', paymentIntentId: `pi_${id}`, objectType: 'payment_intent', objectId: `pi_${id}`, createdAtMs: Date.now() };
   expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('changed');
   expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('duplicate_webhook');
+});
+
+test('payment_intent.created is answered without asking the PSP or touching the payment', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  let retrieves = 0;
+  psp.retrievePaymentIntent = async (intentId) => {
+    retrieves++;
+    return state(intentId.slice(3), 'REQUIRES_PAYMENT');
+  };
+  psp.parseWebhook = () => ({ id: `evt_created_${id}`, type: 'payment_intent.created', paymentIntentId: `pi_${id}`, objectType: 'payment_intent', objectId: `pi_${id}`, createdAtMs: Date.now() });
+  const before = await prisma.timelineEvent.count({ where: { paymentId: id } });
+  const answer = await handleStripeWebhook(deps, Buffer.from('{}'), 'signed');
+  expect(answer).toEqual({ status: 200, body: { received: true, ignored: 'payment_intent.created carries no news for the payment' } });
+  expect(retrieves).toBe(0);
+  expect(await prisma.timelineEvent.count({ where: { paymentId: id } })).toBe(before);
+  expect(await prisma.processedWebhookEvent.count({ where: { eventId: `evt_created_${id}` } })).toBe(0);
+  // Any other payment-intent event still makes the PSP's state authoritative.
+  psp.parseWebhook = () => ({ id: `evt_upd_${id}`, type: 'payment_intent.processing', paymentIntentId: `pi_${id}`, objectType: 'payment_intent', objectId: `pi_${id}`, createdAtMs: Date.now() });
+  expect((await handleStripeWebhook(deps, Buffer.from('{}'), 'signed')).status).toBe(200);
+  expect(retrieves).toBe(1);
 });
 
 test('cancelPayment: CANCELED through the PSP state; a replay is marked', async () => {

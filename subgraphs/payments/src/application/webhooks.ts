@@ -12,6 +12,9 @@ export interface WebhookAnswer {
   body: Record<string, unknown>;
 }
 
+/** Events that can never change a payment (see handleStripeWebhook). */
+const NEWS_FREE_EVENT_TYPES: ReadonlySet<string> = new Set(['payment_intent.created']);
+
 /** One attempt per delivery: the PSP redelivers on a non-2xx answer. */
 const WEBHOOK_RETRIEVE_ATTEMPTS_MAX = 2;
 
@@ -26,6 +29,10 @@ export async function handleStripeWebhook(deps: PaymentsDeps, rawBody: Buffer, s
     }
     return { status: 400, body: { error: 'invalid payload' } };
   }
+  // The intent's creation is recorded from the PSP's answer to the registration call (with the
+  // session); its event cannot move the payment, so it costs neither a PSP call nor a lock. Like
+  // an endpoint not subscribed to it (Stripe's enabled_events), minus the configuration.
+  if (NEWS_FREE_EVENT_TYPES.has(event.type)) return { status: 200, body: { received: true, ignored: `${event.type} carries no news for the payment` } };
   if (await deps.store.isWebhookProcessed(event.id)) return { status: 200, body: { received: true, duplicate: true } };
   const aftersale = aftersaleHandler(event.type);
   if (aftersale) {
