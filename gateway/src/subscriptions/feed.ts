@@ -35,6 +35,8 @@ export function startSubscriptionFeed(options: { connection: Connection; brokerP
       noAck: true,
     },
     async (message) => {
+      // Nobody subscribed on this instance: publishing would reach no one, so skip the decoding.
+      if (options.bus.topicCount() === 0) return;
       try {
         const event = decodeEnvelope(message.body);
         if (event.type === 'payment.status_changed') {
