@@ -68,7 +68,7 @@ function summarizeAudit(value: unknown): string {
     if (Array.isArray(field)) {
       const problems = /violation|drift|discrepanc|error|problem/i.test(key) && field.length > 0;
       parts.push(problems ? `${key}: ${JSON.stringify(field).slice(0, 400)}` : `${key}: ${field.length}`);
-      if (key === 'currencies' || key === 'postingCounts') parts.push(`${key}=${JSON.stringify(field).replace(/"amount(Minor)?":"[^"]*",?/g, '').slice(0, 300)}`);
+      if (key === 'currencies' || key === 'postingCounts') parts.push(`${key}=${JSON.stringify(field).slice(0, 400)}`);
     } else if (field === null || typeof field !== 'object') parts.push(`${key}=${String(field)}`);
   }
   return parts.join('; ');

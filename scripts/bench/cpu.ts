@@ -14,7 +14,10 @@ const SERVICE_ENTRIES: readonly [string, string][] = [
   ['psp-sim', 'psp-simulator/dist/main.js'],
 ];
 
+/** Cumulative CPU ms per `group<TAB>pid` (per process, so a process that exits or starts between
+ * two snapshots neither takes its whole history away from its group nor is missed). */
 export type CpuSnapshot = Map<string, number>;
+const KEY_SEPARATOR = '\t';
 
 function readStat(pid: string): { comm: string; ppid: number; cpuMs: number } | null {
   try {
@@ -46,7 +49,7 @@ function cmdline(pid: string): string {
  */
 export function cpuSnapshot(ownChildrenOnly: boolean, databasePrefix: string | null = null, extra: Map<number, string> = new Map()): CpuSnapshot {
   const snapshot: CpuSnapshot = new Map();
-  const add = (group: string, value: number) => snapshot.set(group, (snapshot.get(group) ?? 0) + value);
+  const add = (group: string, value: number, pid = '') => snapshot.set(`${group}${KEY_SEPARATOR}${pid}`, (snapshot.get(`${group}${KEY_SEPARATOR}${pid}`) ?? 0) + value);
   let pids: string[] = [];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
@@ -58,25 +61,25 @@ export function cpuSnapshot(ownChildrenOnly: boolean, databasePrefix: string | n
     if (!stat) continue;
     const tagged = extra.get(Number(pid));
     if (tagged) {
-      add(tagged, stat.cpuMs);
+      add(tagged, stat.cpuMs, pid);
       continue;
     }
     if (stat.comm === 'postgres') {
       // Backends name their database in the command line; other databases are someone else's.
       const command = cmdline(pid);
       const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(command);
-      add(backend && databasePrefix && !backend[1]?.startsWith(databasePrefix) ? 'postgres (other dbs)' : 'postgres', stat.cpuMs);
+      add(backend && databasePrefix && !backend[1]?.startsWith(databasePrefix) ? 'postgres (other dbs)' : 'postgres', stat.cpuMs, pid);
       continue;
     }
     if (stat.comm === 'beam.smp' || stat.comm.startsWith('erl_')) {
-      add('rabbitmq', stat.cpuMs);
+      add('rabbitmq', stat.cpuMs, pid);
       continue;
     }
     if (stat.comm === 'node' || stat.comm.startsWith('node')) {
       const command = cmdline(pid);
       if (ownChildrenOnly && stat.ppid !== process.pid) continue;
       const service = SERVICE_ENTRIES.find(([, entry]) => command.includes(entry));
-      if (service) add(service[0], stat.cpuMs);
+      if (service) add(service[0], stat.cpuMs, pid);
     }
   }
   const own = process.cpuUsage();
@@ -98,7 +101,10 @@ function machineBusyMs(): number {
 
 export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): Map<string, number> {
   const delta = new Map<string, number>();
-  for (const [group, value] of after) delta.set(group, Math.max(0, value - (before.get(group) ?? 0)));
+  for (const [key, value] of after) {
+    const group = key.split(KEY_SEPARATOR)[0] ?? key;
+    delta.set(group, (delta.get(group) ?? 0) + Math.max(0, value - (before.get(key) ?? 0)));
+  }
   // What the machine spent on anything else (other test runs, compilers...): the contention.
   const ours = CPU_GROUPS.reduce((sum, group) => sum + (delta.get(group) ?? 0), 0);
   delta.set('other', Math.max(0, (delta.get('machine') ?? 0) - ours));
