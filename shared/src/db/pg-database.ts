@@ -28,6 +28,8 @@ export interface PgDatabase extends TransactionalDb {
 }
 
 const TRANSACTION_TIMEOUT_MS_DEFAULT = 5_000;
+/** Distinct statement texts that get a server-side prepared statement (per connection). */
+const PREPARED_STATEMENTS_MAX = 2_000;
 const TRANSACTION_TIMEOUT_MS_MAX = 15 * 60_000;
 const INT8_OID = pg.types.builtins.INT8;
 // _int8 is not among pg-types' named builtins.
@@ -57,6 +59,23 @@ export class TransactionTimeoutError extends Error {
   override readonly name = 'TransactionTimeoutError';
 }
 
+/**
+ * Names each distinct statement text, so every pooled connection parses and plans it once and then
+ * only binds and executes it (the services issue a few hundred distinct statements, all
+ * parameterized). Bounded: texts beyond the cap run unnamed.
+ */
+function statementNamer(): (text: string, values: unknown[]) => pg.QueryConfig {
+  const names = new Map<string, string>();
+  return (text, values) => {
+    let name = names.get(text);
+    if (name === undefined && names.size < PREPARED_STATEMENTS_MAX) {
+      name = `ch${names.size + 1}`;
+      names.set(text, name);
+    }
+    return name === undefined ? { text, values } : { name, text, values };
+  };
+}
+
 function queryable(run: (text: string, values: unknown[]) => Promise<pg.QueryResult>): Pick<PgDatabase, '$queryRawUnsafe' | '$executeRawUnsafe'> {
   return {
     async $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> {
@@ -83,7 +102,8 @@ export function createPgDatabase(connectionString: string, options: PgDatabaseOp
   // would crash the process. The pool drops it and opens another on demand.
   pool.on('error', (error) => options.onIdleError?.(error));
 
-  const outside = queryable((text, values) => pool.query(text, values));
+  const prepared = statementNamer();
+  const outside = queryable((text, values) => pool.query(prepared(text, values)));
 
   async function transaction<R>(fn: (tx: SqlClient) => Promise<R>, txOptions: TransactionOptions = {}): Promise<R> {
     const timeoutMs = txOptions.timeout ?? TRANSACTION_TIMEOUT_MS_DEFAULT;
@@ -103,7 +123,7 @@ export function createPgDatabase(connectionString: string, options: PgDatabaseOp
     const tx = queryable(async (text, values) => {
       if (expired) throw new TransactionTimeoutError(`transaction ran past its ${timeoutMs} ms timeout`);
       try {
-        return await client.query(text, values);
+        return await client.query(prepared(text, values));
       } catch (error) {
         if (!(error as { code?: unknown }).code) broken = error as Error;
         throw error;
