@@ -4,6 +4,7 @@ import { startConsumers, defineConsumer, type RunningConsumers } from './consume
 import { queueDepth } from './dead-letters.js';
 import { createOutboxRelay, RelayCrashForTest, writeOutbox } from './outbox.js';
 import { startHarness, waitFor, type Harness } from './test-harness.js';
+import { Sleeper } from './timing.js';
 
 let h: Harness;
 let consumers: RunningConsumers | undefined;
@@ -165,4 +166,28 @@ test('a running relay delivers committed events promptly and stop() waits for it
   await relay.stop();
   expect(await relay.backlog()).toBe(0);
   expect(elapsedMs).toBeLessThan(5000);
+});
+
+test('a woken relay claims at once; an idle poll finds nothing with one read and writes nothing', async () => {
+  const relay = createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger });
+  // Drain whatever earlier tests left, then an idle poll and a woken run on an empty outbox.
+  while ((await relay.runOnce()) > 0);
+  expect(await relay.runOnce()).toBe(0);
+  expect(await relay.runOnce({ knownPending: true })).toBe(0);
+  const event = paymentEvent();
+  await h.commitEvent(event);
+  expect(await relay.runOnce({ knownPending: true })).toBe(1);
+  expect((await unpublishedRow(event.messageId))?.published_at).toBeInstanceOf(Date);
+  await relay.stop();
+});
+
+test('a sleeper reports whether wake() cut it short', async () => {
+  const sleeper = new Sleeper();
+  expect(await sleeper.sleep(20)).toBe(false);
+  const woken = sleeper.sleep(5_000);
+  sleeper.wake();
+  expect(await woken).toBe(true);
+  // A wake() before the sleep is kept for it.
+  sleeper.wake();
+  expect(await sleeper.sleep(5_000)).toBe(true);
 });

@@ -74,7 +74,7 @@ export interface OutboxRelay {
   /** Cuts the idle sleep short (call after committing an outbox row in this process). */
   wake(): void;
   /** Claims and publishes one batch; returns the number of rows marked published. */
-  runOnce(): Promise<number>;
+  runOnce(options?: { knownPending?: boolean }): Promise<number>;
   /** Unpublished rows, for a gauge. */
   backlog(): Promise<number>;
 }
@@ -174,12 +174,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   let lastOutcome = { claimed: 0, failed: 0 };
 
-  async function runOnce(): Promise<number> {
-    // An idle poll is one cheap indexed read, not a transaction of three round trips.
-    const pending = await db.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM outbox_messages WHERE published_at IS NULL LIMIT 1`);
-    if (pending.length === 0) {
-      lastOutcome = { claimed: 0, failed: 0 };
-      return 0;
+  async function runOnce({ knownPending = false }: { knownPending?: boolean } = {}): Promise<number> {
+    // An idle poll is one cheap indexed read, not a transaction of three round trips; after a
+    // wake-up (a commit in this process wrote a row) the read is skipped.
+    if (!knownPending) {
+      const pending = await db.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM outbox_messages WHERE published_at IS NULL LIMIT 1`);
+      if (pending.length === 0) {
+        lastOutcome = { claimed: 0, failed: 0 };
+        return 0;
+      }
     }
     // The rows stay locked (FOR UPDATE SKIP LOCKED) while they are published, so concurrent
     // relays never publish the same row at once. This is the one place where a broker call
@@ -230,9 +233,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function run(): Promise<void> {
     let errorStreak = 0;
+    let woken = false;
     while (!stopping) {
       try {
-        await runOnce();
+        await runOnce({ knownPending: woken });
         errorStreak = 0;
       } catch (err) {
         errorStreak++;
@@ -241,8 +245,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (stopping) break;
       // A full, clean batch means more is probably waiting: go again at once.
       const busy = errorStreak === 0 && lastOutcome.claimed === batchSize && lastOutcome.failed === 0;
+      woken = busy;
       if (busy) await yieldToEventLoop();
-      else await sleeper.sleep(errorStreak > 0 ? exponentialBackoffMs(pollIntervalMs, errorStreak, failureBackoffMsMax) : pollIntervalMs);
+      else woken = await sleeper.sleep(errorStreak > 0 ? exponentialBackoffMs(pollIntervalMs, errorStreak, failureBackoffMsMax) : pollIntervalMs);
     }
   }
 

@@ -24,19 +24,20 @@ export class Sleeper {
   private wakeSleeper: (() => void) | undefined;
   private woken = false;
 
-  sleep(durationMs: number): Promise<void> {
+  /** Resolves true when `wake()` cut the sleep short (or came before it), false after `durationMs`. */
+  sleep(durationMs: number): Promise<boolean> {
     if (this.woken) {
       this.woken = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (woken: boolean) => {
         clearTimeout(timer);
         this.wakeSleeper = undefined;
-        resolve();
+        resolve(woken);
       };
-      const timer = setTimeout(done, durationMs);
-      this.wakeSleeper = done;
+      const timer = setTimeout(() => done(false), durationMs);
+      this.wakeSleeper = () => done(true);
     });
   }
 
