@@ -191,3 +191,21 @@ test('a sleeper reports whether wake() cut it short', async () => {
   sleeper.wake();
   expect(await sleeper.sleep(5_000)).toBe(true);
 });
+
+test('a lingering relay publishes the commits of its linger window in one run', async () => {
+  const runs: number[] = [];
+  const relay = createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, lingerMs: 300, onPublished: (events) => runs.push(events.length) });
+  while ((await relay.runOnce()) > 0);
+  runs.length = 0;
+  relay.start();
+  // Let the loop reach its idle sleep, then five commits, each waking the relay.
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  for (let index = 0; index < 5; index++) {
+    await h.commitEvent(paymentEvent());
+    relay.wake();
+  }
+  await waitFor('all five published', () => runs.reduce((sum, n) => sum + n, 0) === 5, 5_000);
+  expect(runs).toEqual([5]);
+  await relay.stop();
+  expect(() => createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, lingerMs: -1 })).toThrow('lingerMs');
+});

@@ -62,6 +62,11 @@ export interface OutboxRelayOptions {
   failureBackoffMsMax?: number;
   /** Longest wait for one publisher confirm. */
   publishTimeoutMs?: number;
+  /**
+   * After a wake-up, wait this long before claiming, so commits that land together are published
+   * in one run (one claim, one marking, confirms in one round) instead of one run each. Default 0.
+   */
+  lingerMs?: number;
   onPublished?: (events: readonly DomainEvent<unknown>[]) => void;
   /** Test hook: die after the broker confirmed the batch and before it is marked published. */
   crashAfterPublishForTest?: boolean;
@@ -110,6 +115,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS_DEFAULT;
   const failureBackoffMsMax = options.failureBackoffMsMax ?? FAILURE_BACKOFF_MS_MAX_DEFAULT;
   const publishTimeoutMs = options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT;
+  const lingerMs = options.lingerMs ?? 0;
+  if (!(lingerMs >= 0 && lingerMs <= 1_000)) throw new Error('lingerMs must be 0..1000');
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > BATCH_SIZE_MAX) throw new Error(`batchSize must be 1..${BATCH_SIZE_MAX}`);
   if (!(pollIntervalMs > 0)) throw new Error('pollIntervalMs must be positive');
 
@@ -235,6 +242,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     let errorStreak = 0;
     let woken = false;
     while (!stopping) {
+      if (woken && lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
       try {
         await runOnce({ knownPending: woken });
         errorStreak = 0;
