@@ -328,6 +328,18 @@ describe('batchable consumers (group commit)', () => {
     expect(overlapped).toBe(true);
   });
 
+  test('a bad batchConcurrency is refused when the consumers start, before any message', async () => {
+    await expect(
+      startConsumers({
+        connection: h.broker.connection,
+        db: h.db,
+        prefix: h.prefix,
+        logger: h.logger,
+        consumers: [defineConsumer({ name: 'grouped-bad', routingKeys: ['wallet.grouped_bad'], batchable: true, batchConcurrency: 0, async handle() {} })],
+      }),
+    ).rejects.toThrow('batchConcurrency of grouped-bad must be 1..16');
+  });
+
   test('the same message delivered twice into one batch has one effect', async () => {
     let handled = 0;
     let first = true;

@@ -85,6 +85,7 @@ export interface RunningConsumers {
 const PREFETCH_DEFAULT = 10;
 const PREFETCH_MAX = 500;
 const HANDLER_TIMEOUT_MS_DEFAULT = 15_000;
+const BATCH_CONCURRENCY_MAX = 16;
 
 type Outcome = 'handled' | 'duplicate';
 
@@ -109,6 +110,10 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
   const retryTiersMs = options.retryTiersMs ?? DEFAULT_RETRY_TIERS_MS;
   const names = new Set(options.consumers.map((c) => c.name));
   if (names.size !== options.consumers.length) throw new Error('consumer names must be unique');
+  for (const definition of options.consumers) {
+    const concurrency = definition.batchConcurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > BATCH_CONCURRENCY_MAX) throw new Error(`batchConcurrency of ${definition.name} must be 1..${BATCH_CONCURRENCY_MAX}`);
+  }
 
   const batchSizeMax = options.batchSizeMax ?? prefetch;
   if (!Number.isInteger(batchSizeMax) || batchSizeMax < 1 || batchSizeMax > PREFETCH_MAX) throw new Error(`batchSizeMax must be 1..${PREFETCH_MAX}`);
@@ -195,9 +200,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
   function enqueue(definition: ConsumerDefinition<unknown>, event: DomainEvent<unknown>, ctx: ConsumerContext): Promise<Outcome> {
     let batcher = batchers.get(definition.name);
     if (!batcher) {
-      const concurrency = definition.batchConcurrency ?? 1;
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new Error(`batchConcurrency of ${definition.name} must be 1..16`);
-      batcher = { waiting: [], inFlight: 0, concurrency };
+      batcher = { waiting: [], inFlight: 0, concurrency: definition.batchConcurrency ?? 1 };
       batchers.set(definition.name, batcher);
     }
     const queued = batcher;

@@ -1,12 +1,8 @@
 // Shared set-up for this folder's integration tests (real PostgreSQL and RabbitMQ): a fresh,
 // migrated wallet database, a test broker namespace, and an `msg_effects` table the test
 // handlers write to, so "exactly once" is a row count. Not part of the kit's public surface.
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { Connection } from 'rabbitmq-client';
-import { createPgAdapter } from '../db/adapter.js';
 import { createPgDatabase } from '../db/pg-database.js';
-import { findRepoRoot } from '../db/repo-root.js';
 import { createTestBroker, type TestBroker } from '../testkit/broker.js';
 import { createTestDatabase, type TestDatabase } from '../testkit/database.js';
 import type { DomainEvent } from './envelope.js';
@@ -35,16 +31,6 @@ export interface Harness {
   /** Publishes straight to the exchange (bypassing the outbox), confirmed. */
   publishRaw(connection: Connection, routingKey: string, body: Buffer, properties?: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * The wallet subgraph's generated PrismaClient (the kit only needs its raw-SQL surface). Loaded
- * at run time: it lives outside shared's rootDir, so a static import would not typecheck here.
- */
-export function createWalletPrismaClient(databaseUrl: string): TestDb {
-  const clientPath = join(findRepoRoot(__dirname), 'subgraphs/wallet/src/generated/prisma/client');
-  const { PrismaClient } = createRequire(__filename)(clientPath) as { PrismaClient: new (options: { adapter: unknown }) => TestDb };
-  return new PrismaClient({ adapter: createPgAdapter(databaseUrl, { poolMax: 20 }) });
 }
 
 export async function startHarness(): Promise<Harness> {
