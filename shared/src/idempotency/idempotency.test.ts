@@ -108,6 +108,47 @@ describe('runIdempotent', () => {
     expect(await runIdempotent({ ...base, execute: async () => ({ response: 1 }) })).toEqual({ response: 1, replayed: false });
   });
 
+  test('an operation may store its response in its own transaction: committed → replayed; rolled back → released', async () => {
+    async function inTransaction(work: (tx: SqlClient) => Promise<void>, commit: boolean): Promise<void> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const tx: SqlClient = {
+          $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await client.query(query, values)).rowCount ?? 0,
+          $queryRawUnsafe: async <T,>(query: string, ...values: unknown[]) => (await client.query(query, values)).rows as T,
+        };
+        await work(tx);
+        await client.query(commit ? 'COMMIT' : 'ROLLBACK');
+      } finally {
+        client.release();
+      }
+    }
+    const statusOf = async (key: string) =>
+      (await db.$queryRawUnsafe<{ status: string; response: JsonValue }[]>('SELECT status, response FROM idempotency_keys WHERE caller_id = $1 AND key = $2', 'caller_1', key))[0];
+
+    const committed = options({
+      execute: async (context) => {
+        await inTransaction((tx) => context.complete(tx, { paymentId: 'in-tx' }), true);
+        return { response: { paymentId: 'in-tx' }, completed: true };
+      },
+    });
+    expect(await runIdempotent(committed)).toEqual({ response: { paymentId: 'in-tx' }, replayed: false });
+    expect(await statusOf(committed.key)).toEqual({ status: 'completed', response: { paymentId: 'in-tx' } });
+    expect(await runIdempotent({ ...committed, execute: async () => ({ response: 'must not run' }) })).toEqual({ response: { paymentId: 'in-tx' }, replayed: true });
+
+    const rolledBack = options({
+      execute: async (context) => {
+        await inTransaction((tx) => context.complete(tx, { paymentId: 'lost' }), false);
+        throw new Error('the work failed after completing in its transaction');
+      },
+    });
+    await expect(runIdempotent(rolledBack)).rejects.toThrow('the work failed');
+    expect(await statusOf(rolledBack.key)).toEqual({ status: 'released', response: null });
+    expect(await codeOf(runIdempotent({ ...rolledBack, execute: async () => ({ response: 1, completed: true, retryable: true }) }))).toBe(
+      'unexpected: Error: runIdempotent: an operation cannot be both completed and retryable',
+    );
+  });
+
   test('an expired lock (a crashed holder) may be taken over', async () => {
     const base = options({ lockTtlMs: 1_000 });
     await db.$executeRawUnsafe(

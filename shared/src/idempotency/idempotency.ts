@@ -40,9 +40,18 @@ export interface RunIdempotentOptions {
   /**
    * Does the work. `retryable: true` (e.g. PSP_UNAVAILABLE) releases the key so a later call
    * with the same key runs again; otherwise the response is stored for replay. A throw also
-   * releases the key and propagates.
+   * releases the key and propagates. `takeover` is false when the key was never seen before (no
+   * earlier run can have left work behind). An operation that ends in a database transaction of
+   * its own may store the response there with `context.complete(tx, response)` (one commit
+   * less, and the response is stored atomically with the work) and then return `completed: true`.
    */
-  execute: (context: { takeover: boolean }) => Promise<{ response: JsonValue; retryable?: boolean }>;
+  execute: (context: IdempotentExecutionContext) => Promise<{ response: JsonValue; retryable?: boolean; completed?: boolean }>;
+}
+
+export interface IdempotentExecutionContext {
+  readonly takeover: boolean;
+  /** Stores `response` as the key's completed response, inside the caller's transaction `tx`. */
+  complete(tx: SqlClient, response: JsonValue): Promise<void>;
 }
 
 export interface IdempotentResult {
@@ -139,12 +148,20 @@ async function finish(db: SqlClient, options: RunIdempotentOptions, status: Idem
 }
 
 async function run(options: RunIdempotentOptions, takeover: boolean): Promise<IdempotentResult> {
-  let outcome: { response: JsonValue; retryable?: boolean };
+  let outcome: { response: JsonValue; retryable?: boolean; completed?: boolean };
+  const context: IdempotentExecutionContext = { takeover, complete: (tx, response) => finish(tx, options, 'completed', response) };
   try {
-    outcome = await options.execute({ takeover });
+    outcome = await options.execute(context);
   } catch (error) {
     await finish(options.db, options, 'released', null);
     throw error;
+  }
+  if (outcome.completed === true) {
+    if (outcome.retryable === true) {
+      await finish(options.db, options, 'released', null);
+      throw new Error('runIdempotent: an operation cannot be both completed and retryable');
+    }
+    return { response: outcome.response, replayed: false };
   }
   await finish(options.db, options, outcome.retryable === true ? 'released' : 'completed', outcome.response);
   return { response: outcome.response, replayed: false };

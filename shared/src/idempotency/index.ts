@@ -8,4 +8,4 @@ export {
   hashRequest,
   runIdempotent,
 } from './idempotency.js';
-export type { IdempotencyStatus, IdempotentResult, JsonValue, RunIdempotentOptions } from './idempotency.js';
+export type { IdempotencyStatus, IdempotentExecutionContext, IdempotentResult, JsonValue, RunIdempotentOptions } from './idempotency.js';
