@@ -21,8 +21,11 @@ class FakePsp implements PaymentsPsp {
   sessionCalls: CreateCheckoutSessionRequest[] = [];
   failNext = 0;
   expired: string[] = [];
+  /** Runs while the PSP call is in flight (e.g. to change the payment meanwhile). */
+  duringCall: ((request: CreateCheckoutSessionRequest) => Promise<void>) | undefined;
   async createCheckoutSession(request: CreateCheckoutSessionRequest) {
     this.sessionCalls.push(request);
+    await this.duringCall?.(request);
     await new Promise((resolve) => setTimeout(resolve, 50));
     if (this.failNext > 0) {
       this.failNext -= 1;
@@ -117,10 +120,55 @@ test('PSP unavailable → PSP_UNAVAILABLE; the retry finishes the same payment w
   const payment = await prisma.payment.findFirstOrThrow({ where: { idempotencyKey: same.idempotencyKey } });
   expect(payment.status).toBe('CREATED');
   const second = await createCheckout(deps, { caller: platform, input: same });
-  expect(second).toEqual({ paymentId: payment.id, userErrors: [], replayed: false });
+  expect({ paymentId: second.paymentId, userErrors: second.userErrors, replayed: second.replayed }).toEqual({ paymentId: payment.id, userErrors: [], replayed: false });
+  expect(second.current?.payment.status).toBe('REQUIRES_PAYMENT');
+  expect(second.current?.payment).toEqual(await deps.store.findPayment(payment.id));
   expect(psp.sessionCalls.map((c) => c.idempotencyKey)).toEqual([`checkout:${payment.id}`, `checkout:${payment.id}:1`, `checkout:${payment.id}:2`]);
   const orders = await prisma.paymentOrder.findMany({ where: { paymentId: payment.id }, orderBy: { position: 'asc' } });
   expect(orders.map((o) => [o.feeMinor, o.netAmountMinor])).toEqual([[174n, 5826n], [116n, 3884n]]);
+});
+
+test('a new checkout: the payment, orders and response as stored; the response is stored with the registration; the timeline in order', async () => {
+  const same = input({ metadata: { cart: 'c1' } });
+  const created = await createCheckout(deps, { caller: platform, input: same });
+  const id = created.paymentId!;
+  // What the mutation hands to its payload is exactly what the database holds (no read-back needed).
+  expect(created.current?.payment).toEqual(await deps.store.findPayment(id));
+  expect(created.current?.orders).toEqual(await deps.store.ordersOfPayments([id]));
+  expect(created.current?.payment).toMatchObject({ status: 'REQUIRES_PAYMENT', version: 1, checkoutUrl: `http://psp/pay/cs_${id}`, metadata: { cart: 'c1' } });
+  const key = await prisma.idempotencyKey.findFirstOrThrow({ where: { callerId: platform.keyId, key: same.idempotencyKey } });
+  expect(key).toMatchObject({ status: 'completed', response: { paymentId: id, userErrors: [] }, lockedUntil: null });
+  expect(key.completedAt).not.toBeNull();
+  expect((await deps.store.timelineOf(id)).map((entry) => entry.type)).toEqual(['payment.created', 'psp.checkout_session_created', 'payment.status_changed']);
+  expect((await outbox(id)).map((row) => row.eventType)).toEqual(['payment.status_changed']);
+  const replay = await createCheckout(deps, { caller: platform, input: same });
+  expect(replay).toEqual({ paymentId: id, userErrors: [], replayed: true });
+});
+
+test('the payment changed while the PSP registered it: the status change is redone under the row lock', async () => {
+  psp.duringCall = async (request) => {
+    await prisma.payment.update({ where: { id: request.paymentId }, data: { version: { increment: 1 }, metadata: { touched: true } } });
+  };
+  const created = await createCheckout(deps, { caller: platform, input: input() });
+  const id = created.paymentId!;
+  expect(created.userErrors).toEqual([]);
+  const stored = await deps.store.findPayment(id);
+  expect(stored).toMatchObject({ status: 'REQUIRES_PAYMENT', version: 2, metadata: { touched: true } });
+  expect(created.current?.payment).toEqual(stored);
+  expect((await deps.store.timelineOf(id)).map((entry) => entry.type)).toEqual(['payment.created', 'psp.checkout_session_created', 'payment.status_changed']);
+  expect(psp.sessionCalls).toHaveLength(1);
+});
+
+test('a key reused after its idempotency row was deleted (past retention) finds the payment made under it, and makes no second one', async () => {
+  const same = input();
+  const first = await createCheckout(deps, { caller: platform, input: same });
+  await prisma.idempotencyKey.deleteMany({ where: { callerId: platform.keyId, key: same.idempotencyKey } });
+  const again = await createCheckout(deps, { caller: platform, input: same });
+  expect(again.paymentId).toBe(first.paymentId);
+  expect(again.userErrors).toEqual([]);
+  expect(await prisma.payment.count({ where: { idempotencyKey: same.idempotencyKey } })).toBe(1);
+  expect(await prisma.paymentOrder.count({ where: { paymentId: first.paymentId! } })).toBe(2);
+  expect(psp.sessionCalls).toHaveLength(1);
 });
 
 test('PSP states drive the transitions; outbox rows per change; late events change nothing', async () => {

@@ -1,15 +1,21 @@
 // createCheckout: validate → (idempotency) → risk → save CREATED payment + orders → register ONE
 // checkout session with the PSP (outside any transaction, derived idempotency key) → save
-// REQUIRES_PAYMENT with the hosted page URL. If the PSP stays unavailable the idempotency key is
-// released: a retry with the same key finds the same payment (by caller + key) and finishes it.
+// REQUIRES_PAYMENT with the hosted page URL, and the mutation's response under its idempotency
+// key, in one transaction. If the PSP stays unavailable the idempotency key is released: a retry
+// with the same key finds the same payment (by caller + key) and finishes it.
+//
+// Round trips on the usual path (a new key): claim the key, count the buyer's recent payments,
+// one statement for the payment, its orders and its first timeline entry, the PSP call, and one
+// transaction (the status change without a locked re-read: the version the payment was created
+// with is checked by the UPDATE; on a mismatch it is redone under the row lock).
 import { randomUUID } from 'node:crypto';
-import { DomainError, runIdempotent, type Caller, type JsonValue, type UserErrorPayload } from '@clearhouse/shared';
+import { DomainError, runIdempotent, type Caller, type IdempotentExecutionContext, type JsonValue, type UserErrorPayload } from '@clearhouse/shared';
 import { splitOrderFees, validateCheckoutInput, type CreateCheckoutInput, type ValidCheckout } from '../domain/checkout.js';
 import { evaluateRisk } from '../domain/risk.js';
 import { callPsp } from '../psp/executor.js';
 import type { PspCheckoutSession, PspError } from '../psp/port.js';
 import { idempotencyLockTtlMs, type PaymentsDeps } from './deps.js';
-import type { PaymentOrderRecord, PaymentRecord, StoredPayment } from './ports.js';
+import { DuplicateIdempotencyKeyError, StaleVersionError, type PaymentOrderRecord, type PaymentRecord, type PaymentsTransaction, type StoredPayment } from './ports.js';
 import { transitionPayment } from './transition.js';
 
 export const CREATE_CHECKOUT_OPERATION = 'createCheckout';
@@ -24,6 +30,8 @@ export interface MutationResult {
   paymentId: string | null;
   userErrors: UserErrorPayload[];
   replayed: boolean;
+  /** The payment and its orders as this run left them in the database, when it has them in hand. */
+  current?: StoredPayment;
 }
 
 export function toMutationResult(response: JsonValue, replayed: boolean): MutationResult {
@@ -67,9 +75,8 @@ async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: Valid
 
   const paymentId = newPaymentId();
   const splits = splitOrderFees(checkout.orders.map((order) => order.amountMinor), deps.fees);
-  const now = new Date();
-  return deps.store.transaction(async (tx) => {
-    const stored = await tx.insertPayment({
+  return deps.store.createPayment(
+    {
       payment: {
         id: paymentId,
         status: 'CREATED',
@@ -101,25 +108,37 @@ async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: Valid
           status: 'PENDING' as const,
         };
       }),
-    });
-    await tx.addTimeline({
+    },
+    {
       paymentId,
-      at: now,
+      at: new Date(),
       source: 'payments',
       type: 'payment.created',
       message: `checkout of ${checkout.totalMinor} ${checkout.currency} minor units for ${checkout.orders.length} order(s)`,
       data: { buyerId: checkout.buyerId, amountMinor: checkout.totalMinor.toString(), currency: checkout.currency, orders: checkout.orders.length },
-    });
-    return stored;
-  });
+    },
+  );
+}
+
+export interface RegistrationOptions {
+  /** The orders when the caller has them already (a payment created in this request). */
+  knownOrders?: readonly PaymentOrderRecord[];
+  /**
+   * `payment` (and knownOrders) are the rows as this request inserted them: the status change may
+   * skip the locked re-read (the UPDATE checks the version; on a mismatch it runs again locked).
+   */
+  fresh?: boolean;
+  /** Runs inside the registration's transaction (e.g. storing the mutation's response). */
+  alsoInTransaction?: (tx: PaymentsTransaction) => Promise<void>;
 }
 
 /**
  * Registers the payment's checkout session with the PSP and moves it to REQUIRES_PAYMENT.
- * `knownOrders`: the orders when the caller has them already (a payment created in this request).
+ * Returns the payment and orders as stored afterwards (null when the PSP rejected the checkout and
+ * the payment FAILED), or PSP_UNAVAILABLE.
  */
-export async function registerWithPsp(deps: PaymentsDeps, payment: PaymentRecord, knownOrders?: readonly PaymentOrderRecord[]): Promise<'registered' | DomainError> {
-  const orders = knownOrders ?? (await deps.store.ordersOfPayments([payment.id]));
+export async function registerWithPsp(deps: PaymentsDeps, payment: PaymentRecord, options: RegistrationOptions = {}): Promise<{ current: StoredPayment | null } | DomainError> {
+  const orders = options.knownOrders ?? (await deps.store.ordersOfPayments([payment.id]));
   let round = payment.pspRegistrationRound;
   const recordFailure = async (error: PspError, attempt: number) => {
     await deps.store.addTimeline({
@@ -154,12 +173,10 @@ export async function registerWithPsp(deps: PaymentsDeps, payment: PaymentRecord
       await transitionPayment(tx, locked, { to: 'FAILED', cause: 'psp rejected the checkout', patch: { failureCode: pspError.code ?? 'psp_rejected', failureMessage: pspError.message.slice(0, 500) } });
     });
     deps.onOutboxWritten();
-    return 'registered';
+    return { current: null };
   }
 
-  await deps.store.transaction(async (tx) => {
-    const locked = await tx.lockPayment(payment.id);
-    if (!locked) throw new Error(`payment ${payment.id} vanished during registration`);
+  const sessionRegistered = async (tx: PaymentsTransaction, current: PaymentRecord, currentOrders: readonly PaymentOrderRecord[] | undefined): Promise<StoredPayment> => {
     await tx.addTimeline({
       paymentId: payment.id,
       at: new Date(),
@@ -168,7 +185,7 @@ export async function registerWithPsp(deps: PaymentsDeps, payment: PaymentRecord
       message: `checkout session ${session.sessionId} with payment intent ${session.paymentIntentId}`,
       data: { sessionId: session.sessionId, paymentIntentId: session.paymentIntentId, idempotencyKey: checkoutIdempotencyKey(payment.id, round) },
     });
-    await transitionPayment(tx, locked, {
+    const outcome = await transitionPayment(tx, current, {
       to: 'REQUIRES_PAYMENT',
       cause: 'checkout session registered',
       patch: {
@@ -177,10 +194,29 @@ export async function registerWithPsp(deps: PaymentsDeps, payment: PaymentRecord
         pspPaymentIntentId: session.paymentIntentId,
         nextRecheckAt: new Date(Date.now() + deps.recheck.minAgeMs),
       },
+      ...(currentOrders ? { knownOrders: currentOrders } : {}),
     });
+    await options.alsoInTransaction?.(tx);
+    return outcome.changed ? { payment: outcome.payment, orders: [...outcome.orders] } : { payment: outcome.payment, orders: await tx.ordersOf(payment.id) };
+  };
+
+  let current: StoredPayment | undefined;
+  if (options.fresh === true && options.knownOrders) {
+    const knownOrders = options.knownOrders;
+    try {
+      current = await deps.store.transaction((tx) => sessionRegistered(tx, payment, knownOrders));
+    } catch (error) {
+      if (!(error instanceof StaleVersionError)) throw error;
+      deps.logger.info({ paymentId: payment.id }, 'payment changed during its registration; registering again under the row lock');
+    }
+  }
+  current ??= await deps.store.transaction(async (tx) => {
+    const locked = await tx.lockPayment(payment.id);
+    if (!locked) throw new Error(`payment ${payment.id} vanished during registration`);
+    return sessionRegistered(tx, locked, undefined);
   });
   deps.onOutboxWritten();
-  return 'registered';
+  return { current };
 }
 
 export interface CreateCheckoutCommand {
@@ -188,10 +224,30 @@ export interface CreateCheckoutCommand {
   input: CreateCheckoutInput;
 }
 
+/** The payment this caller created under this key in an earlier run, or a new one. */
+async function findOrCreatePayment(deps: PaymentsDeps, command: CreateCheckoutCommand, checkout: ValidCheckout, takeover: boolean): Promise<{ stored: StoredPayment; fresh: boolean } | { payment: PaymentRecord } | DomainError> {
+  // A key never seen before cannot have a payment yet, unless its key row was deleted after the
+  // retention period and the key reused: the unique (caller, key) of payments catches that.
+  if (takeover) {
+    const payment = await deps.store.findPaymentByIdempotencyKey(command.caller.keyId, checkout.idempotencyKey);
+    if (payment) return { payment };
+  }
+  try {
+    const created = await createPayment(deps, command.caller, checkout);
+    return created instanceof DomainError ? created : { stored: created, fresh: true };
+  } catch (error) {
+    if (!(error instanceof DuplicateIdempotencyKeyError)) throw error;
+    const payment = await deps.store.findPaymentByIdempotencyKey(command.caller.keyId, checkout.idempotencyKey);
+    if (!payment) throw error;
+    return { payment };
+  }
+}
+
 /** Returns the stored (or replayed) result; throws DomainError for bad input or a forbidden caller. */
 export async function createCheckout(deps: PaymentsDeps, command: CreateCheckoutCommand): Promise<MutationResult> {
   if (command.caller.role !== 'platform') throw new DomainError('FORBIDDEN', 'only the platform role may create checkouts');
   const checkout = validateCheckoutInput(command.input);
+  let current: StoredPayment | undefined;
   const { response, replayed } = await runIdempotent({
     db: deps.sql,
     callerId: command.caller.keyId,
@@ -199,20 +255,21 @@ export async function createCheckout(deps: PaymentsDeps, command: CreateCheckout
     operation: CREATE_CHECKOUT_OPERATION,
     request: { ...checkout, idempotencyKey: undefined },
     lockTtlMs: idempotencyLockTtlMs(deps.pspPolicy),
-    execute: async () => {
-      let payment = await deps.store.findPaymentByIdempotencyKey(command.caller.keyId, checkout.idempotencyKey);
-      let orders: PaymentOrderRecord[] | undefined;
-      if (!payment) {
-        const created = await createPayment(deps, command.caller, checkout);
-        if (created instanceof DomainError) return { response: errorResponse(null, created) };
-        ({ payment, orders } = created);
-      }
-      if (payment.status === 'CREATED') {
-        const registered = await registerWithPsp(deps, payment, orders);
-        if (registered instanceof DomainError) return { response: errorResponse(null, registered), retryable: registered.retryable };
-      }
-      return { response: { paymentId: payment.id, userErrors: [] } satisfies MutationResponse };
+    execute: async (context: IdempotentExecutionContext) => {
+      const found = await findOrCreatePayment(deps, command, checkout, context.takeover);
+      if (found instanceof DomainError) return { response: errorResponse(null, found) };
+      const payment = 'stored' in found ? found.stored.payment : found.payment;
+      const success: MutationResponse = { paymentId: payment.id, userErrors: [] };
+      if (payment.status !== 'CREATED') return { response: success };
+      const registered = await registerWithPsp(deps, payment, {
+        ...('stored' in found ? { knownOrders: found.stored.orders, fresh: found.fresh } : {}),
+        alsoInTransaction: (tx) => tx.completeIdempotentRequest(context, success),
+      });
+      if (registered instanceof DomainError) return { response: errorResponse(null, registered), retryable: registered.retryable };
+      if (registered.current === null) return { response: success };
+      current = registered.current;
+      return { response: success, completed: true };
     },
   });
-  return toMutationResult(response, replayed);
+  return { ...toMutationResult(response, replayed), ...(current ? { current } : {}) };
 }

@@ -1,5 +1,5 @@
 // What the use cases need from storage; persistence/payments.ts implements it in raw SQL.
-import type { DomainEvent } from '@clearhouse/shared';
+import type { DomainEvent, IdempotentExecutionContext, JsonValue } from '@clearhouse/shared';
 import type { PaymentOrderStatus, PaymentStatus } from '../domain/payment-status.js';
 
 export interface PaymentRecord {
@@ -124,26 +124,42 @@ export interface NewPayment {
   orders: Omit<PaymentOrderRecord, 'createdAt' | 'updatedAt' | 'refundedAmountMinor' | 'deliveredAt' | 'pendingHeldMinor' | 'reservedRefundMinor' | 'releaseDueAt' | 'releasedAt'>[];
 }
 
-/** A payment and its orders as insertPayment stored them (database defaults filled in). */
+/** A payment and its orders as createPayment stored them (database defaults filled in). */
 export interface StoredPayment {
   payment: PaymentRecord;
   /** By position. */
   orders: PaymentOrderRecord[];
 }
 
-/** Everything done inside one database transaction. */
+/** createPayment: the caller already has a payment under this idempotency key. */
+export class DuplicateIdempotencyKeyError extends Error {
+  override readonly name = 'DuplicateIdempotencyKeyError';
+}
+
+/** updatePayment found the payment at another version: someone changed it meanwhile. */
+export class StaleVersionError extends Error {
+  override readonly name = 'StaleVersionError';
+}
+
+/**
+ * Everything done inside one database transaction. Timeline entries and outbox events are
+ * written when the work function returns, in one statement each, before the commit.
+ */
 export interface PaymentsTransaction {
   /** The payment, locked until the transaction ends (SELECT ... FOR UPDATE). */
   lockPayment(id: string): Promise<PaymentRecord | null>;
   ordersOf(paymentId: string): Promise<PaymentOrderRecord[]>;
-  /** Returns the stored rows, so a new checkout needs no read-back before registering. */
-  insertPayment(input: NewPayment): Promise<StoredPayment>;
-  /** Optimistic: fails (throws) unless the row still has `expectedVersion`; bumps the version. */
-  updatePayment(id: string, expectedVersion: number, patch: PaymentPatch): Promise<void>;
+  /**
+   * Optimistic: throws StaleVersionError unless the row still has `expectedVersion`; bumps the
+   * version and returns the row as stored.
+   */
+  updatePayment(id: string, expectedVersion: number, patch: PaymentPatch): Promise<PaymentRecord>;
   /** Returns all the payment's orders (by position) as updated, so a transition needs no ordersOf. */
   setOrdersStatus(paymentId: string, status: PaymentOrderStatus): Promise<PaymentOrderRecord[]>;
   addTimeline(entry: TimelineEntry): Promise<void>;
   writeEvent(event: DomainEvent<unknown>): Promise<void>;
+  /** Stores a mutation's response under its idempotency key in this transaction (runIdempotent). */
+  completeIdempotentRequest(context: IdempotentExecutionContext, response: JsonValue): Promise<void>;
   /** Records a PSP webhook event id; false when it was recorded before. */
   markWebhookProcessed(eventId: string, type: string): Promise<boolean>;
   /** Optimistic on the order's updatedAt is not needed: callers hold the payment's lock. */
@@ -169,6 +185,11 @@ export interface PaymentsStore {
   findPayment(id: string): Promise<PaymentRecord | null>;
   findPayments(ids: readonly string[]): Promise<PaymentRecord[]>;
   findPaymentByIdempotencyKey(callerId: string, key: string): Promise<PaymentRecord | null>;
+  /**
+   * A new payment, its orders and its first timeline entry in one atomic statement. Throws
+   * DuplicateIdempotencyKeyError when the caller already has a payment under this key.
+   */
+  createPayment(input: NewPayment, timeline: TimelineEntry): Promise<StoredPayment>;
   ordersOfPayments(paymentIds: readonly string[]): Promise<PaymentOrderRecord[]>;
   findOrders(ids: readonly string[]): Promise<PaymentOrderRecord[]>;
   /** Newest first; returns up to first + 1 rows so the caller knows whether there is more. */

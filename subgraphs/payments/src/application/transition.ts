@@ -13,9 +13,17 @@ export interface TransitionRequest {
   cause: string;
   chargeId?: string | null;
   at?: Date;
+  /**
+   * The payment's orders, when the caller holds them as they are in the database now (read in
+   * this transaction, or inserted by this request): when they already have the status the move
+   * gives them, they are not written again.
+   */
+  knownOrders?: readonly PaymentOrderRecord[];
 }
 
-export type TransitionOutcome = { changed: true; payment: PaymentRecord } | { changed: false; decision: TransitionDecision; payment: PaymentRecord };
+export type TransitionOutcome =
+  | { changed: true; payment: PaymentRecord; orders: readonly PaymentOrderRecord[] }
+  | { changed: false; decision: TransitionDecision; payment: PaymentRecord };
 
 export function statusChangedEvent(payment: PaymentRecord, orders: readonly PaymentOrderRecord[], from: PaymentStatus, to: PaymentStatus, at: Date) {
   const payload: PaymentStatusChangedV1 = {
@@ -64,12 +72,14 @@ export async function transitionPayment(tx: PaymentsTransaction, payment: Paymen
     patch.failureCode = null;
     patch.failureMessage = null;
   }
-  await tx.updatePayment(payment.id, payment.version, patch);
-  const updated: PaymentRecord = { ...payment, ...patch, status: to, version: payment.version + 1, updatedAt: at } as PaymentRecord;
+  const updated = await tx.updatePayment(payment.id, payment.version, patch);
 
   // Back from a chargeback the orders keep their own after-sale statuses (delivered, refunded).
   const orderStatus = from === 'DISPUTED' ? null : orderStatusFor(to);
-  const orders = orderStatus === null ? await tx.ordersOf(payment.id) : await tx.setOrdersStatus(payment.id, orderStatus);
+  const known = request.knownOrders;
+  let orders: readonly PaymentOrderRecord[];
+  if (known && known.length > 0 && known.every((order) => order.paymentId === payment.id && (orderStatus === null || order.status === orderStatus))) orders = known;
+  else orders = orderStatus === null ? await tx.ordersOf(payment.id) : await tx.setOrdersStatus(payment.id, orderStatus);
 
   await tx.addTimeline({
     paymentId: payment.id,
@@ -85,5 +95,5 @@ export async function transitionPayment(tx: PaymentsTransaction, payment: Paymen
     if (!pspPaymentIntentId) throw new Error(`payment ${payment.id} succeeded without a PSP payment intent`);
     await tx.writeEvent(succeededEvent(updated, orders, pspPaymentIntentId, request.chargeId ?? null, at));
   }
-  return { changed: true, payment: updated };
+  return { changed: true, payment: updated, orders };
 }

@@ -3,6 +3,8 @@ import type { PaymentOrderRecord, PaymentRecord, PaymentsStore } from '../applic
 
 export interface Loader<K, V> {
   load(key: K): Promise<V>;
+  /** Seeds the request's cache with a value the caller holds (no effect when the key is loaded already). */
+  prime(key: K, value: V): void;
 }
 
 const BATCH_SIZE_MAX = 1_000;
@@ -35,6 +37,9 @@ export function createLoader<K, V>(batch: (keys: K[]) => Promise<Map<K, V>>, mis
       });
       cache.set(key, promise);
       return promise;
+    },
+    prime(key, value) {
+      if (!cache.has(key)) cache.set(key, Promise.resolve(value));
     },
   };
 }

@@ -1,7 +1,7 @@
 // timeline.recorded@1 from any service → a row of Payment.timeline. The kit's inbox makes a
 // redelivery a no-op; entries about payments this database does not know are dropped.
 import { defineConsumer, timelineRecordedV1, type SqlClient, type TimelineRecordedV1 } from '@clearhouse/shared';
-import { randomUUID } from 'node:crypto';
+import { timelineEntryId } from '../persistence/payments.js';
 
 export const timelineConsumer = defineConsumer<TimelineRecordedV1>({
   name: 'payments.timeline',
@@ -13,7 +13,7 @@ export const timelineConsumer = defineConsumer<TimelineRecordedV1>({
     const inserted = await tx.$executeRawUnsafe(
       `INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
        SELECT $1::uuid, id, $3, $4, $5, $6, $7::jsonb FROM payments WHERE id = $2`,
-      randomUUID(),
+      timelineEntryId(),
       entry.paymentId,
       entry.at,
       entry.source,

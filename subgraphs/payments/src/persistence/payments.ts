@@ -3,26 +3,30 @@
 // shared PgDatabase, db/pg-database.ts). It replaced the Prisma Client store because Prisma's query
 // engine cost more CPU per checkout than the SQL itself (BENCHMARKS.md). Parameterized statements
 // with explicit column lists only; rows are mapped in payment-rows.ts. Round trips are kept low
-// where it is free: a locked read is one SELECT ... FOR UPDATE, inserts and status changes of
-// orders RETURN the rows the caller needs next, the re-check claims are one UPDATE (refunds) or one
-// locked SELECT plus one UPDATE (payments, whose next re-check depends on each row).
-import { randomUUID } from 'node:crypto';
-import { writeOutbox, type SqlClient, type TransactionalDb, type TransactionOptions } from '@clearhouse/shared';
+// where it is free: a new payment with its orders and first timeline entry is one statement;
+// a locked read is one SELECT ... FOR UPDATE; updates of payments and orders RETURN the rows the
+// caller needs next; inside a transaction, timeline entries and outbox events are buffered and
+// written with one statement each before the commit; the re-check claims are one UPDATE (refunds)
+// or one locked SELECT plus one UPDATE (payments, whose next re-check depends on each row).
+import { v7 as timeOrderedUuid } from 'uuid';
+import { writeOutboxBatch, type DomainEvent, type SqlClient, type TransactionalDb, type TransactionOptions } from '@clearhouse/shared';
 import type { PaymentOrderStatus } from '../domain/payment-status.js';
-import type {
-  DisputeRecord,
-  NewPayment,
-  OrderPatch,
-  PaymentListFilter,
-  PaymentOrderRecord,
-  PaymentPatch,
-  PaymentRecord,
-  PaymentsStore,
-  PaymentsTransaction,
-  RefundPatch,
-  RefundRecord,
-  StoredPayment,
-  TimelineEntry,
+import {
+  DuplicateIdempotencyKeyError,
+  StaleVersionError,
+  type DisputeRecord,
+  type NewPayment,
+  type OrderPatch,
+  type PaymentListFilter,
+  type PaymentOrderRecord,
+  type PaymentPatch,
+  type PaymentRecord,
+  type PaymentsStore,
+  type PaymentsTransaction,
+  type RefundPatch,
+  type RefundRecord,
+  type StoredPayment,
+  type TimelineEntry,
 } from '../application/ports.js';
 import {
   byPosition,
@@ -53,9 +57,7 @@ const TIMELINE_PER_PAYMENT_MAX = 1_000;
 const IDS_PER_QUERY_MAX = 1_000;
 const REFUNDS_PER_QUERY_MAX = 10_000;
 
-export class StaleVersionError extends Error {
-  override readonly name = 'StaleVersionError';
-}
+export { StaleVersionError } from '../application/ports.js';
 
 type NewRefund = Parameters<PaymentsTransaction['insertRefund']>[0];
 type DisputePatch = Parameters<PaymentsTransaction['updateDispute']>[1];
@@ -141,78 +143,114 @@ async function selectByIds<Row, R>(client: SqlClient, columns: string, table: st
 
 // --- writes ----------------------------------------------------------------------------------
 
-async function insertPaymentRow(tx: SqlClient, payment: NewPayment['payment']): Promise<PaymentRecord> {
-  const [row] = await tx.$queryRawUnsafe<PaymentRow[]>(
-    `INSERT INTO payments (id, status, buyer_id, currency, amount_minor, checkout_url, psp_payment_intent_id,
-       psp_checkout_session_id, failure_code, failure_message, return_url, metadata, idempotency_caller_id, idempotency_key)
-     VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14)
-     RETURNING ${PAYMENT_COLUMNS}`,
-    payment.id,
-    payment.status,
-    payment.buyerId,
-    payment.currency,
-    sqlParam(payment.amountMinor),
-    payment.checkoutUrl,
-    payment.pspPaymentIntentId,
-    payment.pspCheckoutSessionId,
-    payment.failureCode,
-    payment.failureMessage,
-    payment.returnUrl,
-    jsonParam(payment.metadata),
-    payment.idempotencyCallerId,
-    payment.idempotencyKey,
-  );
-  if (!row) throw new Error(`insert of payment ${payment.id} returned no row`);
-  return toPayment(row);
+/**
+ * Timeline rows are read ORDER BY at, id: time-ordered ids (UUIDv7, monotonic within a process)
+ * keep entries written in the same millisecond in the order they were written.
+ */
+export function timelineEntryId(): string {
+  return timeOrderedUuid();
 }
 
-const ORDER_PARAMS_PER_ROW = 9;
+const PAYMENTS_IDEMPOTENCY_CONSTRAINT = 'payments_idempotency_caller_id_idempotency_key_key';
 
-/** One multi-row INSERT; until delivery an order's whole net sits in the seller's pending balance. */
-async function insertOrderRows(tx: SqlClient, orders: NewPayment['orders']): Promise<PaymentOrderRecord[]> {
-  if (orders.length === 0) return [];
-  const tuples = orders.map((_, index) => {
-    const p = (offset: number) => `$${index * ORDER_PARAMS_PER_ROW + offset}`;
-    // The net parameter is used twice: pending_held_minor starts as the net amount.
-    return `(${p(1)}, ${p(2)}, ${p(3)}::int, ${p(4)}, ${p(5)}, ${p(6)}::bigint, ${p(7)}::bigint, ${p(8)}::bigint, ${p(9)}, ${p(8)}::bigint)`;
-  });
-  const values = orders.flatMap((order) => [
-    order.id,
-    order.paymentId,
-    order.position,
-    order.sellerId,
-    order.reference,
-    sqlParam(order.amountMinor),
-    sqlParam(order.feeMinor),
-    sqlParam(order.netAmountMinor),
-    order.status,
-  ]);
-  const rows = await tx.$queryRawUnsafe<OrderRow[]>(
-    `INSERT INTO payment_orders (id, payment_id, position, seller_id, reference, amount_minor, fee_minor, net_amount_minor, status, pending_held_minor)
-     VALUES ${tuples.join(', ')}
-     RETURNING ${ORDER_COLUMNS}`,
-    ...values,
-  );
-  return byPosition(rows.map(toOrder));
+function columnNames(columns: string): string[] {
+  return columns.split(',').map((column) => column.trim());
 }
 
-async function insertPayment(tx: SqlClient, input: NewPayment): Promise<StoredPayment> {
-  const payment = await insertPaymentRow(tx, input.payment);
-  const orders = await insertOrderRows(tx, input.orders);
-  return { payment, orders };
+/** The payment's columns prefixed `p_` next to the order's own in createPayment's result rows. */
+const CREATED_COLUMNS = [...columnNames(PAYMENT_COLUMNS).map((column) => `p.${column} AS p_${column}`), ...columnNames(ORDER_COLUMNS).map((column) => `o.${column}`)].join(', ');
+
+function paymentOfPrefixed(row: Record<string, unknown>): PaymentRecord {
+  const unprefixed: Record<string, unknown> = {};
+  for (const column of columnNames(PAYMENT_COLUMNS)) unprefixed[column] = row[`p_${column}`];
+  return toPayment(unprefixed as unknown as PaymentRow);
 }
 
-async function updatePayment(tx: SqlClient, id: string, expectedVersion: number, patch: PaymentPatch): Promise<void> {
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const candidate = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  return candidate.code === '23505' && (candidate.constraint === constraint || (typeof candidate.message === 'string' && candidate.message.includes(constraint)));
+}
+
+/**
+ * One statement (atomic on its own): the payment, its orders (until delivery an order's whole
+ * net sits in the seller's pending balance) and its first timeline entry. Returns one row per
+ * order carrying the payment's columns too.
+ */
+async function createPayment(db: SqlClient, input: NewPayment, timeline: TimelineEntry): Promise<StoredPayment> {
+  const { payment, orders } = input;
+  if (orders.length === 0) throw new Error('a payment needs at least one order');
+  let rows: (OrderRow & Record<string, unknown>)[];
+  try {
+    rows = await db.$queryRawUnsafe<(OrderRow & Record<string, unknown>)[]>(
+      `WITH p AS (
+         INSERT INTO payments (id, status, buyer_id, currency, amount_minor, checkout_url, psp_payment_intent_id,
+           psp_checkout_session_id, failure_code, failure_message, return_url, metadata, idempotency_caller_id, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14)
+         RETURNING ${PAYMENT_COLUMNS}),
+       o AS (
+         INSERT INTO payment_orders (id, payment_id, position, seller_id, reference, amount_minor, fee_minor, net_amount_minor, status, pending_held_minor)
+         SELECT id, $1, position, seller_id, reference, amount_minor, fee_minor, net_amount_minor, status, net_amount_minor
+           FROM unnest($15::text[], $16::int[], $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[])
+                AS x(id, position, seller_id, reference, amount_minor, fee_minor, net_amount_minor, status)
+         RETURNING ${ORDER_COLUMNS}),
+       t AS (
+         INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
+         VALUES ($23::uuid, $1, $24::timestamptz, $25, $26, $27, $28::jsonb))
+       SELECT ${CREATED_COLUMNS} FROM p CROSS JOIN o ORDER BY o.position`,
+      payment.id,
+      payment.status,
+      payment.buyerId,
+      payment.currency,
+      sqlParam(payment.amountMinor),
+      payment.checkoutUrl,
+      payment.pspPaymentIntentId,
+      payment.pspCheckoutSessionId,
+      payment.failureCode,
+      payment.failureMessage,
+      payment.returnUrl,
+      jsonParam(payment.metadata),
+      payment.idempotencyCallerId,
+      payment.idempotencyKey,
+      orders.map((order) => order.id),
+      orders.map((order) => order.position),
+      orders.map((order) => order.sellerId),
+      orders.map((order) => order.reference),
+      orders.map((order) => sqlParam(order.amountMinor)),
+      orders.map((order) => sqlParam(order.feeMinor)),
+      orders.map((order) => sqlParam(order.netAmountMinor)),
+      orders.map((order) => order.status),
+      timelineEntryId(),
+      sqlParam(timeline.at),
+      timeline.source,
+      timeline.type,
+      timeline.message,
+      jsonParam(timeline.data),
+    );
+  } catch (error) {
+    if (isUniqueViolation(error, PAYMENTS_IDEMPOTENCY_CONSTRAINT)) {
+      throw new DuplicateIdempotencyKeyError(`caller ${payment.idempotencyCallerId} already has a payment under this idempotency key`);
+    }
+    throw error;
+  }
+  const [first] = rows;
+  if (!first || rows.length !== orders.length) throw new Error(`insert of payment ${payment.id} returned ${rows.length} rows for ${orders.length} orders`);
+  if (orders.some((order) => order.paymentId !== payment.id)) throw new Error(`an order of payment ${payment.id} names another payment`);
+  return { payment: paymentOfPrefixed(first), orders: byPosition(rows.map(toOrder)) };
+}
+
+async function updatePayment(tx: SqlClient, id: string, expectedVersion: number, patch: PaymentPatch): Promise<PaymentRecord> {
   const set = setList(patch, PAYMENT_PATCH_COLUMNS, 4);
-  const updated = await tx.$executeRawUnsafe(
+  const [row] = await tx.$queryRawUnsafe<PaymentRow[]>(
     `UPDATE payments SET ${[...set.assignments, 'updated_at = $3::timestamptz', 'version = version + 1'].join(', ')}
-      WHERE id = $1 AND version = $2::int`,
+      WHERE id = $1 AND version = $2::int
+      RETURNING ${PAYMENT_COLUMNS}`,
     id,
     expectedVersion,
     sqlParam(new Date()),
     ...set.values,
   );
-  if (updated !== 1) throw new StaleVersionError(`payment ${id} changed concurrently (expected version ${expectedVersion})`);
+  if (!row) throw new StaleVersionError(`payment ${id} changed concurrently (expected version ${expectedVersion})`);
+  return toPayment(row);
 }
 
 async function setOrdersStatus(tx: SqlClient, paymentId: string, status: PaymentOrderStatus): Promise<PaymentOrderRecord[]> {
@@ -248,13 +286,30 @@ async function insertTimelineRow(client: SqlClient, entry: TimelineEntry): Promi
   await client.$executeRawUnsafe(
     `INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
      VALUES ($1::uuid, $2, $3::timestamptz, $4, $5, $6, $7::jsonb)`,
-    randomUUID(),
+    timelineEntryId(),
     entry.paymentId,
     sqlParam(entry.at),
     entry.source,
     entry.type,
     entry.message,
     jsonParam(entry.data),
+  );
+}
+
+/** Several timeline entries in one statement (in the given order). */
+async function insertTimelineRows(client: SqlClient, entries: readonly TimelineEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  if (entries.length === 1 && entries[0]) return insertTimelineRow(client, entries[0]);
+  await client.$executeRawUnsafe(
+    `INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+    entries.map(() => timelineEntryId()),
+    entries.map((entry) => entry.paymentId),
+    entries.map((entry) => sqlParam(entry.at)),
+    entries.map((entry) => entry.source),
+    entries.map((entry) => entry.type),
+    entries.map((entry) => entry.message),
+    entries.map((entry) => jsonParam(entry.data)),
   );
 }
 
@@ -313,15 +368,22 @@ async function bumpRound(client: SqlClient, table: string, column: string, id: s
 
 // --- the ports -------------------------------------------------------------------------------
 
-function transactionOf(tx: SqlClient): PaymentsTransaction {
-  return {
+/** The port over one open transaction; `flush` writes the buffered timeline entries and events. */
+function transactionOf(tx: SqlClient): { port: PaymentsTransaction; flush: () => Promise<void> } {
+  const timeline: TimelineEntry[] = [];
+  const events: DomainEvent<unknown>[] = [];
+  const port: PaymentsTransaction = {
     lockPayment: (id) => selectPayment(tx, 'id = $1 FOR UPDATE', id),
     ordersOf: (paymentId) => ordersOfPayment(tx, paymentId),
-    insertPayment: (input) => insertPayment(tx, input),
     updatePayment: (id, expectedVersion, patch) => updatePayment(tx, id, expectedVersion, patch),
     setOrdersStatus: (paymentId, status) => setOrdersStatus(tx, paymentId, status),
-    addTimeline: (entry) => insertTimelineRow(tx, entry),
-    writeEvent: (event) => writeOutbox(tx, event),
+    addTimeline: async (entry) => {
+      timeline.push(entry);
+    },
+    writeEvent: async (event) => {
+      events.push(event);
+    },
+    completeIdempotentRequest: (context, response) => context.complete(tx, response),
     markWebhookProcessed: (eventId, type) => markWebhookProcessed(tx, eventId, type),
     updateOrder: (id, patch) => updateStamped(tx, 'payment_orders', id, patch, ORDER_PATCH_COLUMNS),
     insertRefund: (refund) => insertRefund(tx, refund),
@@ -332,6 +394,11 @@ function transactionOf(tx: SqlClient): PaymentsTransaction {
     insertDispute: (dispute) => insertDispute(tx, dispute),
     updateDispute: (id, patch) => updateDispute(tx, id, patch),
   };
+  const flush = async () => {
+    await insertTimelineRows(tx, timeline.splice(0));
+    await writeOutboxBatch(tx, events.splice(0));
+  };
+  return { port, flush };
 }
 
 async function listPayments(db: SqlClient, filter: PaymentListFilter): Promise<PaymentRecord[]> {
@@ -383,8 +450,14 @@ async function claimPaymentsForRecheck(tx: SqlClient, statuses: readonly string[
 export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
   return {
     async transaction(work) {
-      return db.$transaction((tx) => work(transactionOf(tx)), TRANSACTION_OPTIONS);
+      return db.$transaction(async (tx) => {
+        const unit = transactionOf(tx);
+        const result = await work(unit.port);
+        await unit.flush();
+        return result;
+      }, TRANSACTION_OPTIONS);
     },
+    createPayment: (input, timeline) => createPayment(db, input, timeline),
     findPayment: (id) => selectPayment(db, 'id = $1', id),
     findPayments: (ids) => selectByIds(db, PAYMENT_COLUMNS, 'payments', ids, toPayment),
     findPaymentByIdempotencyKey: (callerId, key) => selectPayment(db, 'idempotency_caller_id = $1 AND idempotency_key = $2', callerId, key),

@@ -9,6 +9,11 @@ import { loadVisiblePayment } from './payments.js';
 async function toPayload(context: PaymentsContext, run: () => Promise<MutationResult>) {
   try {
     const result = await run();
+    // The rows the mutation left behind, as stored: the payload needs no read-back.
+    if (result.current) {
+      context.loaders.payment.prime(result.current.payment.id, result.current.payment);
+      context.loaders.ordersByPayment.prime(result.current.payment.id, result.current.orders);
+    }
     const payment = result.paymentId ? await loadVisiblePayment(context, result.paymentId) : null;
     return { payment, userErrors: result.userErrors, replayed: result.replayed };
   } catch (error) {
