@@ -6,10 +6,11 @@ import { CORRELATION_HEADER, signCaller } from '@clearhouse/shared';
 import type { GatewayContext } from './context.js';
 
 export class SignedSubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(url: string, private readonly signingSecret: string) {
-    // Node's own fetch (undici) keeps connections to subgraphs alive and is cheaper per request
-    // than the default make-fetch-happen stack (profiled: ~8% of the gateway's CPU).
-    super({ url, fetcher: globalThis.fetch as unknown as Fetcher });
+  // The fetcher is the gateway's SubgraphHttpClient (undici's request API on keep-alive
+  // connections): cheaper per request than the default make-fetch-happen stack and than Node's
+  // fetch (profiled at ~8 % and ~14 % of the gateway's CPU respectively).
+  constructor(url: string, private readonly signingSecret: string, fetcher: Fetcher) {
+    super({ url, fetcher });
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {

@@ -1,6 +1,6 @@
 // The only reader of process.env in the gateway.
 import { z } from 'zod';
-import { commonEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, envDurationMs, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
 
 export const gatewayEnvShape = {
   ...commonEnvShape,
@@ -10,6 +10,12 @@ export const gatewayEnvShape = {
   LEDGER_URL: z.string().url().default('http://localhost:4002/graphql'),
   WALLET_URL: z.string().url().default('http://localhost:4003/graphql'),
   PAYOUTS_URL: z.string().url().default('http://localhost:4004/graphql'),
+  /**
+   * The whole deadline of one request to a subgraph (connection, headers and body). 5 minutes is
+   * what Node's fetch waited for headers before; runReconciliation is a synchronous mutation that
+   * reads a whole day from the PSP, so this stays long unless that run is measured.
+   */
+  SUBGRAPH_TIMEOUT_MS: envDurationMs(300_000, { minMs: 100, maxMs: 3_600_000 }),
   /** How long a resolved API key is trusted before it is looked up again. */
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(500),

@@ -28,6 +28,7 @@ import { ApiKeyResolver } from './auth/api-keys.js';
 import type { GatewayContext } from './context.js';
 import { SignedSubgraphDataSource } from './datasource.js';
 import type { GatewayEnv } from './env.js';
+import { SubgraphHttpClient } from './subgraph-http.js';
 import { TopicBus } from './subscriptions/event-bus.js';
 import { startSubscriptionFeed, type SubscriptionEvent } from './subscriptions/feed.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
@@ -55,9 +56,13 @@ async function subgraphReady(graphqlUrl: string): Promise<boolean> {
 export async function startGateway(env: GatewayEnv, logger: Logger): Promise<RunningGateway> {
   const production = env.NODE_ENV === 'production';
   const urls = subgraphUrls(env);
+  // One keep-alive client for every call to a subgraph (query plans and API-key lookups); it is
+  // closed last, once nothing can send through it any more.
+  const subgraphHttp = new SubgraphHttpClient();
+  const subgraphFetcher = subgraphHttp.fetcher(env.SUBGRAPH_TIMEOUT_MS);
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
-    buildService: ({ name, url }) => new SignedSubgraphDataSource(urls[name] ?? url ?? '', env.INTERNAL_SIGNING_SECRET),
+    buildService: ({ name, url }) => new SignedSubgraphDataSource(urls[name] ?? url ?? '', env.INTERNAL_SIGNING_SECRET, subgraphFetcher),
   });
   let apiSchema: GraphQLSchema | null = null;
   gateway.onSchemaLoadOrUpdate(({ apiSchema: loaded }) => {
@@ -86,7 +91,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
   });
   await server.start();
 
-  const keys = new ApiKeyResolver({ paymentsBaseUrl: env.PAYMENTS_URL, signingSecret: env.INTERNAL_SIGNING_SECRET, cacheTtlMs: env.AUTH_CACHE_TTL_MS });
+  const keys = new ApiKeyResolver({ paymentsBaseUrl: env.PAYMENTS_URL, signingSecret: env.INTERNAL_SIGNING_SECRET, cacheTtlMs: env.AUTH_CACHE_TTL_MS, http: subgraphHttp });
   const limiter = new RateLimiterMemory({ points: env.RATE_LIMIT_PER_SECOND, duration: 1 });
 
   async function context(request: IncomingMessage): Promise<GatewayContext> {
@@ -136,6 +141,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
   return {
     http,
     parts: [
+      { name: 'subgraph http client', stop: () => subgraphHttp.close() },
       { name: 'broker', stop: () => broker.close() },
       { name: 'subscription feed', stop: () => feed.close() },
       { name: 'apollo', stop: () => server.stop() },

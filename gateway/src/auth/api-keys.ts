@@ -1,8 +1,10 @@
 // Resolves a bearer secret to a caller by asking the payments subgraph, which owns the API keys
 // (only their hashes are stored). Results are cached briefly so authentication costs one hash
 // and one map lookup per request; revocation takes effect within the cache TTL.
+import type { Fetcher } from '@apollo/utils.fetcher';
 import { LRUCache } from 'lru-cache';
 import { hashApiKey, signCaller, systemCaller, type Caller, type Role } from '@clearhouse/shared';
+import type { SubgraphHttpClient } from '../subgraph-http.js';
 
 const CACHE_ENTRIES_MAX = 10_000;
 const LOOKUP_TIMEOUT_MS = 3_000;
@@ -11,6 +13,8 @@ export interface ApiKeyResolverOptions {
   readonly paymentsBaseUrl: string;
   readonly signingSecret: string;
   readonly cacheTtlMs: number;
+  /** The gateway's client for subgraphs: lookups share its keep-alive connections to payments. */
+  readonly http: Pick<SubgraphHttpClient, 'fetcher'>;
 }
 
 interface ResolvedKey {
@@ -19,9 +23,13 @@ interface ResolvedKey {
 
 export class ApiKeyResolver {
   private readonly cache: LRUCache<string, ResolvedKey>;
+  private readonly lookupUrl: string;
+  private readonly fetcher: Fetcher;
 
   constructor(private readonly options: ApiKeyResolverOptions) {
     this.cache = new LRUCache({ max: CACHE_ENTRIES_MAX, ttl: Math.max(1, options.cacheTtlMs) });
+    this.lookupUrl = new URL('/internal/api-keys/resolve', options.paymentsBaseUrl).toString();
+    this.fetcher = options.http.fetcher(LOOKUP_TIMEOUT_MS);
   }
 
   /** The caller for this secret, or null when no active key has it. */
@@ -35,11 +43,10 @@ export class ApiKeyResolver {
   }
 
   private async lookup(keyHash: string): Promise<Caller | null> {
-    const response = await fetch(new URL('/internal/api-keys/resolve', this.options.paymentsBaseUrl), {
+    const response = await this.fetcher(this.lookupUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...signCaller(systemCaller('gateway'), this.options.signingSecret) },
       body: JSON.stringify({ keyHash }),
-      signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
     });
     if (response.status === 404) return null;
     if (!response.ok) throw new Error(`API key lookup failed with HTTP ${response.status}`);
