@@ -1,12 +1,33 @@
-// Applies the wallet changes one event causes, in the caller's transaction: per (seller,
-// currency) record the movement (unique per cause: a redelivered or re-published event has no
-// second effect), increment the balances in the database, and write wallet.balance_changed@1 (and
+// Applies wallet changes in the caller's transaction: per (seller, currency) change record the
+// movement (unique per cause: a redelivered or re-published event has no second effect),
+// increment the balances in the database, and write wallet.balance_changed@1 (and
 // timeline.recorded@1 for payment-related changes) to the outbox in the same transaction.
-import type { SqlClient } from '@clearhouse/shared';
-import { formatAmount, newEvent, serializeEventPayload, writeOutbox } from '@clearhouse/shared';
-import type { WalletChange } from '../domain/index.js';
-import { WalletRuleError } from '../domain/index.js';
-import { incrementWallet, incrementWalletIfAvailable, insertMovement, type StoredWallet } from '../persistence/wallet-store.js';
+//
+// Set-based: the changes of any number of causes (one event, or a consumer's whole batch) take
+// four statements, however many there are: the movements (RETURNING says which are new), the
+// missing wallets, one UPDATE adding each wallet's summed deltas (rows locked in (seller,
+// currency) order, so concurrent batches cannot deadlock), and the outbox rows. Each event still
+// carries the balance and version its wallet had right after that change, exactly as if the
+// changes had been applied one by one: the UPDATE returns the final balance and version under the
+// row lock, and the steps in between are replayed in memory. A change that needs available funds
+// (a payout reservation) is decided by a conditional UPDATE under the row lock, so any batch that
+// holds one is applied one change at a time instead.
+import { randomUUID } from 'node:crypto';
+import type { DomainEvent, SqlClient } from '@clearhouse/shared';
+import { formatAmount, newEvent, serializeEventPayload, writeOutbox, writeOutboxBatch } from '@clearhouse/shared';
+import type { WalletChange, WalletDelta } from '../domain/index.js';
+import { WalletRuleError, addDeltas, balancesAlong, ZERO_DELTA } from '../domain/index.js';
+import {
+  compareWalletKeys,
+  incrementWallet,
+  incrementWalletIfAvailable,
+  incrementWallets,
+  insertMovement,
+  insertMovements,
+  type MovementRow,
+  type StoredWallet,
+  type WalletKey,
+} from '../persistence/wallet-store.js';
 
 export interface ChangeCause {
   /** Unique per cause, like the ledger's reference: 'payment_succeeded:<paymentId>'. */
@@ -20,6 +41,12 @@ export interface ChangeCause {
   readonly at: Date;
 }
 
+/** The changes one cause (one event) makes. */
+export interface CausedChanges {
+  readonly changes: readonly WalletChange[];
+  readonly cause: ChangeCause;
+}
+
 export interface AppliedChange {
   readonly change: WalletChange;
   /** undefined when this cause had already moved this wallet (nothing written). */
@@ -28,10 +55,33 @@ export interface AppliedChange {
 
 /** Sorted so concurrent multi-seller changes lock wallet rows in one order (no deadlocks). */
 function inLockOrder(changes: readonly WalletChange[]): WalletChange[] {
-  return [...changes].sort((a, b) => (a.sellerId === b.sellerId ? (a.currency < b.currency ? -1 : 1) : a.sellerId < b.sellerId ? -1 : 1));
+  return [...changes].sort(compareWalletKeys);
 }
 
+/** The changes one cause makes; the result lists them in lock order (seller, currency). */
 export async function applyWalletChanges(tx: SqlClient, changes: readonly WalletChange[], cause: ChangeCause): Promise<AppliedChange[]> {
+  const [applied] = await applyWalletChangeBatch(tx, [{ changes, cause }]);
+  return applied ?? [];
+}
+
+/**
+ * The changes of several causes, with the effect of applyWalletChanges on each in turn: one
+ * result per cause, in the order given.
+ */
+export async function applyWalletChangeBatch(tx: SqlClient, batch: readonly CausedChanges[]): Promise<AppliedChange[][]> {
+  if (batch.some((item) => item.changes.some((change) => change.requiresAvailableMinor !== undefined))) {
+    const applied: AppliedChange[][] = [];
+    for (const item of batch) applied.push(await applyWalletChangesOneByOne(tx, item.changes, item.cause));
+    return applied;
+  }
+  return applySetBased(tx, batch);
+}
+
+/**
+ * One change at a time, five statements each: the reference behaviour the set-based path must
+ * match, and the path for changes that need available funds (checked under the row lock).
+ */
+export async function applyWalletChangesOneByOne(tx: SqlClient, changes: readonly WalletChange[], cause: ChangeCause): Promise<AppliedChange[]> {
   const applied: AppliedChange[] = [];
   for (const change of inLockOrder(changes)) {
     const fresh = await insertMovement(tx, change, { causationKey: cause.causationKey, correlationId: cause.correlationId, at: cause.at });
@@ -48,10 +98,103 @@ export async function applyWalletChanges(tx: SqlClient, changes: readonly Wallet
         throw new WalletRuleError('INSUFFICIENT_FUNDS', `${change.sellerId} has less than ${change.requiresAvailableMinor} available in ${change.currency}`, 'amountMinor');
       }
     }
-    if (wallet.reservedMinor < 0n) throw new Error(`wallet ${wallet.sellerId}/${wallet.currency} reserved went negative`);
-    await announce(tx, change, wallet, cause);
+    assertReservedNotNegative(wallet);
+    for (const event of announcements(change, wallet, cause)) await writeOutbox(tx, event);
     applied.push({ change, wallet });
   }
+  return applied;
+}
+
+function assertReservedNotNegative(wallet: StoredWallet): void {
+  if (wallet.reservedMinor < 0n) throw new Error(`wallet ${wallet.sellerId}/${wallet.currency} reserved went negative`);
+}
+
+/** A wallet's fresh changes in this batch, in the order they are applied. */
+interface WalletChanges {
+  readonly key: WalletKey;
+  readonly deltas: WalletDelta[];
+  /** The wallet after each of `deltas`; filled once the UPDATE returned. */
+  after: StoredWallet[];
+}
+
+// Separators cannot occur in ids: PostgreSQL text cannot hold NUL.
+function walletKeyOf(change: WalletKey): string {
+  return `${change.sellerId}\u0000${change.currency}`;
+}
+
+function movementKeyOf(change: WalletChange, cause: ChangeCause): string {
+  return `${cause.causationKey}\u0000${change.kind}\u0000${change.sellerId}\u0000${change.currency}`;
+}
+
+async function applySetBased(tx: SqlClient, batch: readonly CausedChanges[]): Promise<AppliedChange[][]> {
+  const planned = batch.map((item) => ({ cause: item.cause, changes: inLockOrder(item.changes) }));
+
+  // 1. The movements. A key met earlier in this batch is a redelivery just like one stored by an
+  //    earlier transaction: it gets no row (and so no effect); the database says which are new.
+  const seenMovementKeys = new Set<string>();
+  const movements: MovementRow[] = [];
+  const movementIds = planned.map(({ cause, changes }) =>
+    changes.map((change) => {
+      const key = movementKeyOf(change, cause);
+      if (seenMovementKeys.has(key)) return undefined;
+      seenMovementKeys.add(key);
+      const id = randomUUID();
+      movements.push({ id, change, record: { causationKey: cause.causationKey, correlationId: cause.correlationId, at: cause.at } });
+      return id;
+    }),
+  );
+  const fresh = await insertMovements(tx, movements);
+  const isFresh = (itemIndex: number, changeIndex: number): boolean => {
+    const id = movementIds[itemIndex]?.[changeIndex];
+    return id !== undefined && fresh.has(id);
+  };
+
+  // 2. Per wallet, its fresh changes in batch order; one UPDATE adds their sums.
+  const byWallet = new Map<string, WalletChanges>();
+  planned.forEach(({ changes }, itemIndex) =>
+    changes.forEach((change, changeIndex) => {
+      if (!isFresh(itemIndex, changeIndex)) return;
+      const key = walletKeyOf(change);
+      let entry = byWallet.get(key);
+      if (entry === undefined) {
+        entry = { key: { sellerId: change.sellerId, currency: change.currency }, deltas: [], after: [] };
+        byWallet.set(key, entry);
+      }
+      entry.deltas.push(change.delta);
+    }),
+  );
+  if (byWallet.size === 0) return planned.map(({ changes }) => changes.map((change) => ({ change, wallet: undefined })));
+  const updated = await incrementWallets(
+    tx,
+    [...byWallet.values()].map(({ key, deltas }) => ({ ...key, delta: deltas.reduce(addDeltas, ZERO_DELTA), changeCount: deltas.length })),
+  );
+
+  // 3. Each step's balance and version, replayed from the final row (held under its lock).
+  for (const wallet of updated) {
+    const entry = byWallet.get(walletKeyOf(wallet));
+    if (entry === undefined) throw new Error(`wallet ${wallet.sellerId}/${wallet.currency} was updated but not asked for`);
+    const versionBefore = wallet.version - entry.deltas.length;
+    if (versionBefore < 0) throw new Error(`wallet ${wallet.sellerId}/${wallet.currency} version ${wallet.version} is below its ${entry.deltas.length} changes`);
+    entry.after = balancesAlong(wallet, entry.deltas).map((balance, index) => ({ ...wallet, ...balance, version: versionBefore + index + 1 }));
+    entry.after.forEach(assertReservedNotNegative);
+  }
+
+  // 4. The results and the events, in the order the changes would have been applied one by one.
+  const stepOf = new Map<string, number>();
+  const events: DomainEvent<unknown>[] = [];
+  const applied = planned.map(({ cause, changes }, itemIndex) =>
+    changes.map((change, changeIndex): AppliedChange => {
+      if (!isFresh(itemIndex, changeIndex)) return { change, wallet: undefined };
+      const key = walletKeyOf(change);
+      const step = stepOf.get(key) ?? 0;
+      stepOf.set(key, step + 1);
+      const wallet = byWallet.get(key)?.after[step];
+      if (wallet === undefined) throw new Error(`wallet ${change.sellerId}/${change.currency} has no balance for step ${step}`);
+      events.push(...announcements(change, wallet, cause));
+      return { change, wallet };
+    }),
+  );
+  await writeOutboxBatch(tx, events);
   return applied;
 }
 
@@ -59,7 +202,8 @@ function signed(amountMinor: bigint, currency: string): string {
   return `${amountMinor < 0n ? '-' : '+'}${formatAmount(amountMinor < 0n ? -amountMinor : amountMinor, currency)}`;
 }
 
-async function announce(tx: SqlClient, change: WalletChange, wallet: StoredWallet, cause: ChangeCause): Promise<void> {
+/** wallet.balance_changed@1, and timeline.recorded@1 when the change belongs to a payment. */
+function announcements(change: WalletChange, wallet: StoredWallet, cause: ChangeCause): DomainEvent<unknown>[] {
   const balanceChanged = serializeEventPayload('wallet.balance_changed@1', {
     sellerId: wallet.sellerId,
     currency: wallet.currency,
@@ -70,8 +214,8 @@ async function announce(tx: SqlClient, change: WalletChange, wallet: StoredWalle
     ...(cause.causationEventId === undefined ? {} : { causationEventId: cause.causationEventId }),
     at: wallet.updatedAt,
   });
-  await writeOutbox(tx, newEvent('wallet.balance_changed', 1, cause.correlationId ?? wallet.sellerId, balanceChanged));
-  if (cause.paymentId === undefined) return;
+  const events: DomainEvent<unknown>[] = [newEvent('wallet.balance_changed', 1, cause.correlationId ?? wallet.sellerId, balanceChanged)];
+  if (cause.paymentId === undefined) return events;
   const { pendingDeltaMinor, availableDeltaMinor, reservedDeltaMinor } = change.delta;
   const parts = [
     pendingDeltaMinor === 0n ? undefined : `pending ${signed(pendingDeltaMinor, wallet.currency)}`,
@@ -94,5 +238,6 @@ async function announce(tx: SqlClient, change: WalletChange, wallet: StoredWalle
     },
     at: wallet.updatedAt,
   });
-  await writeOutbox(tx, newEvent('timeline.recorded', 1, cause.paymentId, timeline));
+  events.push(newEvent('timeline.recorded', 1, cause.paymentId, timeline));
+  return events;
 }

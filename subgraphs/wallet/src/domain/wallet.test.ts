@@ -1,4 +1,4 @@
-import { applyWalletChange, applyWalletEvent, emptyWallet, settleReservation, walletChangesFor, walletMatchesLedger } from './index.js';
+import { applyWalletChange, applyWalletEvent, balancesAlong, emptyWallet, settleReservation, walletChangesFor, walletMatchesLedger } from './index.js';
 import type { WalletBalance, WalletEvent } from './index.js';
 
 const AT = new Date('2025-01-15T12:00:00.000Z');
@@ -124,5 +124,24 @@ describe('walletMatchesLedger', () => {
         { field: 'reservedMinor', walletMinor: 2n, ledgerMinor: 3n },
       ],
     });
+  });
+});
+
+describe('balancesAlong', () => {
+  it('replays the deltas that led to a final balance, one balance per delta, the last being the final one', () => {
+    const final = { ...emptyWallet('A', 'USD'), pendingMinor: 2n, availableMinor: -1_000n, reservedMinor: 0n };
+    const deltas = [
+      { pendingDeltaMinor: 500n, availableDeltaMinor: 0n, reservedDeltaMinor: 0n },
+      { pendingDeltaMinor: -500n, availableDeltaMinor: 500n, reservedDeltaMinor: 0n },
+      { pendingDeltaMinor: 0n, availableDeltaMinor: 0n, reservedDeltaMinor: -3_000n },
+      { pendingDeltaMinor: 2n, availableDeltaMinor: -9_000n, reservedDeltaMinor: 0n },
+    ];
+    expect(balancesAlong(final, deltas).map(({ pendingMinor, availableMinor, reservedMinor }) => [pendingMinor, availableMinor, reservedMinor])).toEqual([
+      [500n, 7_500n, 3_000n],
+      [0n, 8_000n, 3_000n],
+      [0n, 8_000n, 0n],
+      [2n, -1_000n, 0n],
+    ]);
+    expect(balancesAlong(final, [])).toEqual([]);
   });
 });

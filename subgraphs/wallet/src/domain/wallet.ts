@@ -77,6 +77,38 @@ export function addDeltas(a: WalletDelta, b: WalletDelta): WalletDelta {
 }
 
 /**
+ * The balances a wallet passed through when `deltas` were applied to it in order and it ended at
+ * `after`: one balance after each delta, the last equal to `after`. Lets a batch update a wallet
+ * once (by the deltas' sum) and still report every intermediate balance exactly as if each delta
+ * had been applied on its own.
+ */
+export function balancesAlong(after: WalletBalance, deltas: readonly WalletDelta[]): WalletBalance[] {
+  const total = deltas.reduce(addDeltas, ZERO_DELTA);
+  let current: WalletBalance = {
+    ...after,
+    pendingMinor: after.pendingMinor - total.pendingDeltaMinor,
+    availableMinor: after.availableMinor - total.availableDeltaMinor,
+    reservedMinor: after.reservedMinor - total.reservedDeltaMinor,
+  };
+  const along: WalletBalance[] = [];
+  for (const delta of deltas) {
+    current = {
+      ...current,
+      pendingMinor: current.pendingMinor + delta.pendingDeltaMinor,
+      availableMinor: current.availableMinor + delta.availableDeltaMinor,
+      reservedMinor: current.reservedMinor + delta.reservedDeltaMinor,
+    };
+    along.push(current);
+  }
+  // Postcondition: replaying the deltas lands exactly on the balance we started from.
+  const last = along.at(-1);
+  if (last !== undefined && (last.pendingMinor !== after.pendingMinor || last.availableMinor !== after.availableMinor || last.reservedMinor !== after.reservedMinor)) {
+    throw new Error('balancesAlong: the replay does not end at the final balance');
+  }
+  return along;
+}
+
+/**
  * Applies one change to the wallet it belongs to. Refuses a reservation larger than the
  * available balance (INSUFFICIENT_FUNDS) and anything that would make reserved negative.
  */

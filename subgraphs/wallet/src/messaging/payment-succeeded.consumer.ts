@@ -1,17 +1,18 @@
 // payment.succeeded@1 → each seller's pending += its orders' net.
 import { walletChangesFor } from '../domain/index.js';
-import { applyWalletChanges } from '../application/apply-changes.js';
-import { walletConsumer } from './wallet-consumer.js';
+import { walletChangeConsumer } from './wallet-consumer.js';
 
-export const paymentSucceededConsumer = walletConsumer({
+export const paymentSucceededConsumer = walletChangeConsumer({
   name: 'wallet.payment-succeeded',
   eventKey: 'payment.succeeded@1',
-  apply: (tx, payment, event) =>
-    applyWalletChanges(tx, walletChangesFor({ type: 'payment.succeeded', payload: payment }), {
+  changesOf: (payment, event) => ({
+    changes: walletChangesFor({ type: 'payment.succeeded', payload: payment }),
+    cause: {
       causationKey: `payment_succeeded:${payment.paymentId}`,
       causationEventId: event.messageId,
       correlationId: payment.paymentId,
       paymentId: payment.paymentId,
       at: payment.succeededAt,
-    }),
+    },
+  }),
 });

@@ -1,4 +1,4 @@
-// The shape the wallet's consumers share: parse the versioned payload, map it onto wallet
+// The shapes the wallet's consumers share: parse the versioned payload, map it onto wallet
 // changes (domain), apply them in the consumer's transaction (the kit wrote the inbox row in the
 // same one). Failure classes: a payout reservation that does not fit yet (INSUFFICIENT_FUNDS) or a
 // settlement whose reservation is not there yet (RESERVATION_NOT_HELD) may be events arriving out
@@ -8,6 +8,7 @@ import type { ConsumerDefinition, DomainEvent, EventKey, EventPayload, SqlClient
 import { EVENT_SCHEMAS, NonRetryableError, RetryableError, defineConsumer } from '@clearhouse/shared';
 import type { z } from 'zod';
 import { WalletRuleError } from '../domain/index.js';
+import { applyWalletChangeBatch, type CausedChanges } from '../application/apply-changes.js';
 
 export interface WalletConsumerSpec<K extends EventKey> {
   /** Consumer (and queue) name, e.g. 'wallet.payment-succeeded'. */
@@ -16,26 +17,58 @@ export interface WalletConsumerSpec<K extends EventKey> {
   readonly apply: (tx: SqlClient, payload: EventPayload<K>, event: DomainEvent<EventPayload<K>>) => Promise<unknown>;
 }
 
+export interface WalletChangeConsumerSpec<K extends EventKey> {
+  /** Consumer (and queue) name, e.g. 'wallet.payment-succeeded'. */
+  readonly name: string;
+  readonly eventKey: K;
+  /** The wallet changes the event makes and their cause (pure). */
+  readonly changesOf: (payload: EventPayload<K>, event: DomainEvent<EventPayload<K>>) => CausedChanges;
+}
+
 const RETRYABLE_RULES = new Set(['INSUFFICIENT_FUNDS', 'RESERVATION_NOT_HELD']);
 
+async function classifyingRuleErrors(work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (error instanceof WalletRuleError) {
+      const message = `${error.code}: ${error.message}`;
+      throw RETRYABLE_RULES.has(error.code) ? new RetryableError(message) : new NonRetryableError(message);
+    }
+    throw error;
+  }
+}
+
+function routingKeyOf(eventKey: EventKey): string {
+  const [routingKey] = eventKey.split('@') as [string];
+  return routingKey;
+}
+
+/** A consumer with more to do than move balances (payout reservations): one event at a time. */
 export function walletConsumer<K extends EventKey>(spec: WalletConsumerSpec<K>): ConsumerDefinition<EventPayload<K>> {
-  const [routingKey] = spec.eventKey.split('@') as [string];
   return defineConsumer<EventPayload<K>>({
     name: spec.name,
-    routingKeys: [routingKey],
+    routingKeys: [routingKeyOf(spec.eventKey)],
     schema: EVENT_SCHEMAS[spec.eventKey] as unknown as z.ZodType<EventPayload<K>>,
     // Wallet changes live in the database only: deliveries that arrive together share a commit.
     batchable: true,
-    async handle(event, tx) {
-      try {
-        await spec.apply(tx, event.payload, event);
-      } catch (error) {
-        if (error instanceof WalletRuleError) {
-          const message = `${error.code}: ${error.message}`;
-          throw RETRYABLE_RULES.has(error.code) ? new RetryableError(message) : new NonRetryableError(message);
-        }
-        throw error;
-      }
-    },
+    handle: (event, tx) => classifyingRuleErrors(() => spec.apply(tx, event.payload, event)),
+  });
+}
+
+/**
+ * A consumer whose whole effect is wallet changes: deliveries that arrive together are applied
+ * in one set-based pass (applyWalletChangeBatch: four statements per batch). If the batch fails
+ * (e.g. one event breaks a rule), the kit rolls it back and runs each message alone through
+ * `handle`, so only the bad one is retried or parked.
+ */
+export function walletChangeConsumer<K extends EventKey>(spec: WalletChangeConsumerSpec<K>): ConsumerDefinition<EventPayload<K>> {
+  return defineConsumer<EventPayload<K>>({
+    name: spec.name,
+    routingKeys: [routingKeyOf(spec.eventKey)],
+    schema: EVENT_SCHEMAS[spec.eventKey] as unknown as z.ZodType<EventPayload<K>>,
+    batchable: true,
+    handle: (event, tx) => classifyingRuleErrors(() => applyWalletChangeBatch(tx, [spec.changesOf(event.payload, event)])),
+    handleBatch: (events, tx) => classifyingRuleErrors(() => applyWalletChangeBatch(tx, events.map((event) => spec.changesOf(event.payload, event)))),
   });
 }

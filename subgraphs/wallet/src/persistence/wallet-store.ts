@@ -1,9 +1,10 @@
 // Wallet rows in PostgreSQL (protocol: prisma/wallet/schema.prisma). Every balance change is an
-// increment in the database under the row lock; a reservation is a conditional UPDATE
+// increment in the database under the row lock (one UPDATE per change, or for a batch one UPDATE
+// adding each wallet's summed changes: incrementWallets); a reservation is a conditional UPDATE
 // (available_minor >= amount), so concurrent reservations can never overdraw the wallet.
 import { randomUUID } from 'node:crypto';
 import type { SqlClient } from '@clearhouse/shared';
-import type { ReservationStatus, WalletBalance, WalletChange, WalletReservation } from '../domain/index.js';
+import type { ReservationStatus, WalletBalance, WalletChange, WalletDelta, WalletReservation } from '../domain/index.js';
 
 export interface StoredWallet extends WalletBalance {
   readonly version: number;
@@ -100,6 +101,113 @@ async function updateWallet(tx: SqlClient, change: WalletChange, requiredAvailab
  */
 export function incrementWalletIfAvailable(tx: SqlClient, change: WalletChange, requiredMinor: bigint): Promise<StoredWallet | undefined> {
   return updateWallet(tx, change, requiredMinor);
+}
+
+/** One movement of a set-based batch: the change, what caused it, and the row id to give it. */
+export interface MovementRow {
+  readonly id: string;
+  readonly change: WalletChange;
+  readonly record: MovementRecord;
+}
+
+/**
+ * Records many movements in one statement; returns the ids of those that were new. A movement
+ * whose (cause, kind, seller, currency) is already stored is skipped, exactly as insertMovement
+ * does. The caller passes each key at most once (a key twice in one statement would leave which
+ * of the two is kept to the executor).
+ */
+export async function insertMovements(tx: SqlClient, rows: readonly MovementRow[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const inserted = await tx.$queryRawUnsafe<{ id: string }[]>(
+    `INSERT INTO wallet_movements (id, seller_id, currency, kind, pending_delta_minor, available_delta_minor, reserved_delta_minor, causation_event_id, correlation_id, at)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::text[], $9::text[], $10::timestamptz[])
+     ON CONFLICT (causation_event_id, kind, seller_id, currency) DO NOTHING
+     RETURNING id::text AS id`,
+    rows.map((row) => row.id),
+    rows.map((row) => row.change.sellerId),
+    rows.map((row) => row.change.currency),
+    rows.map((row) => row.change.kind),
+    rows.map((row) => row.change.delta.pendingDeltaMinor.toString()),
+    rows.map((row) => row.change.delta.availableDeltaMinor.toString()),
+    rows.map((row) => row.change.delta.reservedDeltaMinor.toString()),
+    rows.map((row) => row.record.causationKey),
+    rows.map((row) => row.record.correlationId),
+    rows.map((row) => row.record.at.toISOString()),
+  );
+  return new Set(inserted.map((row) => row.id));
+}
+
+export interface WalletKey {
+  readonly sellerId: string;
+  readonly currency: string;
+}
+
+/**
+ * Orders wallets by (seller, currency). The lock order itself is decided in SQL (ORDER BY ...
+ * COLLATE "C", the same in every batch); this is for matching rows in memory.
+ */
+export function compareWalletKeys(a: WalletKey, b: WalletKey): number {
+  if (a.sellerId !== b.sellerId) return a.sellerId < b.sellerId ? -1 : 1;
+  if (a.currency !== b.currency) return a.currency < b.currency ? -1 : 1;
+  return 0;
+}
+
+/** One wallet's share of a batch: the sum of its fresh changes' deltas and how many there were. */
+export interface WalletIncrement extends WalletKey {
+  readonly delta: WalletDelta;
+  readonly changeCount: number;
+}
+
+/**
+ * Adds each increment to its wallet in two statements, whatever the number of wallets: the
+ * missing wallets are created at zero (as in incrementWallet: the BEFORE INSERT row check would
+ * see an upsert's proposed row), then one UPDATE adds the sums and bumps each version by the
+ * number of changes. Both take their row locks in (seller, currency) order (ORDER BY ... FOR
+ * UPDATE locks in the sorted order), so concurrent batches cannot deadlock on wallets. Returns
+ * the wallets after the update, in that order.
+ */
+export async function incrementWallets(tx: SqlClient, increments: readonly WalletIncrement[]): Promise<StoredWallet[]> {
+  if (increments.length === 0) return [];
+  const sorted = [...increments].sort(compareWalletKeys);
+  const sellerIds = sorted.map((increment) => increment.sellerId);
+  const currencies = sorted.map((increment) => increment.currency);
+  await tx.$executeRawUnsafe(
+    `INSERT INTO wallet_balances (seller_id, currency)
+     SELECT seller_id, currency FROM unnest($1::text[], $2::text[]) AS k(seller_id, currency)
+      ORDER BY seller_id COLLATE "C", currency COLLATE "C"
+     ON CONFLICT (seller_id, currency) DO NOTHING`,
+    sellerIds,
+    currencies,
+  );
+  const rows = await tx.$queryRawUnsafe<WalletRow[]>(
+    `WITH increment AS MATERIALIZED (
+       SELECT d.seller_id, d.currency, d.pending_delta_minor, d.available_delta_minor, d.reserved_delta_minor, d.change_count
+         FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int4[])
+              AS d(seller_id, currency, pending_delta_minor, available_delta_minor, reserved_delta_minor, change_count)
+         JOIN wallet_balances w ON w.seller_id = d.seller_id AND w.currency = d.currency
+        ORDER BY d.seller_id COLLATE "C", d.currency COLLATE "C"
+          FOR UPDATE OF w
+     )
+     UPDATE wallet_balances w
+        SET pending_minor = w.pending_minor + i.pending_delta_minor, available_minor = w.available_minor + i.available_delta_minor,
+            reserved_minor = w.reserved_minor + i.reserved_delta_minor, version = w.version + i.change_count, updated_at = now()
+       FROM increment i
+      WHERE w.seller_id = i.seller_id AND w.currency = i.currency
+     RETURNING w.seller_id, w.currency, w.pending_minor::text AS pending_minor, w.available_minor::text AS available_minor,
+               w.reserved_minor::text AS reserved_minor, w.version, w.updated_at`,
+    sellerIds,
+    currencies,
+    sorted.map((increment) => increment.delta.pendingDeltaMinor.toString()),
+    sorted.map((increment) => increment.delta.availableDeltaMinor.toString()),
+    sorted.map((increment) => increment.delta.reservedDeltaMinor.toString()),
+    sorted.map((increment) => increment.changeCount),
+  );
+  const wallets = rows.map(walletOf).sort(compareWalletKeys);
+  // Postcondition: every wallet was there to update (it was created just above), once.
+  if (wallets.length !== sorted.length || wallets.some((wallet, index) => compareWalletKeys(wallet, sorted[index] as WalletKey) !== 0)) {
+    throw new Error(`incrementWallets: updated ${wallets.length} of ${sorted.length} wallets`);
+  }
+  return wallets;
 }
 
 export async function findWallets(db: SqlClient, sellerId: string): Promise<StoredWallet[]> {
