@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     host: env.PSP_HOST,
     publicUrl: env.PSP_PUBLIC_URL,
     webhookUrl: env.PSP_WEBHOOK_URL,
+    webhookEvents: env.PSP_WEBHOOK_EVENTS,
     webhookSecret: env.STRIPE_WEBHOOK_SECRET,
     databaseUrl: env.PSP_DATABASE_URL,
     logger,
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
       webhookMaxAttempts: Math.max(1, env.PSP_WEBHOOK_MAX_ATTEMPTS),
     },
   });
-  logger.info({ url: env.PSP_PUBLIC_URL, webhookUrl: env.PSP_WEBHOOK_URL }, 'psp simulator started');
+  logger.info({ url: env.PSP_PUBLIC_URL, webhookUrl: env.PSP_WEBHOOK_URL, webhookEvents: env.PSP_WEBHOOK_EVENTS }, 'psp simulator started');
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

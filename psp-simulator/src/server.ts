@@ -9,6 +9,7 @@ import { IdempotencyKeys } from './api/idempotency.js';
 import { handleApiRequest, type PipelineDeps } from './api/pipeline.js';
 import { Clock } from './core/clock.js';
 import { defaultRuntimeConfig, mergeRuntimeConfig, type RuntimeConfig } from './core/config.js';
+import { EnabledEventTypes } from './core/enabledEvents.js';
 import { EventBus } from './core/events.js';
 import { FaultState } from './core/faults.js';
 import { jobKinds } from './core/jobKinds.js';
@@ -36,6 +37,12 @@ export interface SimulatorOptions {
   /** Base of hosted page URLs; default http://localhost:<bound port>. */
   publicUrl?: string;
   webhookUrl?: string;
+  /**
+   * Event types sent to webhookUrl, like a Stripe endpoint's enabled_events: `*` (all, the
+   * default), exact types or trailing wildcards (`payment_intent.*`). Other events are still
+   * created and listed, with pending_webhooks 0. Invalid patterns make startSimulator throw.
+   */
+  webhookEvents?: readonly string[];
   webhookSecret?: string;
   databaseUrl?: string;
   /** Fees and delays (see RuntimeConfig); changeable later with POST /__admin/config. */
@@ -54,6 +61,7 @@ export const defaults = {
   port: 4010,
   host: '127.0.0.1',
   webhookUrl: 'http://localhost:4001/webhooks/stripe',
+  webhookEvents: ['*'] as readonly string[],
   webhookSecret: 'whsec_dev',
   databaseUrl: 'postgresql://postgres@127.0.0.1:5432/clearhouse_psp',
 };
@@ -80,6 +88,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const logger = options.logger ?? pino({ name: 'psp-simulator', level: options.logLevel ?? 'info' });
   const databaseUrl = options.databaseUrl ?? defaults.databaseUrl;
   const config = buildConfig(options.config);
+  const enabledEventTypes = new EnabledEventTypes(options.webhookEvents ?? defaults.webhookEvents);
   await ensureDatabase(databaseUrl);
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
   // An idle connection the server closes (a PostgreSQL restart, a dropped database) must not
@@ -93,7 +102,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const log = new RequestLog();
   const faults = new FaultState();
   const clock = new Clock();
-  const events = new EventBus(store, clock, jobs, faults, config, log);
+  const events = new EventBus(store, clock, jobs, faults, config, log, enabledEventTypes);
   const idempotency = new IdempotencyKeys(writer);
   const sim: Sim = { config, clock, store, writer, jobs, events, log, faults, logger, publicUrl: options.publicUrl ?? '' };
   const dispatcher = new WebhookDispatcher({

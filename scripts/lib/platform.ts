@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { PAYMENTS_WEBHOOK_EVENTS } from '../../subgraphs/payments/src/psp/webhook-events';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -85,8 +86,12 @@ export function platformEnv(base: Record<string, string | undefined>, ports: Pla
     PSP_WEBHOOK_URL: `http://127.0.0.1:${ports.payments}/webhooks/stripe`,
     PSP_DATABASE_URL: `${postgresUrl.replace(/\/+$/, '')}/${prefix}_psp`,
   };
+  const defaults: Record<string, string> = {
+    // The simulator's endpoint gets what payments needs, like a Stripe endpoint's enabled_events.
+    PSP_WEBHOOK_EVENTS: PAYMENTS_WEBHOOK_EVENTS.join(','),
+  };
   const merged: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ ...derived, ...base })) if (value !== undefined) merged[key] = value;
+  for (const [key, value] of Object.entries({ ...defaults, ...derived, ...base })) if (value !== undefined) merged[key] = value;
   // Ports and the URLs derived from them always follow `ports`, whatever the base says.
   return { ...merged, ...derived, ...(base.PSP_PUBLIC_URL ? { PSP_PUBLIC_URL: base.PSP_PUBLIC_URL } : {}) };
 }
@@ -156,7 +161,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
   let firstDeath: string | null = null;
 
   for (const spec of specs) {
-    const child = spawn(process.execPath, ['--enable-source-maps', join(REPO_ROOT, spec.entry)], {
+    const child = spawn(process.execPath, [join(REPO_ROOT, spec.entry)], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', options.stdio, options.stdio],

@@ -47,6 +47,10 @@ describe('pay-in through the hosted page', () => {
     expect(types).toEqual(expect.arrayContaining(['psp.checkout_session_created', 'payment.status_changed', 'psp.webhook_received']));
     const times = succeeded.timeline.map((entry) => Date.parse(entry.at));
     expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // The simulator's endpoint is enabled for the events payments needs (PSP_WEBHOOK_EVENTS):
+    // a card payment sends one webhook, not also charge.succeeded and checkout.session.completed.
+    const webhookTypes = succeeded.timeline.filter((entry) => entry.type === 'psp.webhook_received').map((entry) => (entry.data as { eventType?: string }).eventType);
+    expect(webhookTypes).toEqual(['payment_intent.succeeded']);
 
     const events = await paymentsDb<{ event_type: string; payload: Record<string, unknown> & { from?: string; to?: string } }>(
       `SELECT event_type, payload FROM outbox_messages WHERE correlation_id = $1 ORDER BY created_at, id`,

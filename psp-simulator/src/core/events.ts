@@ -1,8 +1,11 @@
 // Events (evt_): created for every state change, stored (so /v1/events lists them even when a
-// delivery is dropped) and handed to the webhook dispatcher as persisted jobs. Webhook faults
-// act here: drop (no delivery), duplicate (two deliveries), delay and shuffle (random delay).
+// delivery is dropped or the endpoint is not enabled for the type) and handed to the webhook
+// dispatcher as persisted jobs. Types the endpoint is not enabled for get no delivery at all
+// (pending_webhooks 0, no job, nothing in the webhook log). Webhook faults act here, on enabled
+// types only: drop (no delivery), duplicate (two deliveries), delay and shuffle (random delay).
 import type { Clock } from './clock.js';
 import type { RuntimeConfig } from './config.js';
+import type { EnabledEventTypes } from './enabledEvents.js';
 import type { FaultState } from './faults.js';
 import { newId } from './ids.js';
 import type { JobScheduler } from './jobs.js';
@@ -23,11 +26,15 @@ export class EventBus {
     private readonly faults: FaultState,
     private readonly config: RuntimeConfig,
     private readonly log: RequestLog,
+    private readonly enabledTypes: EnabledEventTypes,
   ) {}
 
   emit(type: string, object: StoredObject, previousAttributes?: Record<string, unknown>): StripeEvent {
     const request = requestContext.getStore();
-    const deliveries = this.deliveryDelaysMs();
+    const enabled = this.enabledTypes.matches(type);
+    // Faults are rolled only for events the endpoint would receive: a not-enabled type is not a
+    // delivery, so it neither consumes a drop nor shows up as one.
+    const deliveries = enabled ? this.deliveryDelaysMs() : [];
     const event: StripeEvent = {
       id: newId('evt'),
       object: 'event',
@@ -43,7 +50,7 @@ export class EventBus {
       },
     };
     this.store.save(event);
-    if (deliveries.length === 0) this.logDropped(event);
+    if (enabled && deliveries.length === 0) this.logDropped(event);
     for (const delayMs of deliveries) this.jobs.schedule(webhookJobKind, delayMs, { eventId: event.id });
     return event;
   }

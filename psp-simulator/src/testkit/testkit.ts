@@ -129,7 +129,7 @@ export function stripeClient(port: number, options: { maxNetworkRetries?: number
   });
 }
 
-export async function startTestSimulator(options: { config?: Partial<RuntimeConfig> } = {}): Promise<TestSimulator> {
+export async function startTestSimulator(options: { config?: Partial<RuntimeConfig>; webhookEvents?: readonly string[] } = {}): Promise<TestSimulator> {
   const databaseUrl = `${postgresUrl}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
   const signingClient = new Stripe('sk_test_clearhouse');
   const webhooks = new WebhookReceiver(signingClient);
@@ -140,6 +140,7 @@ export async function startTestSimulator(options: { config?: Partial<RuntimeConf
       host: '127.0.0.1',
       databaseUrl,
       webhookUrl: webhooks.url,
+      webhookEvents: options.webhookEvents,
       webhookSecret,
       config: { ...fastConfig, ...options.config },
       logger: pino({ level: process.env.PSP_TEST_LOG_LEVEL ?? 'silent' }),
