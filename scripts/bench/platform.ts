@@ -183,7 +183,7 @@ export async function startService(
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   mkdirSync(join(logFile, '..'), { recursive: true });
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--enable-source-maps', join(REPO_ROOT, entry)], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [join(REPO_ROOT, entry)], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   let ready = false;
