@@ -78,7 +78,9 @@ export async function deleteBrokerObjects(amqpUrl: string, prefix: string): Prom
   let queues: string[] = [];
   try {
     queues = await listQueueNames({ managementUrl, prefix, timeoutMs: 5000 });
-  } catch {
+  } catch (error) {
+    // Queue names are only listed by the management API; without it the run's queues stay behind.
+    console.error(`[bench] could not list the queues of ${prefix} (${(error as Error).message}); they stay behind: enable rabbitmq_management (or set RABBITMQ_MANAGEMENT_URL) and delete the queues named ${prefix}.*`);
     return 0;
   }
   const connection = new Connection({ url: amqpUrl, connectionName: `${prefix}.bench-cleanup` });

@@ -64,6 +64,17 @@ export function platformUrls(ports: PlatformPorts): PlatformUrls {
   };
 }
 
+/**
+ * The server URL with its path replaced by the database, its query kept (so a Unix-socket server
+ * URL such as `postgresql://postgres@localhost?host=/var/run/postgresql` works). Same rule as the
+ * shared databaseUrlOnServer, which this file cannot import: `npm start` loads it before the build.
+ */
+function databaseOnServer(postgresServerUrl: string, databaseName: string): string {
+  const url = new URL(postgresServerUrl);
+  url.pathname = `/${databaseName}`;
+  return url.toString();
+}
+
 /** The environment each service needs to find the others, derived from the ports. */
 export function platformEnv(base: Record<string, string | undefined>, ports: PlatformPorts): Record<string, string> {
   const urls = platformUrls(ports);
@@ -84,7 +95,7 @@ export function platformEnv(base: Record<string, string | undefined>, ports: Pla
     STRIPE_API_BASE: urls.psp,
     PSP_PUBLIC_URL: `http://localhost:${ports.psp}`,
     PSP_WEBHOOK_URL: `http://127.0.0.1:${ports.payments}/webhooks/stripe`,
-    PSP_DATABASE_URL: `${postgresUrl.replace(/\/+$/, '')}/${prefix}_psp`,
+    PSP_DATABASE_URL: databaseOnServer(postgresUrl, `${prefix}_psp`),
   };
   const defaults: Record<string, string> = {
     // The simulator's endpoint gets what payments needs, like a Stripe endpoint's enabled_events.

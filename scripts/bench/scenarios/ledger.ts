@@ -118,26 +118,32 @@ async function verify(db: Client): Promise<{ balanced: boolean; unbalanced: numb
   };
 }
 
-async function findConsumerQueue(exchange: string, timeoutMs: number): Promise<string | null> {
-  const management = new URL(process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672');
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`).toString('base64')}`;
-  management.username = '';
-  management.password = '';
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(new URL(`/api/exchanges/%2F/${encodeURIComponent(exchange)}/bindings/source`, management), { headers: { authorization: auth }, signal: AbortSignal.timeout(3000) });
-      if (response.ok) {
-        const bindings = (await response.json()) as { destination: string; routing_key: string }[];
-        const found = bindings.find((binding) => binding.routing_key === 'payment.succeeded');
-        if (found) return found.destination;
+/**
+ * Waits until the ledger consumes payment.succeeded@1: its queue (named after the consumer) has
+ * a consumer, which the kit only starts after binding the queue. Asked over AMQP (a passive
+ * declare), so the bench does not need the management plugin.
+ */
+async function findConsumerQueue(amqpUrl: string, prefix: string, timeoutMs: number): Promise<string | null> {
+  const { consumerQueueName } = await import('@clearhouse/shared');
+  const queue = consumerQueueName(prefix, 'ledger.payment-succeeded');
+  const connection = new Connection({ url: amqpUrl, connectionName: `${prefix}.bench-probe` });
+  connection.on('error', () => undefined);
+  try {
+    await connection.onConnect(10_000);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const { consumerCount } = await connection.queueDeclare({ queue, passive: true });
+        if (consumerCount > 0) return queue;
+      } catch {
+        // not declared yet (a passive declare of a missing queue fails)
       }
-    } catch {
-      // management API not there yet
+      await sleep(250);
     }
-    await sleep(500);
+    return null;
+  } finally {
+    await connection.close();
   }
-  return null;
 }
 
 async function runBroker(env: Record<string, string>, options: LedgerOptions, db: Client, runTag: string, logFile: string, markEnd: () => void): Promise<{ published: number; queue: string | null; publishMs: number; note: string }> {
@@ -146,7 +152,7 @@ async function runBroker(env: Record<string, string>, options: LedgerOptions, db
   const ledger = await startService('ledger', 'subgraphs/ledger/dist/main.js', env, port, logFile);
   try {
     const exchange = `${env.BROKER_PREFIX}.events`;
-    const queue = await findConsumerQueue(exchange, 15_000);
+    const queue = await findConsumerQueue(env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', env.BROKER_PREFIX ?? '', 15_000);
     if (!queue) return { published: 0, queue: null, publishMs: 0, note: 'the ledger has no consumer bound to payment.succeeded yet' };
     const connection = new Connection({ url: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', connectionName: `${env.BROKER_PREFIX}.bench-publisher` });
     connection.on('error', () => undefined);
