@@ -1,6 +1,6 @@
 // timeline.recorded@1 through the real broker into Payment.timeline, once per message.
 import { PrismaPg } from '@prisma/adapter-pg';
-import { ConfirmPublisher, declareTopology, encodeEnvelope, eventProperties, newEvent, silentLogger, startConsumers, type RunningConsumers, type TransactionalDb } from '@clearhouse/shared';
+import { ConfirmPublisher, createPgDatabase, declareTopology, encodeEnvelope, eventProperties, newEvent, silentLogger, startConsumers, type ConsumerContext, type MessagingLogger, type RunningConsumers, type TimelineRecordedV1, type TransactionalDb } from '@clearhouse/shared';
 import { createTestBroker, createTestDatabase, type TestBroker, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { timelineConsumer } from './timeline-consumer.js';
@@ -46,4 +46,29 @@ test('an entry from another service lands on the timeline once; unknown payments
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ source: 'ledger', type: 'ledger.transaction_posted', message: 'posted 1.00 USD', data: { transactionId: 'tx_1' } });
   expect(await prisma.timelineEvent.count({ where: { paymentId: 'pay_nope' } })).toBe(0);
+});
+
+test('a batch of entries is written in one go, in order, for known payments only; unknown ones are reported', async () => {
+  await prisma.payment.create({ data: { id: 'pay_t2', status: 'SUCCEEDED', buyerId: 'b', currency: 'USD', amountMinor: 100n, idempotencyCallerId: 'c', idempotencyKey: 'k2' } });
+  const at = new Date();
+  const entry = (paymentId: string, type: string): TimelineRecordedV1 => ({ paymentId, source: 'wallet', type, message: type, data: null, at });
+  const events = [entry('pay_t2', 'batch.first'), entry('pay_gone', 'batch.unknown'), entry('pay_t2', 'batch.second'), entry('pay_t1', 'batch.third')].map((payload) =>
+    newEvent('timeline.recorded', 1, payload.paymentId, payload),
+  );
+  const warned: unknown[] = [];
+  const logger = { ...silentLogger, warn: (fields: unknown) => void warned.push(fields) } as unknown as MessagingLogger;
+  const ctxs = events.map((): ConsumerContext => ({ consumer: 'payments.timeline', queue: 'q', attempt: 1, redelivered: false, logger }));
+  const pg = createPgDatabase(database.url, { poolMax: 1 });
+  try {
+    await pg.$transaction((tx) => timelineConsumer.handleBatch!(events, tx, ctxs));
+  } finally {
+    await pg.end();
+  }
+  const rows = await prisma.timelineEvent.findMany({ where: { type: { startsWith: 'batch.' } }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
+  expect(rows.map((row) => [row.paymentId, row.type])).toEqual([
+    ['pay_t2', 'batch.first'],
+    ['pay_t2', 'batch.second'],
+    ['pay_t1', 'batch.third'],
+  ]);
+  expect(warned).toEqual([{ paymentId: 'pay_gone', type: 'batch.unknown' }]);
 });
