@@ -225,7 +225,7 @@ export interface CreateCheckoutCommand {
 }
 
 /** The payment this caller created under this key in an earlier run, or a new one. */
-async function findOrCreatePayment(deps: PaymentsDeps, command: CreateCheckoutCommand, checkout: ValidCheckout, takeover: boolean): Promise<{ stored: StoredPayment; fresh: boolean } | { payment: PaymentRecord } | DomainError> {
+async function findOrCreatePayment(deps: PaymentsDeps, command: CreateCheckoutCommand, checkout: ValidCheckout, takeover: boolean): Promise<{ created: StoredPayment } | { payment: PaymentRecord } | DomainError> {
   // A key never seen before cannot have a payment yet, unless its key row was deleted after the
   // retention period and the key reused: the unique (caller, key) of payments catches that.
   if (takeover) {
@@ -234,7 +234,7 @@ async function findOrCreatePayment(deps: PaymentsDeps, command: CreateCheckoutCo
   }
   try {
     const created = await createPayment(deps, command.caller, checkout);
-    return created instanceof DomainError ? created : { stored: created, fresh: true };
+    return created instanceof DomainError ? created : { created };
   } catch (error) {
     if (!(error instanceof DuplicateIdempotencyKeyError)) throw error;
     const payment = await deps.store.findPaymentByIdempotencyKey(command.caller.keyId, checkout.idempotencyKey);
@@ -258,11 +258,11 @@ export async function createCheckout(deps: PaymentsDeps, command: CreateCheckout
     execute: async (context: IdempotentExecutionContext) => {
       const found = await findOrCreatePayment(deps, command, checkout, context.takeover);
       if (found instanceof DomainError) return { response: errorResponse(null, found) };
-      const payment = 'stored' in found ? found.stored.payment : found.payment;
+      const payment = 'created' in found ? found.created.payment : found.payment;
       const success: MutationResponse = { paymentId: payment.id, userErrors: [] };
       if (payment.status !== 'CREATED') return { response: success };
       const registered = await registerWithPsp(deps, payment, {
-        ...('stored' in found ? { knownOrders: found.stored.orders, fresh: found.fresh } : {}),
+        ...('created' in found ? { knownOrders: found.created.orders, fresh: true } : {}),
         alsoInTransaction: (tx) => tx.completeIdempotentRequest(context, success),
       });
       if (registered instanceof DomainError) return { response: errorResponse(null, registered), retryable: registered.retryable };
