@@ -39,19 +39,16 @@ async function classifyingRuleErrors(work: () => Promise<unknown>): Promise<void
   }
 }
 
-function routingKeyOf(eventKey: EventKey): string {
+/** What every wallet consumer shares: its queue, routing key and payload schema; batchable (wallet changes live in the database only, so deliveries that arrive together share a commit). */
+function walletConsumerBase<K extends EventKey>(name: string, eventKey: K) {
   const [routingKey] = eventKey.split('@') as [string];
-  return routingKey;
+  return { name, routingKeys: [routingKey], schema: EVENT_SCHEMAS[eventKey] as unknown as z.ZodType<EventPayload<K>>, batchable: true } as const;
 }
 
 /** A consumer with more to do than move balances (payout reservations): one event at a time. */
 export function walletConsumer<K extends EventKey>(spec: WalletConsumerSpec<K>): ConsumerDefinition<EventPayload<K>> {
   return defineConsumer<EventPayload<K>>({
-    name: spec.name,
-    routingKeys: [routingKeyOf(spec.eventKey)],
-    schema: EVENT_SCHEMAS[spec.eventKey] as unknown as z.ZodType<EventPayload<K>>,
-    // Wallet changes live in the database only: deliveries that arrive together share a commit.
-    batchable: true,
+    ...walletConsumerBase(spec.name, spec.eventKey),
     handle: (event, tx) => classifyingRuleErrors(() => spec.apply(tx, event.payload, event)),
   });
 }
@@ -64,10 +61,7 @@ export function walletConsumer<K extends EventKey>(spec: WalletConsumerSpec<K>):
  */
 export function walletChangeConsumer<K extends EventKey>(spec: WalletChangeConsumerSpec<K>): ConsumerDefinition<EventPayload<K>> {
   return defineConsumer<EventPayload<K>>({
-    name: spec.name,
-    routingKeys: [routingKeyOf(spec.eventKey)],
-    schema: EVENT_SCHEMAS[spec.eventKey] as unknown as z.ZodType<EventPayload<K>>,
-    batchable: true,
+    ...walletConsumerBase(spec.name, spec.eventKey),
     handle: (event, tx) => classifyingRuleErrors(() => applyWalletChangeBatch(tx, [spec.changesOf(event.payload, event)])),
     handleBatch: (events, tx) => classifyingRuleErrors(() => applyWalletChangeBatch(tx, events.map((event) => spec.changesOf(event.payload, event)))),
   });
