@@ -36,19 +36,29 @@ export function eventTypePatternProblems(patterns: readonly string[]): string[] 
   return problems;
 }
 
-/** A validated set of patterns; `matches` decides whether an event of a type is sent. */
+/**
+ * Stripe's event-type patterns, as webhook endpoints and the `/v1/events` type filter take them:
+ * `*` (every type), an exact type, or a trailing wildcard (`payment_intent.*`).
+ */
+export function eventTypeMatches(pattern: string, type: string): boolean {
+  if (pattern === allEventTypes) return true;
+  if (!pattern.endsWith('*')) return type === pattern;
+  const prefix = pattern.slice(0, -1);
+  return type.length > prefix.length && type.startsWith(prefix);
+}
+
+/** A validated set of patterns; `matches` decides whether an event of a type is sent (eventTypeMatches, with the exact types in a set). */
 export class EnabledEventTypes {
   private readonly all: boolean;
   private readonly exact: ReadonlySet<string>;
-  /** `payment_intent.*` is kept as `payment_intent.`: the type must be longer than the prefix. */
-  private readonly prefixes: readonly string[];
+  private readonly wildcards: readonly string[];
 
   constructor(readonly patterns: readonly string[]) {
     const problems = eventTypePatternProblems(patterns);
     if (problems.length > 0) throw new Error(`invalid webhook event types: ${problems.join('; ')}`);
     this.all = patterns.includes(allEventTypes);
     this.exact = new Set(patterns.filter((pattern) => !pattern.endsWith('*')));
-    this.prefixes = patterns.filter((pattern) => pattern !== allEventTypes && pattern.endsWith('.*')).map((pattern) => pattern.slice(0, -1));
+    this.wildcards = patterns.filter((pattern) => pattern !== allEventTypes && pattern.endsWith('.*'));
   }
 
   static all(): EnabledEventTypes {
@@ -57,6 +67,6 @@ export class EnabledEventTypes {
 
   matches(type: string): boolean {
     if (this.all || this.exact.has(type)) return true;
-    return this.prefixes.some((prefix) => type.length > prefix.length && type.startsWith(prefix));
+    return this.wildcards.some((pattern) => eventTypeMatches(pattern, type));
   }
 }

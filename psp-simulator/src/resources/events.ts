@@ -1,4 +1,5 @@
 // /v1/events: retrieve and list (type, types[], created filters, pagination).
+import { eventTypeMatches } from '../core/enabledEvents.js';
 import { noSuchObject } from '../core/errors.js';
 import type { StripeEvent } from '../core/types.js';
 import { listObjects, type Predicate } from '../api/list.js';
@@ -7,11 +8,7 @@ import type { ApiCall } from '../api/types.js';
 
 /** Stripe's `type` filter accepts a trailing wildcard: `payment_intent.*`. */
 function typeMatcher(pattern: string): Predicate<StripeEvent> {
-  if (pattern.endsWith('*')) {
-    const prefix = pattern.slice(0, -1);
-    return (event) => event.type.startsWith(prefix);
-  }
-  return (event) => event.type === pattern;
+  return (event) => eventTypeMatches(pattern, event.type);
 }
 
 export function listEvents({ sim, params }: ApiCall): object {
