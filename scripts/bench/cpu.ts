@@ -68,7 +68,12 @@ export function cpuSnapshot(ownChildrenOnly: boolean, databasePrefix: string | n
       // Backends name their database in the command line; other databases are someone else's.
       const command = cmdline(pid);
       const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(command);
-      add(backend && databasePrefix && !backend[1]?.startsWith(databasePrefix) ? 'postgres (other dbs)' : 'postgres', stat.cpuMs, pid);
+      const database = backend?.[1];
+      const ours = !(database && databasePrefix && !database.startsWith(databasePrefix));
+      add(ours ? 'postgres' : 'postgres (other dbs)', stat.cpuMs, pid);
+      // The same time again by database (`pg:payments`…; `pg:server` for the WAL writer,
+      // checkpointer and other server processes), for the breakdown table.
+      if (ours) add(`${PG_DATABASE_GROUP}${database ? (databasePrefix ? database.slice(databasePrefix.length).replace(/^_/, '') : database) : 'server'}`, stat.cpuMs, pid);
       continue;
     }
     if (stat.comm === 'beam.smp' || stat.comm.startsWith('erl_')) {
@@ -110,6 +115,9 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): Map<string, n
   delta.set('other', Math.max(0, (delta.get('machine') ?? 0) - ours));
   return delta;
 }
+
+/** Prefix of the per-database PostgreSQL groups (a breakdown of `postgres`, not counted twice). */
+export const PG_DATABASE_GROUP = 'pg:';
 
 export const CPU_GROUPS = ['gateway', 'payments', 'ledger', 'wallet', 'payouts', 'psp-sim', 'postgres', 'rabbitmq', 'bench'] as const;
 

@@ -4,7 +4,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { BenchArgs } from './args';
 import { runAudits, type AuditVerdict } from './audit';
-import { CPU_GROUPS, cpuDelta, cpuSnapshot, ownServicePids } from './cpu';
+import { CPU_GROUPS, PG_DATABASE_GROUP, cpuDelta, cpuSnapshot, ownServicePids } from './cpu';
 import type { LoadResult } from './load';
 import { openTarget, type BenchTarget } from './platform';
 import { profilesIn, summarizeProfile } from './profile';
@@ -126,7 +126,7 @@ export async function main(args: BenchArgs): Promise<number> {
           const t = target;
           settlementResult = await measured(
             `settlement ${args.settleRate}/s`,
-            () => settlement(t, { rate: args.settleRate, durationSec: args.settleDurationSec, payConcurrency: args.payConcurrency, drainTimeoutSec: args.drainTimeoutSec, card: '4242424242424242' }),
+            (markEnd) => settlement(t, { rate: args.settleRate, durationSec: args.settleDurationSec, payConcurrency: args.payConcurrency, drainTimeoutSec: args.drainTimeoutSec, card: '4242424242424242' }, markEnd),
             (r) => r.posted,
           );
         }
@@ -252,6 +252,17 @@ export async function main(args: BenchArgs): Promise<number> {
       ),
     );
     out.push('');
+    const databases = [...new Set(costs.flatMap((c) => Object.keys(c.cpuMs).filter((key) => key.startsWith(PG_DATABASE_GROUP))))].sort();
+    if (databases.length > 0) {
+      out.push('PostgreSQL’s share above, by database (ms of CPU per operation; `server` = the WAL writer, checkpointer and other server processes):\n');
+      out.push(
+        table(
+          ['phase', ...databases.map((key) => key.slice(PG_DATABASE_GROUP.length))],
+          costs.map((c) => [c.phase, ...databases.map((key) => num((c.cpuMs[key] ?? 0) / Math.max(1, c.ops), 2))]),
+        ),
+      );
+      out.push('');
+    }
   }
   const requirements: [string, boolean | null, string][] = [];
   const at100 = checkoutResults.find((r) => r.targetRate === 100);
