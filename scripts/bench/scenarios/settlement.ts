@@ -4,7 +4,7 @@
 // ledger transaction's own postedAt (server clock, same machine), so how often we poll changes
 // nothing but how soon we notice: polling stays one batched query (≤25 aliases) a second while
 // the load runs, and the rest is read after the load phase.
-import { bearer, checkoutBody, gql, parseCheckout } from '../graphql';
+import { bearer, checkoutBody, gql, httpPost, parseCheckout } from '../graphql';
 import { runLoad, type LoadResult } from '../load';
 import type { BenchTarget } from '../platform';
 import { progress, say } from '../progress';
@@ -175,11 +175,11 @@ export async function settlement(target: BenchTarget, options: SettlementOptions
         });
         continue;
       }
-      const body = new URLSearchParams({ card_number: options.card, exp_month: '12', exp_year: '2030', cvc: '123' });
+      const body = new URLSearchParams({ card_number: options.card, exp_month: '12', exp_year: '2030', cvc: '123' }).toString();
       const startedAt = Date.now();
       try {
-        const response = await fetch(item.checkoutUrl, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
-        await response.text();
+        // undici's request() follows no redirect: the 303 to the success page is the answer.
+        const response = await httpPost(item.checkoutUrl, body, { 'content-type': 'application/x-www-form-urlencoded' });
         item.payStatus = response.status;
         if (response.status === 303 || response.status === 302 || response.status === 200) {
           item.paidAt = Date.now();
