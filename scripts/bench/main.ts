@@ -7,6 +7,7 @@ import { runAudits, type AuditVerdict } from './audit';
 import { CPU_GROUPS, PG_DATABASE_GROUP, cpuDelta, cpuSnapshot, ownServicePids } from './cpu';
 import type { LoadResult } from './load';
 import { openTarget, type BenchTarget } from './platform';
+import { startMaintenance, type Maintenance } from './maintenance';
 import { profilesIn, summarizeProfile } from './profile';
 import { say } from './progress';
 import { checkoutAtRate } from './scenarios/checkout';
@@ -94,6 +95,12 @@ export async function main(args: BenchArgs): Promise<number> {
         }),
       (r) => r.posted,
     );
+  // Owned platforms only: an external one has its own server and maintenance.
+  let maintenance: Maintenance | null = null;
+  if (!process.env.BENCH_GATEWAY_URL) {
+    maintenance = await startMaintenance(process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432', `clearhouse_bench_${args.runId}`);
+    if (maintenance.stats.active) say('PostgreSQL runs with autovacuum = off: the bench runs its ANALYZE/VACUUM on the run’s databases every 10 s instead (BENCHMARKS.md)');
+  }
   try {
     if (args.scenarios.includes('c')) {
       try {
@@ -138,6 +145,7 @@ export async function main(args: BenchArgs): Promise<number> {
     }
     if (target) audits = await runAudits(target);
   } finally {
+    await maintenance?.stop();
     if (target) await target.stop();
   }
 
@@ -145,6 +153,10 @@ export async function main(args: BenchArgs): Promise<number> {
   const out: string[] = [];
   out.push(`\n## Clearhouse benchmark ${args.runId} (${new Date().toISOString()})\n`);
   out.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average at start ${startLoad}, at end ${loadavg().map((v) => v.toFixed(2)).join(' ')}; services' LOG_LEVEL ${args.logLevel}${Object.keys(args.serviceEnv).length ? `; extra env ${JSON.stringify(args.serviceEnv)}` : ''}.\n`);
+  if (maintenance?.stats.active) {
+    const m = maintenance.stats;
+    out.push(`PostgreSQL's autovacuum is off on this server; the bench stood in for it on the run's databases: ${m.passes} passes, ${m.analyzed} ANALYZE and ${m.vacuumed} VACUUM of tables over autovacuum's default thresholds${m.errors.length ? `; errors: ${m.errors.slice(0, 3).join('; ')}` : ''}.\n`);
+  }
   if (checkoutResults.length > 0) {
     out.push('### (a) createCheckout through the gateway\n');
     out.push(
