@@ -19,6 +19,8 @@ export interface SubgraphServiceOptions<TContext extends RequestContext> {
   readonly extendContext: (base: RequestContext) => TContext;
   readonly routes?: readonly RawRoute[];
   readonly readiness: ReadinessChecks;
+  /** Largest request body accepted (default: the HTTP service's 1 MiB). */
+  readonly bodyBytesMax?: number;
 }
 
 export async function startSubgraphService<TContext extends RequestContext>(
@@ -40,6 +42,7 @@ export async function startSubgraphService<TContext extends RequestContext>(
     graphql: { server, path: '/graphql', context: async (request) => options.extendContext(await baseContext(request)) },
     routes: options.routes ?? [],
     readiness: options.readiness,
+    ...(options.bodyBytesMax === undefined ? {} : { bodyBytesMax: options.bodyBytesMax }),
   });
   return {
     http,

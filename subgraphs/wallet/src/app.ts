@@ -19,6 +19,14 @@ import { createWalletPrisma } from './persistence/prisma.js';
 
 export const SCHEMA_FILE = join(__dirname, '..', 'src', 'graphql', 'schema.graphql');
 
+/**
+ * The ops `audit` sends the wallet every seller's ledger balances (the `@requires` of
+ * walletMatchesLedger, ~110 bytes per seller and currency): the default 1 MiB failed the audit
+ * from ~10,000 sellers on. 64 MiB carries ~600,000; past that, `npm run audit` (which reads both
+ * databases) is the tool. Only the gateway, signing its requests, calls this port.
+ */
+export const WALLET_REQUEST_BYTES_MAX = 64 * 1024 * 1024;
+
 export interface RunningWallet {
   readonly http: HttpService;
   readonly parts: readonly Stoppable[];
@@ -57,6 +65,7 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
     resolvers,
     extendContext: (base) => ({ ...base, prisma }),
     routes: walletInternalRoutes(db, env.INTERNAL_SIGNING_SECRET),
+    bodyBytesMax: WALLET_REQUEST_BYTES_MAX,
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
       broker: broker.ready,
