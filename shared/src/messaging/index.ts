@@ -19,7 +19,7 @@ export {
 } from './topology.js';
 export { ConfirmPublisher, UnroutableError } from './publisher.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox.js';
-export { writeOutbox, writeOutboxBatch, createOutboxRelay, RelayCrashForTest } from './outbox.js';
+export { writeOutbox, writeOutboxBatch, outboxBatchInsert, createOutboxRelay, RelayCrashForTest } from './outbox.js';
 export type { AttemptRecord } from './retry.js';
 export type { ConsumerContext, ConsumerDefinition, StartConsumersOptions, RunningConsumers } from './consumer.js';
 export { defineConsumer, startConsumers } from './consumer.js';

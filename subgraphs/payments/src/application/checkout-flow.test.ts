@@ -203,6 +203,25 @@ test('a webhook event id is applied once', async () => {
   expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('duplicate_webhook');
 });
 
+test('a webhook change writes its timeline entries and outbox events together; a repeat writes nothing; the event id of an unknown payment is kept', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const webhook = { id: `evt_tl_${id}`, type: 'payment_intent.succeeded', paymentIntentId: `pi_${id}`, objectType: 'payment_intent', objectId: `pi_${id}`, createdAtMs: Date.now() };
+  const outboxBefore = (await outbox(id)).length;
+  expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('changed');
+  const timeline = (await deps.store.timelineOf(id)).map((entry) => entry.type);
+  expect(timeline.slice(-2)).toEqual(['psp.webhook_received', 'payment.status_changed']);
+  const written = (await outbox(id)).slice(outboxBefore).map((event) => event.eventType).sort();
+  expect(written).toEqual(['payment.status_changed', 'payment.succeeded']);
+  expect((await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', webhook)).kind).toBe('duplicate_webhook');
+  expect((await deps.store.timelineOf(id)).map((entry) => entry.type)).toEqual(timeline);
+  expect(await outbox(id)).toHaveLength(outboxBefore + 2);
+
+  const stray = { ...webhook, id: `evt_stray_${id}` };
+  expect((await syncPaymentWithPsp(deps, `pay_missing_${id}`, state(`missing_${id}`, 'SUCCEEDED'), 'webhook', stray)).kind).toBe('unknown_payment');
+  expect(await prisma.processedWebhookEvent.count({ where: { eventId: stray.id } })).toBe(1);
+});
+
 test('payment_intent.created is answered without asking the PSP or touching the payment', async () => {
   const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
   const id = paymentId!;

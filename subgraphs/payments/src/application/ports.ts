@@ -162,6 +162,11 @@ export interface PaymentsTransaction {
   completeIdempotentRequest(context: IdempotentExecutionContext, response: JsonValue): Promise<void>;
   /** Records a PSP webhook event id; false when it was recorded before. */
   markWebhookProcessed(eventId: string, type: string): Promise<boolean>;
+  /**
+   * markWebhookProcessed and lockPayment in one round trip: `fresh` is markWebhookProcessed's
+   * answer; null when there is no such payment (the event id is recorded all the same).
+   */
+  markWebhookAndLockPayment(eventId: string, type: string, paymentId: string): Promise<{ fresh: boolean; payment: PaymentRecord } | null>;
   /** Optimistic on the order's updatedAt is not needed: callers hold the payment's lock. */
   updateOrder(id: string, patch: OrderPatch): Promise<void>;
   insertRefund(refund: Omit<RefundRecord, 'createdAt' | 'updatedAt' | 'pspRound' | 'succeededAt' | 'feeRefundMinor' | 'pendingMinor' | 'availableMinor' | 'failureCode' | 'pspRefundId'>): Promise<void>;

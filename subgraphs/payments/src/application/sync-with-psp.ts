@@ -23,9 +23,16 @@ export async function retrievePspState(deps: PaymentsDeps, paymentIntentId: stri
 
 export async function syncPaymentWithPsp(deps: PaymentsDeps, paymentId: string, state: PspPaymentState, cause: string, webhook?: PspWebhookEvent): Promise<SyncOutcome> {
   const outcome = await deps.store.transaction(async (tx): Promise<SyncOutcome> => {
-    if (webhook && !(await tx.markWebhookProcessed(webhook.id, webhook.type))) return { kind: 'duplicate_webhook' };
-    const payment = await tx.lockPayment(paymentId);
-    if (!payment) return { kind: 'unknown_payment' };
+    let payment: PaymentRecord | null;
+    if (webhook) {
+      const claimed = await tx.markWebhookAndLockPayment(webhook.id, webhook.type, paymentId);
+      if (!claimed) return { kind: 'unknown_payment' };
+      if (!claimed.fresh) return { kind: 'duplicate_webhook' };
+      payment = claimed.payment;
+    } else {
+      payment = await tx.lockPayment(paymentId);
+      if (!payment) return { kind: 'unknown_payment' };
+    }
     const at = new Date();
     if (webhook) {
       await tx.addTimeline({

@@ -9,7 +9,7 @@
 // written with one statement each before the commit; the re-check claims are one UPDATE (refunds)
 // or one locked SELECT plus one UPDATE (payments, whose next re-check depends on each row).
 import { v7 as timeOrderedUuid } from 'uuid';
-import { writeOutboxBatch, type DomainEvent, type SqlClient, type TransactionalDb, type TransactionOptions } from '@clearhouse/shared';
+import { outboxBatchInsert, writeOutboxBatch, type DomainEvent, type SqlClient, type TransactionalDb, type TransactionOptions } from '@clearhouse/shared';
 import type { PaymentOrderStatus } from '../domain/payment-status.js';
 import {
   DuplicateIdempotencyKeyError,
@@ -322,6 +322,42 @@ async function markWebhookProcessed(tx: SqlClient, eventId: string, type: string
   return inserted === 1;
 }
 
+async function markWebhookAndLockPayment(tx: SqlClient, eventId: string, type: string, paymentId: string): Promise<{ fresh: boolean; payment: PaymentRecord } | null> {
+  // A data-modifying CTE runs to completion whether or not the payment exists.
+  const [row] = await tx.$queryRawUnsafe<(PaymentRow & { webhook_fresh: boolean })[]>(
+    `WITH mark AS (INSERT INTO processed_webhook_events (event_id, type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING RETURNING 1)
+     SELECT EXISTS (SELECT 1 FROM mark) AS webhook_fresh, ${PAYMENT_COLUMNS} FROM payments WHERE id = $3 FOR UPDATE`,
+    eventId,
+    type,
+    paymentId,
+  );
+  return row ? { fresh: row.webhook_fresh, payment: toPayment(row) } : null;
+}
+
+/**
+ * The buffered timeline entries and outbox events of a transaction in one statement (two
+ * data-modifying CTEs): one round trip instead of two.
+ */
+async function insertTimelineAndOutbox(tx: SqlClient, entries: readonly TimelineEntry[], events: readonly DomainEvent<unknown>[]): Promise<void> {
+  const outbox = outboxBatchInsert(events, 8);
+  const [row] = await tx.$queryRawUnsafe<{ outbox: number }[]>(
+    `WITH timeline AS (
+       INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+     ), outbox AS (${outbox.sql} RETURNING 1)
+     SELECT count(*)::int AS outbox FROM outbox`,
+    entries.map(() => timelineEntryId()),
+    entries.map((entry) => entry.paymentId),
+    entries.map((entry) => sqlParam(entry.at)),
+    entries.map((entry) => entry.source),
+    entries.map((entry) => entry.type),
+    entries.map((entry) => entry.message),
+    entries.map((entry) => jsonParam(entry.data)),
+    ...outbox.params,
+  );
+  if (row?.outbox !== events.length) throw new Error(`outbox insert of ${events.length} events wrote ${row?.outbox ?? 0} rows`);
+}
+
 async function insertRefund(tx: SqlClient, refund: NewRefund): Promise<void> {
   await tx.$executeRawUnsafe(
     `INSERT INTO refunds (id, payment_id, payment_order_id, amount_minor, currency, status, reason, next_recheck_at)
@@ -385,6 +421,7 @@ function transactionOf(tx: SqlClient): { port: PaymentsTransaction; flush: () =>
     },
     completeIdempotentRequest: (context, response) => context.complete(tx, response),
     markWebhookProcessed: (eventId, type) => markWebhookProcessed(tx, eventId, type),
+    markWebhookAndLockPayment: (eventId, type, paymentId) => markWebhookAndLockPayment(tx, eventId, type, paymentId),
     updateOrder: (id, patch) => updateStamped(tx, 'payment_orders', id, patch, ORDER_PATCH_COLUMNS),
     insertRefund: (refund) => insertRefund(tx, refund),
     findRefund: (id) => selectRefund(tx, id),
@@ -395,8 +432,11 @@ function transactionOf(tx: SqlClient): { port: PaymentsTransaction; flush: () =>
     updateDispute: (id, patch) => updateDispute(tx, id, patch),
   };
   const flush = async () => {
-    await insertTimelineRows(tx, timeline.splice(0));
-    await writeOutboxBatch(tx, events.splice(0));
+    const entries = timeline.splice(0);
+    const batch = events.splice(0);
+    if (entries.length > 0 && batch.length > 0) return insertTimelineAndOutbox(tx, entries, batch);
+    await insertTimelineRows(tx, entries);
+    await writeOutboxBatch(tx, batch);
   };
   return { port, flush };
 }
