@@ -30,6 +30,14 @@ export const ROUTING_KEYS = {
 } as const;
 export type EventType = (typeof ROUTING_KEYS)[keyof typeof ROUTING_KEYS];
 
+/**
+ * Events only live views consume (the gateways' GraphQL subscription feeds, which bind their
+ * queues while someone is subscribed): with nobody watching they are routed nowhere, and that is
+ * not a failure of the publish. Every other event must reach at least one queue (mandatory), so
+ * a missing consumer queue keeps its outbox row unpublished instead of losing it.
+ */
+export const LIVE_ONLY_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([ROUTING_KEYS.paymentStatusChanged, ROUTING_KEYS.walletBalanceChanged]);
+
 export const EVENT_SCHEMAS = {
   'payment.succeeded@1': paymentSucceededV1,
   'payment.status_changed@1': paymentStatusChangedV1,

@@ -130,6 +130,29 @@ test('an unroutable event stays unpublished with its error and is retried after 
   expect(await queueDepth(h.broker.connection, tap)).toBe(1);
 });
 
+test('a live-only event nobody watches is published without a queue; while a queue is bound, it arrives there', async () => {
+  const unwatched = newEvent('payment.status_changed', 1, 'pay_live_1', { paymentId: 'pay_live_1' });
+  await h.commitEvent(unwatched);
+  const relay = createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, pollIntervalMs: 50 });
+  try {
+    expect(await relay.runOnce()).toBe(1);
+    const published = await unpublishedRow(unwatched.messageId);
+    expect(published?.published_at).toBeInstanceOf(Date);
+    expect(published?.attempts).toBe(1);
+    expect(published?.last_error).toBeNull();
+
+    const watch = `${h.prefix}.tap-live`;
+    await h.broker.connection.queueDeclare({ queue: watch, exclusive: true, autoDelete: true });
+    await h.broker.connection.queueBind({ queue: watch, exchange: h.exchange, routingKey: 'payment.status_changed' });
+    const watched = newEvent('payment.status_changed', 1, 'pay_live_2', { paymentId: 'pay_live_2' });
+    await h.commitEvent(watched);
+    expect(await relay.runOnce()).toBe(1);
+    expect(await queueDepth(h.broker.connection, watch)).toBe(1);
+  } finally {
+    await relay.stop();
+  }
+});
+
 test('several relays draining one outbox publish each row once', async () => {
   const tap = `${h.prefix}.tap-many`;
   await h.broker.connection.queueDeclare({ queue: tap, durable: true, arguments: { 'x-queue-type': 'quorum' } });

@@ -1,4 +1,5 @@
 import type { Connection } from 'rabbitmq-client';
+import { LIVE_ONLY_EVENT_TYPES } from '../events/registry.js';
 import type { DomainEvent } from './envelope.js';
 import { encodeEnvelope, eventProperties } from './envelope.js';
 import { describeError } from './failures.js';
@@ -185,7 +186,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function publishOne(row: OutboxRow): Promise<{ event: DomainEvent<unknown>; error?: string }> {
     const { event, headers } = toEvent(row);
     try {
-      await getPublisher().publish({ exchange, routingKey: row.routing_key, ...eventProperties(event, headers) }, encodeEnvelope(event));
+      await getPublisher().publish({ exchange, routingKey: row.routing_key, ...eventProperties(event, headers) }, encodeEnvelope(event), {
+        mayBeUnroutable: LIVE_ONLY_EVENT_TYPES.has(row.event_type),
+      });
       return { event };
     } catch (err) {
       return { event, error: describeError(err, LAST_ERROR_LENGTH_MAX) };

@@ -28,7 +28,15 @@ export class ConfirmPublisher {
     });
   }
 
-  async publish(envelope: Envelope & { messageId: string; routingKey: string }, body: Buffer): Promise<void> {
+  /**
+   * `mayBeUnroutable`: the message may legitimately reach no queue (a live-only event nobody
+   * watches); it is published without `mandatory` and confirmed like any other.
+   */
+  async publish(envelope: Envelope & { messageId: string; routingKey: string }, body: Buffer, options: { mayBeUnroutable?: boolean } = {}): Promise<void> {
+    if (options.mayBeUnroutable) {
+      await withTimeout(this.publisher.send({ ...envelope, mandatory: false }, body), this.publishTimeoutMs, `publish of ${envelope.messageId}`);
+      return;
+    }
     // A stale entry from an earlier return of the same id must not fail this publish.
     this.returnedMessageIds.delete(envelope.messageId);
     await withTimeout(this.publisher.send({ ...envelope, mandatory: true }, body), this.publishTimeoutMs, `publish of ${envelope.messageId}`);
