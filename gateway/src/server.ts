@@ -136,6 +136,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     },
     keys,
     bus,
+    feed,
     logger,
   });
   return {

@@ -24,7 +24,7 @@ import { canAccessSeller, parseBearer, type Caller, type Logger } from '@clearho
 import type { ApiKeyResolver } from '../auth/api-keys.js';
 import type { GatewayContext } from '../context.js';
 import { BoundedQueue, type TopicBus } from './event-bus.js';
-import { paymentTopic, sellerTopic, type SubscriptionEvent } from './feed.js';
+import { paymentTopic, sellerTopic, type ReleaseDemand, type SubscriptionDemand, type SubscriptionEvent } from './feed.js';
 
 const UPDATES_BUFFERED_MAX = 100;
 
@@ -69,7 +69,8 @@ function statusKeys(field: FieldNode): string[] {
     .map((s) => s.alias?.value ?? s.name.value);
 }
 
-function subscribeThroughGateway(args: ExecutionArgs, bus: TopicBus<SubscriptionEvent>): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> | ExecutionResult {
+/** Exported for tests. */
+export function subscribeThroughGateway(args: ExecutionArgs, bus: TopicBus<SubscriptionEvent>, feed: SubscriptionDemand): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> | ExecutionResult {
   const context = args.contextValue as SubscriptionContext;
   const operation = getOperationAST(args.document, args.operationName ?? undefined);
   if (!operation || operation.operation !== 'subscription') return errorResult('expected a subscription operation', 'BAD_USER_INPUT');
@@ -96,9 +97,26 @@ function subscribeThroughGateway(args: ExecutionArgs, bus: TopicBus<Subscription
     const visible = (first.data as Record<string, unknown> | null | undefined)?.[responseKey];
     if (!visible) return first.errors?.length ? { errors: first.errors } : errorResult('not found or not visible to this API key', 'FORBIDDEN');
 
+    // Listen on the bus first: whatever the feed delivers as soon as the queue is bound is buffered.
     let unsubscribe: () => void = () => undefined;
-    const events = new BoundedQueue<SubscriptionEvent>(UPDATES_BUFFERED_MAX, () => unsubscribe());
+    let release: ReleaseDemand = () => undefined;
+    const events = new BoundedQueue<SubscriptionEvent>(UPDATES_BUFFERED_MAX, () => {
+      unsubscribe();
+      release();
+    });
     unsubscribe = bus.subscribe(ROOTS[root].topic(subject), (event) => events.push(event));
+    try {
+      // The queue receives the events only while some subscription demands them. Waiting for the
+      // bindings here, before the iterator is returned, means an event published after the
+      // subscription is established is not missed. If the broker cannot bind, the client gets an
+      // error (and may retry) rather than a subscription that silently never updates.
+      release = await feed.demand();
+    } catch (error) {
+      events.close();
+      context.logger.warn({ err: error }, 'subscription refused: the event feed is unavailable');
+      return errorResult('live updates are unavailable right now; retry later', 'SERVICE_UNAVAILABLE');
+    }
+
     async function* updates(): AsyncGenerator<ExecutionResult> {
       try {
         for await (const event of events) {
@@ -114,8 +132,32 @@ function subscribeThroughGateway(args: ExecutionArgs, bus: TopicBus<Subscription
         events.close();
       }
     }
-    return updates();
+    // Nothing below can throw: from here on, closing the queue (end of the subscription) releases the demand.
+    return closingOnReturn(updates(), () => events.close());
   })();
+}
+
+/**
+ * graphql-ws ends a subscription with return(). An async generator suspended in an await (here:
+ * waiting for the next event, which may never come) only handles return() once it next yields,
+ * and one never started skips its finally altogether; either way the bus listener and the feed
+ * demand would be held on. So close the event queue first: the pending await ends at once.
+ */
+function closingOnReturn<T>(generator: AsyncGenerator<T>, close: () => void): AsyncIterableIterator<T> {
+  return {
+    next: () => generator.next(),
+    return: (value?: unknown) => {
+      close();
+      return generator.return(value);
+    },
+    throw: (error: unknown) => {
+      close();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 export interface SubscriptionServerOptions {
@@ -125,6 +167,8 @@ export interface SubscriptionServerOptions {
   readonly schema: () => GraphQLSchema;
   readonly keys: ApiKeyResolver;
   readonly bus: TopicBus<SubscriptionEvent>;
+  /** Binds the feed's queue while subscriptions are open. */
+  readonly feed: SubscriptionDemand;
   readonly logger: Logger;
 }
 
@@ -156,7 +200,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { s
         const context: SubscriptionContext = { ...base, execute };
         return context as unknown as Record<string, unknown>;
       },
-      subscribe: (args) => subscribeThroughGateway(args, options.bus),
+      subscribe: (args) => subscribeThroughGateway(args, options.bus, options.feed),
     },
     wsServer,
   );
