@@ -15,12 +15,15 @@ import { gatewayCost, type GatewayCostResult } from './scenarios/gateway-cost';
 import { ledgerAlone, type LedgerResult } from './scenarios/ledger';
 import { settlement, type SettlementResult } from './scenarios/settlement';
 import { ms, num, pct, table } from './stats';
+import { workDelta, workSnapshot, type DatabaseWork, type WorkSnapshot } from './work-counters';
 
 interface PhaseCost {
   phase: string;
   ops: number;
   wallMs: number;
   cpuMs: Record<string, number>;
+  /** PostgreSQL's transaction and row counters per database over the phase (owned platforms only). */
+  work?: Record<string, DatabaseWork>;
 }
 
 export async function main(args: BenchArgs): Promise<number> {
@@ -54,20 +57,27 @@ export async function main(args: BenchArgs): Promise<number> {
   const measured = async <T>(phase: string, run: (markEnd: () => void) => Promise<T>, ops: (result: T) => number): Promise<T> => {
     const own = target?.owned ?? true;
     const prefix = own ? `clearhouse_bench_${args.runId}` : null;
+    const serverUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+    const counted = (): Promise<WorkSnapshot | null> => (prefix ? workSnapshot(serverUrl, prefix).catch(() => null) : Promise.resolve(null));
+    const workBefore = await counted();
     const before = cpuSnapshot(own, prefix);
     const startedAt = Date.now();
     let after: ReturnType<typeof cpuSnapshot> | null = null;
+    let workAfter: Promise<WorkSnapshot | null> | null = null;
     let endedAt = 0;
     const result = await run(() => {
       after = cpuSnapshot(own, prefix);
       endedAt = Date.now();
+      workAfter = counted();
     });
     if (!after) {
       after = cpuSnapshot(own, prefix);
       endedAt = Date.now();
+      workAfter = counted();
     }
     const delta = cpuDelta(before, after);
-    costs.push({ phase, ops: ops(result), wallMs: endedAt - startedAt, cpuMs: Object.fromEntries(delta) });
+    const workEnd = await (workAfter as Promise<WorkSnapshot | null> | null);
+    costs.push({ phase, ops: ops(result), wallMs: endedAt - startedAt, cpuMs: Object.fromEntries(delta), ...(workBefore && workEnd ? { work: workDelta(workBefore, workEnd) } : {}) });
     return result;
   };
 
@@ -264,6 +274,23 @@ export async function main(args: BenchArgs): Promise<number> {
       ),
     );
     out.push('');
+    const worked = [...new Set(costs.flatMap((c) => Object.keys(c.work ?? {})))].sort();
+    if (worked.length > 0) {
+      out.push('PostgreSQL work per operation, by database: transactions committed / rows inserted, updated or deleted (`pg_stat_database`; unlike CPU, these counts do not move with the VM’s speed; transactions include every autocommitted read, the bench’s polls and the outbox relays’ idle checks):\n');
+      out.push(
+        table(
+          ['phase', ...worked],
+          costs.map((c) => [
+            c.phase,
+            ...worked.map((database) => {
+              const work = c.work?.[database];
+              return work ? `${num(work.commits / Math.max(1, c.ops), 2)} / ${num(work.rowsWritten / Math.max(1, c.ops), 2)}` : '-';
+            }),
+          ]),
+        ),
+      );
+      out.push('');
+    }
     const databases = [...new Set(costs.flatMap((c) => Object.keys(c.cpuMs).filter((key) => key.startsWith(PG_DATABASE_GROUP))))].sort();
     if (databases.length > 0) {
       out.push('PostgreSQL’s share above, by database (ms of CPU per operation; `server` = the WAL writer, checkpointer and other server processes):\n');
