@@ -296,21 +296,29 @@ async function insertTimelineRow(client: SqlClient, entry: TimelineEntry): Promi
   );
 }
 
+/** The INSERT of several timeline entries (in the given order) and its parameters, $1–$7. */
+function timelineBatchInsert(entries: readonly TimelineEntry[]): { sql: string; params: unknown[] } {
+  return {
+    sql: `INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+    params: [
+      entries.map(() => timelineEntryId()),
+      entries.map((entry) => entry.paymentId),
+      entries.map((entry) => sqlParam(entry.at)),
+      entries.map((entry) => entry.source),
+      entries.map((entry) => entry.type),
+      entries.map((entry) => entry.message),
+      entries.map((entry) => jsonParam(entry.data)),
+    ],
+  };
+}
+
 /** Several timeline entries in one statement (in the given order). */
 async function insertTimelineRows(client: SqlClient, entries: readonly TimelineEntry[]): Promise<void> {
   if (entries.length === 0) return;
   if (entries.length === 1 && entries[0]) return insertTimelineRow(client, entries[0]);
-  await client.$executeRawUnsafe(
-    `INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
-    entries.map(() => timelineEntryId()),
-    entries.map((entry) => entry.paymentId),
-    entries.map((entry) => sqlParam(entry.at)),
-    entries.map((entry) => entry.source),
-    entries.map((entry) => entry.type),
-    entries.map((entry) => entry.message),
-    entries.map((entry) => jsonParam(entry.data)),
-  );
+  const insert = timelineBatchInsert(entries);
+  await client.$executeRawUnsafe(insert.sql, ...insert.params);
 }
 
 async function markWebhookProcessed(tx: SqlClient, eventId: string, type: string): Promise<boolean> {
@@ -339,20 +347,12 @@ async function markWebhookAndLockPayment(tx: SqlClient, eventId: string, type: s
  * data-modifying CTEs): one round trip instead of two.
  */
 async function insertTimelineAndOutbox(tx: SqlClient, entries: readonly TimelineEntry[], events: readonly DomainEvent<unknown>[]): Promise<void> {
-  const outbox = outboxBatchInsert(events, 8);
+  const timeline = timelineBatchInsert(entries);
+  const outbox = outboxBatchInsert(events, timeline.params.length + 1);
   const [row] = await tx.$queryRawUnsafe<{ outbox: number }[]>(
-    `WITH timeline AS (
-       INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-     ), outbox AS (${outbox.sql} RETURNING 1)
+    `WITH timeline AS (${timeline.sql}), outbox AS (${outbox.sql} RETURNING 1)
      SELECT count(*)::int AS outbox FROM outbox`,
-    entries.map(() => timelineEntryId()),
-    entries.map((entry) => entry.paymentId),
-    entries.map((entry) => sqlParam(entry.at)),
-    entries.map((entry) => entry.source),
-    entries.map((entry) => entry.type),
-    entries.map((entry) => entry.message),
-    entries.map((entry) => jsonParam(entry.data)),
+    ...timeline.params,
     ...outbox.params,
   );
   if (row?.outbox !== events.length) throw new Error(`outbox insert of ${events.length} events wrote ${row?.outbox ?? 0} rows`);
