@@ -1,4 +1,4 @@
-// Small GraphQL-over-HTTP helpers (keep-alive fetch) and the documents the benchmark sends.
+// Small GraphQL-over-HTTP helpers (undici request() on one keep-alive agent) and the documents the benchmark sends.
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 

@@ -52,13 +52,13 @@ export async function main(args: BenchArgs): Promise<number> {
   let audits: AuditVerdict[] = [];
   let servicePids = new Map<number, string>();
   const failures: string[] = [];
+  const postgresServerUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 
   /** Runs a phase and charges the CPU it used; `markEnd` ends the measurement early (before a service it started stops). */
   const measured = async <T>(phase: string, run: (markEnd: () => void) => Promise<T>, ops: (result: T) => number): Promise<T> => {
     const own = target?.owned ?? true;
     const prefix = own ? `clearhouse_bench_${args.runId}` : null;
-    const serverUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
-    const counted = (): Promise<WorkSnapshot | null> => (prefix ? workSnapshot(serverUrl, prefix).catch(() => null) : Promise.resolve(null));
+    const counted = (): Promise<WorkSnapshot | null> => (prefix ? workSnapshot(postgresServerUrl, prefix).catch(() => null) : Promise.resolve(null));
     const workBefore = await counted();
     const before = cpuSnapshot(own, prefix);
     const startedAt = Date.now();
@@ -108,7 +108,7 @@ export async function main(args: BenchArgs): Promise<number> {
   // Owned platforms only: an external one has its own server and maintenance.
   let maintenance: Maintenance | null = null;
   if (!process.env.BENCH_GATEWAY_URL) {
-    maintenance = await startMaintenance(process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432', `clearhouse_bench_${args.runId}`);
+    maintenance = await startMaintenance(postgresServerUrl, `clearhouse_bench_${args.runId}`);
     if (maintenance.stats.active) say('PostgreSQL runs with autovacuum = off: the bench runs its ANALYZE/VACUUM on the run’s databases every 10 s instead (BENCHMARKS.md)');
   }
   try {

@@ -16,7 +16,9 @@
 // the number of databases; with the platform's five, that is every ~10 s, the interval used here.
 // The work runs in PostgreSQL backends of the run's databases, so its CPU is charged to
 // PostgreSQL, as autovacuum's would be.
+import { databaseUrlOnServer, maintenanceUrl } from '@clearhouse/shared';
 import { Client } from 'pg';
+import { prefixPattern } from './work-counters';
 
 export interface MaintenanceStats {
   readonly active: boolean;
@@ -33,6 +35,8 @@ export interface Maintenance {
 
 const INTERVAL_MS = 10_000;
 
+const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
 interface TableState {
   relname: string;
   reltuples: number;
@@ -41,16 +45,9 @@ interface TableState {
   n_ins_since_vacuum: number;
 }
 
-function urlFor(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 async function maintainDatabase(serverUrl: string, database: string, stats: MaintenanceStats): Promise<void> {
-  const client = new Client({ connectionString: urlFor(serverUrl, database) });
+  const client = new Client({ connectionString: databaseUrlOnServer(serverUrl, database) });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -63,7 +60,7 @@ async function maintainDatabase(serverUrl: string, database: string, stats: Main
       const vacuum = table.n_dead_tup > 50 + 0.2 * table.reltuples || table.n_ins_since_vacuum > 1000 + 0.2 * table.reltuples;
       const analyze = table.n_mod_since_analyze > 50 + 0.1 * table.reltuples;
       if (!vacuum && !analyze) continue;
-      await client.query(`${vacuum ? (analyze ? 'VACUUM (ANALYZE)' : 'VACUUM') : 'ANALYZE'} ${quoteIdent(table.relname)}`);
+      await client.query(`${vacuum ? (analyze ? 'VACUUM (ANALYZE)' : 'VACUUM') : 'ANALYZE'} ${quoteIdentifier(table.relname)}`);
       if (vacuum) stats.vacuumed += 1;
       if (analyze) stats.analyzed += 1;
     }
@@ -74,7 +71,7 @@ async function maintainDatabase(serverUrl: string, database: string, stats: Main
 
 /** Starts the stand-in when the server's autovacuum is off; `databasePrefix` selects the run's databases. */
 export async function startMaintenance(serverUrl: string, databasePrefix: string): Promise<Maintenance> {
-  const admin = new Client({ connectionString: urlFor(serverUrl, 'postgres') });
+  const admin = new Client({ connectionString: maintenanceUrl(serverUrl) });
   admin.on('error', () => undefined);
   await admin.connect();
   const setting = await admin.query<{ autovacuum: string }>('SHOW autovacuum');
@@ -86,7 +83,7 @@ export async function startMaintenance(serverUrl: string, databasePrefix: string
   }
   let stopped = false;
   let wake: (() => void) | null = null;
-  const pattern = `${databasePrefix.replace(/[\\_%]/g, (c) => `\\${c}`)}%`;
+  const pattern = prefixPattern(databasePrefix);
   const loop = (async () => {
     while (!stopped) {
       await new Promise<void>((resolve) => {

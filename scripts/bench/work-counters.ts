@@ -6,6 +6,7 @@
 // PostgreSQL 15 publishes a backend's counts at the end of a transaction at most once a second
 // (and when the backend goes idle), so each reading can lag by up to a second's work; over the
 // bench's phases (15–60 s) that is a few percent.
+import { maintenanceUrl } from '@clearhouse/shared';
 import { Client } from 'pg';
 
 export interface DatabaseWork {
@@ -15,23 +16,21 @@ export interface DatabaseWork {
 
 export type WorkSnapshot = Map<string, DatabaseWork>;
 
-function urlFor(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
+/** A LIKE pattern for the names that start with `prefix` (its `_` taken literally). */
+export function prefixPattern(prefix: string): string {
+  return `${prefix.replace(/[\\_%]/g, (c) => `\\${c}`)}%`;
 }
 
 /** Counters of every database whose name starts with `databasePrefix`, keyed by the rest of the name. */
 export async function workSnapshot(serverUrl: string, databasePrefix: string): Promise<WorkSnapshot> {
-  const client = new Client({ connectionString: urlFor(serverUrl, 'postgres') });
+  const client = new Client({ connectionString: maintenanceUrl(serverUrl) });
   client.on('error', () => undefined);
   await client.connect();
   try {
-    const pattern = `${databasePrefix.replace(/[\\_%]/g, (c) => `\\${c}`)}%`;
     const { rows } = await client.query<{ datname: string; commits: string; rows_written: string }>(
       `SELECT datname, xact_commit::text AS commits, (tup_inserted + tup_updated + tup_deleted)::text AS rows_written
          FROM pg_stat_database WHERE datname LIKE $1`,
-      [pattern],
+      [prefixPattern(databasePrefix)],
     );
     return new Map(rows.map((row) => [row.datname.slice(databasePrefix.length).replace(/^_/, ''), { commits: Number(row.commits), rowsWritten: Number(row.rows_written) }]));
   } finally {
