@@ -140,6 +140,7 @@ describe('webhook endpoint enabled for payment_intent.*', () => {
     const paymentIntentId = await payByCard(sim, 'pi-jobs');
     const events = await eventsOfPayment(sim, paymentIntentId);
     const pool = new Pool({ connectionString: sim.databaseUrl, max: 1 });
+    pool.on('error', () => undefined);
     try {
       const { rows } = await pool.query<{ event_id: string }>(`SELECT data->'data'->>'eventId' AS event_id FROM jobs WHERE type = 'webhook'`);
       const scheduled = events.filter((event) => rows.some((row) => row.event_id === event.id)).map((event) => event.type);

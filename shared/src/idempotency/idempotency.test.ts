@@ -12,6 +12,10 @@ let db: SqlClient;
 beforeAll(async () => {
   database = await createTestDatabase('payments');
   pool = new Pool({ connectionString: database.url, max: 60 });
+  // pool.end() resolves once it has asked its connections to close, not once the server has
+  // closed them; the DROP … WITH (FORCE) in afterAll then terminates any still open, and pg
+  // re-emits that on the pool. Like every pool of the services, this one handles it.
+  pool.on('error', () => undefined);
   db = {
     $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await pool.query(query, values)).rowCount ?? 0,
     $queryRawUnsafe: async <T,>(query: string, ...values: unknown[]) => (await pool.query(query, values)).rows as T,

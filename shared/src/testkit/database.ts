@@ -104,6 +104,27 @@ async function cloneTemplate(postgresServerUrl: string, template: string, name: 
   });
 }
 
+/** How long a test database's drop waits for its callers' connections to finish closing. */
+const DROP_GRACE_MS = 2_000;
+
+/**
+ * Drops a test database once the connections its test closed are gone: a pool's end() resolves
+ * when it has asked its connections to close, before the server has ended their backends, and
+ * DROP … WITH (FORCE) would terminate those (pg then re-emits the error on a pool that may have
+ * no handler left). Whatever is still connected after the grace period is terminated as before.
+ */
+async function dropTestDatabase(postgresServerUrl: string, name: string): Promise<void> {
+  const deadline = Date.now() + DROP_GRACE_MS;
+  await withPgClient(maintenanceUrl(postgresServerUrl), async (client) => {
+    while (Date.now() < deadline) {
+      const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if ((rows[0]?.n ?? 0) === 0) return;
+      await sleep(25);
+    }
+  });
+  await dropDatabase(postgresServerUrl, name);
+}
+
 const readyTemplates = new Set<string>();
 let staleSweep: Promise<unknown> | null = null;
 
@@ -133,7 +154,7 @@ export async function createTestDatabase(subgraph: string, options: TestDatabase
   return {
     name,
     url: databaseUrlOnServer(postgresServerUrl, name),
-    drop: () => dropDatabase(postgresServerUrl, name),
+    drop: () => dropTestDatabase(postgresServerUrl, name),
   };
 }
 
@@ -152,7 +173,7 @@ export async function createEmptyTestDatabase(label: string, options: TestDataba
   return {
     name,
     url: databaseUrlOnServer(postgresServerUrl, name),
-    drop: () => dropDatabase(postgresServerUrl, name),
+    drop: () => dropTestDatabase(postgresServerUrl, name),
   };
 }
 
