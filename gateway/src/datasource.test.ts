@@ -6,24 +6,14 @@ import { GraphQLError } from 'graphql';
 import { CORRELATION_HEADER, createLogger, verifyCaller, type Caller } from '@clearhouse/shared';
 import type { GatewayContext } from './context.js';
 import { SignedSubgraphDataSource } from './datasource.js';
-import { SubgraphHttpClient, SubgraphRequestError } from './subgraph-http.js';
-import { answerJson, closedPort, startRecordingServer, type RecordingServer } from './testing/recording-server.js';
+import { SubgraphRequestError } from './subgraph-http.js';
+import { answerJson, closedPort } from './testing/recording-server.js';
+import { useSubgraphFixture } from './testing/subgraph-fixture.js';
 
 const SIGNING_SECRET = 'datasource-test-secret';
 const caller: Caller = { role: 'seller', keyId: 'key_1', sellerId: 'sel_1' };
 
-let http: SubgraphHttpClient;
-let server: RecordingServer | undefined;
-
-beforeEach(() => {
-  http = new SubgraphHttpClient();
-});
-
-afterEach(async () => {
-  await http.close();
-  await server?.close();
-  server = undefined;
-});
+const fixture = useSubgraphFixture();
 
 function processOptions(query: string, variables: Record<string, unknown> = {}): GraphQLDataSourceProcessOptions<GatewayContext> {
   const context: GatewayContext = { caller, correlationId: 'corr-42', logger: createLogger({ service: 'gateway-test', level: 'silent' }) };
@@ -33,8 +23,8 @@ function processOptions(query: string, variables: Record<string, unknown> = {}):
 }
 
 test('sends the query as JSON with the caller signed and the correlation id, and returns the parsed response', async () => {
-  server = await startRecordingServer(answerJson(200, { data: { payment: { id: 'pay_1', status: 'SUCCEEDED' } } }));
-  const source = new SignedSubgraphDataSource(`${server.origin}/graphql`, SIGNING_SECRET, http.fetcher(5_000));
+  const server = await fixture.serve(answerJson(200, { data: { payment: { id: 'pay_1', status: 'SUCCEEDED' } } }));
+  const source = new SignedSubgraphDataSource(`${server.origin}/graphql`, SIGNING_SECRET, fixture.client.fetcher(5_000));
   const response = await source.process(processOptions('query ($id: ID!) { payment(id: $id) { id status } }', { id: 'pay_1' }));
 
   expect(response.data).toEqual({ payment: { id: 'pay_1', status: 'SUCCEEDED' } });
@@ -47,8 +37,8 @@ test('sends the query as JSON with the caller signed and the correlation id, and
 });
 
 test('a subgraph error status becomes the GraphQLError Apollo makes of it, with the body attached', async () => {
-  server = await startRecordingServer(answerJson(403, { errors: [{ message: 'forbidden' }] }));
-  const source = new SignedSubgraphDataSource(`${server.origin}/graphql`, SIGNING_SECRET, http.fetcher(5_000));
+  const server = await fixture.serve(answerJson(403, { errors: [{ message: 'forbidden' }] }));
+  const source = new SignedSubgraphDataSource(`${server.origin}/graphql`, SIGNING_SECRET, fixture.client.fetcher(5_000));
   const attempt = source.process(processOptions('{ __typename }'));
   await expect(attempt).rejects.toBeInstanceOf(GraphQLError);
   await expect(attempt).rejects.toMatchObject({
@@ -59,6 +49,6 @@ test('a subgraph error status becomes the GraphQLError Apollo makes of it, with 
 
 test('an unreachable subgraph rejects the operation with the network error', async () => {
   const url = `http://127.0.0.1:${await closedPort()}/graphql`;
-  const source = new SignedSubgraphDataSource(url, SIGNING_SECRET, http.fetcher(5_000));
+  const source = new SignedSubgraphDataSource(url, SIGNING_SECRET, fixture.client.fetcher(5_000));
   await expect(source.process(processOptions('{ __typename }'))).rejects.toBeInstanceOf(SubgraphRequestError);
 });

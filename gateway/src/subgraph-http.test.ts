@@ -2,36 +2,16 @@
 // sends arrives intact, what the subgraph answers comes back, connections are reused, and every
 // failure (refused, too slow, too large) rejects instead of hanging.
 import { SubgraphHttpClient, SubgraphRequestError, SubgraphTimeoutError } from './subgraph-http.js';
-import { answerJson, closedPort, startRecordingServer, type RecordingHandler, type RecordingServer } from './testing/recording-server.js';
+import { answerJson, closedPort } from './testing/recording-server.js';
+import { useSubgraphFixture } from './testing/subgraph-fixture.js';
 
-interface TestServer extends RecordingServer {
-  /** The server's /graphql endpoint. */
-  readonly url: string;
-}
-
-let client: SubgraphHttpClient;
-const servers: TestServer[] = [];
-
-beforeEach(() => {
-  client = new SubgraphHttpClient();
-});
-
-afterEach(async () => {
-  await client.close();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function serve(handler: RecordingHandler): Promise<TestServer> {
-  const recording = await startRecordingServer(handler);
-  const server = Object.assign(recording, { url: `${recording.origin}/graphql` });
-  servers.push(server);
-  return server;
-}
+const fixture = useSubgraphFixture();
+const serve = fixture.serve;
 
 test('forwards the method, the headers and the body, and returns the status, headers and JSON body', async () => {
   const server = await serve(answerJson(200, { data: { payment: { id: 'pay_1' } } }, { 'cache-control': 'max-age=30, private' }));
   const requestBody = JSON.stringify({ query: '{ payment(id: "pay_1") { id } }', variables: {} });
-  const response = await client.fetcher(5_000)(`${server.url}?trace=1`, {
+  const response = await fixture.client.fetcher(5_000)(`${server.url}?trace=1`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-clearhouse-caller': 'caller-token', 'x-correlation-id': 'corr-1' },
     body: requestBody,
@@ -65,7 +45,7 @@ test('forwards the method, the headers and the body, and returns the status, hea
 
 test('a non-2xx answer is a response (not an error) with its body, as RemoteGraphQLDataSource expects', async () => {
   const server = await serve(answerJson(401, { errors: [{ message: 'unsigned request' }] }));
-  const response = await client.fetcher(5_000)(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const response = await fixture.client.fetcher(5_000)(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   expect(response.status).toBe(401);
   expect(response.ok).toBe(false);
   expect(response.statusText).toBe('Unauthorized');
@@ -77,7 +57,7 @@ test('GET without a body, and a clone reads the same body', async () => {
     response.writeHead(200, { 'content-type': 'text/plain' });
     response.end('ready');
   });
-  const response = await client.fetcher(5_000)(server.url.replace('/graphql', '/readyz'));
+  const response = await fixture.client.fetcher(5_000)(server.url.replace('/graphql', '/readyz'));
   expect(server.received[0]).toMatchObject({ method: 'GET', url: '/readyz', body: '' });
   const copy = response.clone();
   expect(await response.text()).toBe('ready');
@@ -86,7 +66,7 @@ test('GET without a body, and a clone reads the same body', async () => {
 
 test('sequential requests reuse one keep-alive connection, concurrent ones stay within the per-origin bound', async () => {
   const server = await serve(answerJson(200, { data: { ok: true } }));
-  const fetcher = client.fetcher(5_000);
+  const fetcher = fixture.client.fetcher(5_000);
   const requestsSequential = 50;
   for (let index = 0; index < requestsSequential; index += 1) {
     const response = await fetcher(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"index":${index}}` });
@@ -112,7 +92,7 @@ test('sequential requests reuse one keep-alive connection, concurrent ones stay 
 
 test('a refused connection rejects with a SubgraphRequestError that names the URL and the cause', async () => {
   const url = `http://127.0.0.1:${await closedPort()}/graphql`;
-  const attempt = client.fetcher(5_000)(url, { method: 'POST', body: '{}' });
+  const attempt = fixture.client.fetcher(5_000)(url, { method: 'POST', body: '{}' });
   await expect(attempt).rejects.toBeInstanceOf(SubgraphRequestError);
   await expect(attempt).rejects.toMatchObject({ code: 'ECONNREFUSED', message: expect.stringContaining(`POST ${url} failed`) });
 });
@@ -122,7 +102,7 @@ test('a subgraph that does not answer within the deadline rejects with a Subgrap
     // Never answers: the request hangs until the client gives up.
   });
   const startedMs = Date.now();
-  const attempt = client.fetcher(200)(server.url, { method: 'POST', body: '{}' });
+  const attempt = fixture.client.fetcher(200)(server.url, { method: 'POST', body: '{}' });
   await expect(attempt).rejects.toBeInstanceOf(SubgraphTimeoutError);
   await expect(attempt).rejects.toMatchObject({ code: 'ETIMEDOUT', message: expect.stringContaining('within 200 ms') });
   const elapsedMs = Date.now() - startedMs;
@@ -135,13 +115,13 @@ test('the deadline covers the body: headers on time, then a stalled body still r
     response.writeHead(200, { 'content-type': 'application/json' });
     response.write('{"data":');
   });
-  await expect(client.fetcher(200)(server.url, { method: 'POST', body: '{}' })).rejects.toBeInstanceOf(SubgraphTimeoutError);
+  await expect(fixture.client.fetcher(200)(server.url, { method: 'POST', body: '{}' })).rejects.toBeInstanceOf(SubgraphTimeoutError);
 });
 
 test("the caller's abort signal cuts a request short", async () => {
   const server = await serve(() => {});
   const controller = new AbortController();
-  const attempt = client.fetcher(5_000)(server.url, { method: 'POST', body: '{}', signal: controller.signal });
+  const attempt = fixture.client.fetcher(5_000)(server.url, { method: 'POST', body: '{}', signal: controller.signal });
   setTimeout(() => controller.abort(), 50);
   await expect(attempt).rejects.toMatchObject({ name: 'SubgraphRequestError', code: 'ABORT_ERR' });
 });
@@ -160,15 +140,15 @@ test('close() waits for an in-flight request, then the client refuses new ones',
   const server = await serve((request, response) => {
     setTimeout(() => answerJson(200, { data: { late: true } })(request, response), 100);
   });
-  const fetcher = client.fetcher(5_000);
+  const fetcher = fixture.client.fetcher(5_000);
   const inFlight = fetcher(server.url, { method: 'POST', body: '{}' });
   await new Promise((resolve) => setTimeout(resolve, 20));
-  await client.close();
+  await fixture.client.close();
   expect(await (await inFlight).json()).toEqual({ data: { late: true } });
   await expect(fetcher(server.url, { method: 'POST', body: '{}' })).rejects.toBeInstanceOf(SubgraphRequestError);
 });
 
 test('timeouts out of bounds are refused when the fetcher is made', () => {
-  expect(() => client.fetcher(0)).toThrow(/timeoutMs/);
-  expect(() => client.fetcher(1.5)).toThrow(/timeoutMs/);
+  expect(() => fixture.client.fetcher(0)).toThrow(/timeoutMs/);
+  expect(() => fixture.client.fetcher(1.5)).toThrow(/timeoutMs/);
 });
