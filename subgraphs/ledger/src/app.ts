@@ -11,7 +11,7 @@ import {
   type Stoppable,
 } from '@clearhouse/shared';
 import type { LedgerEnv } from './env.js';
-import type { LedgerContext } from './graphql/context.js';
+import { createLedgerLoaders, type LedgerContext } from './graphql/context.js';
 import { resolvers } from './graphql/resolvers/index.js';
 import { ledgerConsumers } from './messaging/index.js';
 import { createLedgerPrisma } from './persistence/prisma.js';
@@ -55,7 +55,7 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
     logger,
     schemaFile: SCHEMA_FILE,
     resolvers,
-    extendContext: (base) => ({ ...base, prisma, env }),
+    extendContext: (base) => ({ ...base, prisma, db, loaders: createLedgerLoaders(db), env }),
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),
       broker: broker.ready,

@@ -199,14 +199,33 @@ export async function listTransactions(db: SqlClient, first: number, after?: str
   return toPage(views, first, (transaction) => encodeCursor(transaction.postedAt, transaction.id), rows.length > first);
 }
 
-/** Transactions of a payment (or payout): by the correlation id stored at posting, oldest effective first. */
-export async function listTransactionsByCorrelation(db: SqlClient, correlationId: string, limit = PAGE_SIZE_MAX): Promise<TransactionView[]> {
+/**
+ * Transactions of payments (or payouts), by the correlation id stored at posting: at most
+ * `limitEach` per id, oldest effective first, in two statements however many ids (the gateway
+ * resolves a page of payments' ledger transactions in one request). Ids without transactions
+ * are absent from the map.
+ */
+export async function listTransactionsByCorrelations(db: SqlClient, correlationIds: readonly string[], limitEach = PAGE_SIZE_MAX): Promise<Map<string, TransactionView[]>> {
+  const distinct = [...new Set(correlationIds)];
+  const byCorrelation = new Map<string, TransactionView[]>();
+  if (distinct.length === 0) return byCorrelation;
   const rows = await db.$queryRawUnsafe<TransactionRow[]>(
-    `SELECT ${TRANSACTION_COLUMNS} FROM journal_transactions t WHERE t.correlation_id = $1 ORDER BY t.effective_at, t.posted_at, t.id LIMIT $2`,
-    correlationId,
-    limit,
+    `SELECT ${TRANSACTION_COLUMNS}
+       FROM unnest($1::text[]) AS c(id)
+       CROSS JOIN LATERAL (
+         SELECT * FROM journal_transactions WHERE correlation_id = c.id ORDER BY effective_at, posted_at, id LIMIT $2
+       ) t
+      ORDER BY t.correlation_id, t.effective_at, t.posted_at, t.id`,
+    distinct,
+    limitEach,
   );
-  return withEntries(db, rows);
+  for (const view of await withEntries(db, rows)) {
+    const key = view.correlationId as string;
+    const list = byCorrelation.get(key) ?? [];
+    list.push(view);
+    byCorrelation.set(key, list);
+  }
+  return byCorrelation;
 }
 
 /**

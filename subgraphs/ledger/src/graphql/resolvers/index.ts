@@ -11,7 +11,6 @@ import {
   findAccount,
   listAccountEntries,
   listTransactions,
-  listTransactionsByCorrelation,
   trialBalance,
   type AccountView,
 } from '../../persistence/ledger-queries.js';
@@ -42,12 +41,12 @@ export const resolvers: GraphQLResolverMap<LedgerContext> = {
       requireAccountAccess(context.caller, args.code);
       requireCurrency(args.currency);
       if (!isKnownAccountCode(args.code)) return null;
-      return (await findAccount(context.prisma, args.code, args.currency)) ?? null;
+      return (await findAccount(context.db, args.code, args.currency)) ?? null;
     },
     trialBalance: async (_: unknown, args: { currency: string }, context: LedgerContext) => {
       requireFinance(context.caller);
       requireCurrency(args.currency);
-      const trial = await trialBalance(context.prisma, args.currency);
+      const trial = await trialBalance(context.db, args.currency);
       return {
         currency: args.currency,
         totalDebits: moneyOf(trial.totalDebitsMinor, args.currency),
@@ -57,7 +56,7 @@ export const resolvers: GraphQLResolverMap<LedgerContext> = {
     },
     journalTransactions: async (_: unknown, args: { first?: number | null; after?: string | null; kind?: string | null }, context: LedgerContext) => {
       requireFinance(context.caller);
-      const page = await listTransactions(context.prisma, clampPageSize(args.first), requireCursor(args.after), args.kind ?? undefined);
+      const page = await listTransactions(context.db, clampPageSize(args.first), requireCursor(args.after), args.kind ?? undefined);
       return connectionOf(page, transactionOf);
     },
     audit: async (_: unknown, __: unknown, context: LedgerContext) => {
@@ -87,15 +86,15 @@ export const resolvers: GraphQLResolverMap<LedgerContext> = {
   },
   LedgerAccount: {
     balance: (account: AccountView) => moneyOf(account.balanceMinor, account.currency),
-    balanceAt: async (account: AccountView, args: { at: Date }, context: LedgerContext) => moneyOf(await balanceAt(context.prisma, account.code, account.currency, args.at), account.currency),
+    balanceAt: async (account: AccountView, args: { at: Date }, context: LedgerContext) => moneyOf(await balanceAt(context.db, account.code, account.currency, args.at), account.currency),
     entries: async (account: AccountView, args: { first?: number | null; after?: string | null }, context: LedgerContext) =>
-      connectionOf(await listAccountEntries(context.prisma, account.code, account.currency, clampPageSize(args.first), requireCursor(args.after)), entryOf),
+      connectionOf(await listAccountEntries(context.db, account.code, account.currency, clampPageSize(args.first), requireCursor(args.after)), entryOf),
   },
   Payment: {
     // Seller keys get an empty list: the journal is finance data (see graphql/access.ts).
     ledgerTransactions: async (payment: { id: string }, _: unknown, context: LedgerContext) => {
       if (context.caller.role === 'seller') return [];
-      return (await listTransactionsByCorrelation(context.prisma, payment.id)).map(transactionOf);
+      return (await context.loaders.transactionsByCorrelation.load(payment.id)).map(transactionOf);
     },
   },
   AuditReport: {

@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testki
 import { SCHEMA_FILE } from '../../app.js';
 import { parseLedgerEnv } from '../../env.js';
 import { PrismaClient } from '../../generated/prisma/client.js';
-import type { LedgerContext } from '../context.js';
+import { createLedgerLoaders, type LedgerContext } from '../context.js';
 import { resolvers } from './index.js';
 
 jest.setTimeout(120_000);
@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 async function execute(caller: Caller, query: string, variables: Record<string, unknown> = {}) {
-  const response = await server.executeOperation({ query, variables }, { contextValue: { caller, correlationId: 'test', logger, prisma, env } });
+  const response = await server.executeOperation({ query, variables }, { contextValue: { caller, correlationId: 'test', logger, prisma, db: prisma, loaders: createLedgerLoaders(prisma), env } });
   if (response.body.kind !== 'single') throw new Error('expected a single result');
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test reads arbitrary result shapes
   return response.body.singleResult as { data?: Record<string, any>; errors?: { extensions?: { code?: string } }[] };
