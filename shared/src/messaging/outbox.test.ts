@@ -4,6 +4,7 @@ import { startConsumers, defineConsumer, type RunningConsumers } from './consume
 import { queueDepth } from './dead-letters.js';
 import { createOutboxRelay, RelayCrashForTest, writeOutbox } from './outbox.js';
 import { startHarness, waitFor, type Harness } from './test-harness.js';
+import type { SqlClient, TransactionalDb } from './sql.js';
 import { Sleeper } from './timing.js';
 
 let h: Harness;
@@ -231,4 +232,57 @@ test('a lingering relay publishes the commits of its linger window in one run', 
   expect(runs).toEqual([5]);
   await relay.stop();
   expect(() => createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, lingerMs: -1 })).toThrow('lingerMs');
+});
+
+/** The harness database, with a count of the statements sent outside transactions (the idle polls). */
+function countingDb(inner: TransactionalDb): TransactionalDb & { reads: number } {
+  const db = {
+    reads: 0,
+    $queryRawUnsafe<T>(query: string, ...values: unknown[]) {
+      db.reads++;
+      return inner.$queryRawUnsafe<T>(query, ...values);
+    },
+    $executeRawUnsafe(query: string, ...values: unknown[]) {
+      return inner.$executeRawUnsafe(query, ...values);
+    },
+    $transaction<R>(fn: (tx: SqlClient) => Promise<R>, options?: Parameters<TransactionalDb['$transaction']>[1]) {
+      return inner.$transaction(fn, options);
+    },
+  };
+  return db;
+}
+
+test('an idle relay polls less and less, still publishes what another process commits, and a wake-up is immediate', async () => {
+  const db = countingDb(h.db);
+  const published: string[] = [];
+  const relay = createOutboxRelay({ db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, pollIntervalMs: 10, idlePollIntervalMsMax: 160, onPublished: (events) => published.push(...events.map((event) => event.messageId)) });
+  while ((await relay.runOnce()) > 0);
+  relay.start();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // 10, 20, 40, 80, then 160 ms: about 12 idle reads in 1.5 s, where a fixed 10 ms would make ~150.
+    expect(db.reads).toBeGreaterThanOrEqual(5);
+    expect(db.reads).toBeLessThanOrEqual(20);
+
+    // A row nobody wakes the relay for (written by another process) waits at most one idle sleep.
+    const foreign = paymentEvent();
+    await h.commitEvent(foreign);
+    await waitFor('the foreign row published', () => published.includes(foreign.messageId), 2_000);
+  } finally {
+    await relay.stop();
+  }
+
+  // A commit in this process wakes the relay: published long before its (here 5 s) idle sleep ends.
+  const sleepy = createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, pollIntervalMs: 5_000, onPublished: (events) => published.push(...events.map((event) => event.messageId)) });
+  sleepy.start();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const local = paymentEvent();
+    await h.commitEvent(local);
+    sleepy.wake();
+    await waitFor('the woken row published', () => published.includes(local.messageId), 2_000);
+  } finally {
+    await sleepy.stop();
+  }
+  expect(() => createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, idlePollIntervalMsMax: Number.NaN })).toThrow('idlePollIntervalMsMax');
 });

@@ -70,8 +70,14 @@ export interface OutboxRelayOptions {
   logger: MessagingLogger;
   /** Rows claimed per transaction. */
   batchSize?: number;
-  /** Sleep between polls when the outbox is idle. */
+  /** Sleep between polls after a run that found work (default 100 ms). */
   pollIntervalMs?: number;
+  /**
+   * Idle polls back off: each poll that finds nothing doubles the sleep, up to this (default
+   * 1000 ms); a wake() or found work resets it. Commits in this process wake the relay at once,
+   * so the backoff only delays rows written by other processes.
+   */
+  idlePollIntervalMsMax?: number;
   /** Cap of the per-row backoff after failed publishes (unroutable, broker down). */
   failureBackoffMsMax?: number;
   /** Longest wait for one publisher confirm. */
@@ -113,6 +119,7 @@ interface OutboxRow {
 const BATCH_SIZE_DEFAULT = 100;
 const BATCH_SIZE_MAX = 1000;
 const POLL_INTERVAL_MS_DEFAULT = 100;
+const IDLE_POLL_INTERVAL_MS_MAX_DEFAULT = 1_000;
 const FAILURE_BACKOFF_MS_MAX_DEFAULT = 30_000;
 const PUBLISH_TIMEOUT_MS_DEFAULT = 10_000;
 /** Bound on the in-memory backoff table; the oldest entries go first when it is full. */
@@ -127,12 +134,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, connection, exchange, logger } = options;
   const batchSize = options.batchSize ?? BATCH_SIZE_DEFAULT;
   const pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS_DEFAULT;
+  const idlePollIntervalMsMax = Math.max(options.idlePollIntervalMsMax ?? IDLE_POLL_INTERVAL_MS_MAX_DEFAULT, pollIntervalMs);
   const failureBackoffMsMax = options.failureBackoffMsMax ?? FAILURE_BACKOFF_MS_MAX_DEFAULT;
   const publishTimeoutMs = options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT;
   const lingerMs = options.lingerMs ?? 0;
   if (!(lingerMs >= 0 && lingerMs <= 1_000)) throw new Error('lingerMs must be 0..1000');
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > BATCH_SIZE_MAX) throw new Error(`batchSize must be 1..${BATCH_SIZE_MAX}`);
   if (!(pollIntervalMs > 0)) throw new Error('pollIntervalMs must be positive');
+  if (!(idlePollIntervalMsMax <= 3_600_000)) throw new Error('idlePollIntervalMsMax must be at most an hour');
 
   // Rows whose last publish failed wait here (id → epoch ms) so one unroutable event neither
   // blocks the rows behind it nor is hammered every poll. In memory: another relay instance
@@ -256,6 +265,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function run(): Promise<void> {
     let errorStreak = 0;
+    let idleStreak = 0;
     let woken = false;
     while (!stopping) {
       if (woken && lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
@@ -270,8 +280,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // A full, clean batch means more is probably waiting: go again at once.
       const busy = errorStreak === 0 && lastOutcome.claimed === batchSize && lastOutcome.failed === 0;
       woken = busy;
+      idleStreak = errorStreak === 0 && lastOutcome.claimed === 0 ? idleStreak + 1 : 0;
       if (busy) await yieldToEventLoop();
-      else woken = await sleeper.sleep(errorStreak > 0 ? exponentialBackoffMs(pollIntervalMs, errorStreak, failureBackoffMsMax) : pollIntervalMs);
+      else {
+        const sleepMs = errorStreak > 0 ? exponentialBackoffMs(pollIntervalMs, errorStreak, failureBackoffMsMax) : exponentialBackoffMs(pollIntervalMs, idleStreak, idlePollIntervalMsMax);
+        woken = await sleeper.sleep(sleepMs);
+        if (woken) idleStreak = 0;
+      }
     }
   }
 
