@@ -2,9 +2,9 @@
 // simulator's hosted page (form POST) → webhook → SUCCEEDED → payment.succeeded → ledger posting
 // → wallet. The end-to-end time is measured from the moment the form POST returned to the
 // ledger transaction's own postedAt (server clock, same machine), so how often we poll changes
-// nothing but how soon we notice: polling stays one batched query (≤25 aliases) a second while
-// the load runs, and the rest is read after the load phase.
-import { bearer, checkoutBody, gql, httpPost, parseCheckout } from '../graphql';
+// nothing but how soon we notice: polling stays one page of succeeded payments a second while the
+// load runs, and the rest is read after the load phase.
+import { bearer, checkoutBody, gql, httpPost, parseCheckout, type GraphQLResponse } from '../graphql';
 import { runLoad, type LoadResult } from '../load';
 import type { BenchTarget } from '../platform';
 import { progress, say } from '../progress';
@@ -102,16 +102,44 @@ async function poll(target: BenchTarget, batch: Tracked[]): Promise<number> {
   let settled = 0;
   batch.forEach((item, index) => {
     const payment = response.data?.[`p${index}`];
-    if (!payment) return;
-    item.status = payment.status;
-    item.orders = payment.orders.map((order) => ({ sellerId: order.seller.id, netMinor: BigInt(order.netAmount.amountMinor) }));
-    const payin = payment.ledgerTransactions.filter((tx) => !/reversal|refund|dispute|payout|delivery/i.test(tx.kind));
-    item.postings = payin.length;
-    if (payin.length > 0 && item.postedAt === null) {
-      item.postedAt = Math.min(...payin.map((tx) => Date.parse(tx.postedAt)));
-      settled += 1;
-    }
+    if (payment && record(item, payment)) settled += 1;
   });
+  return settled;
+}
+
+// The drain (and the progress sampler) read the succeeded payments a page at a time, as a
+// dashboard would: the gateway resolves a page's ledger transactions with one request to the
+// ledger (one `_entities` fetch for the page), where `payment(id)` aliases cost one each.
+const PAGE = 100;
+const SUCCEEDED_PAGE = `query SettlementPage($first: Int!, $after: String) { payments(first: $first, after: $after, status: SUCCEEDED) { edges { node { id status ledgerTransactions { postedAt kind } orders { seller { id } netAmount { amountMinor } } } } pageInfo { hasNextPage endCursor } } }`;
+
+type PaymentsPage = { payments: { edges: { node: NonNullable<PolledPayment> }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+
+/** Records what a read returned for a tracked payment; true when it is newly seen posted. */
+function record(item: Tracked, payment: NonNullable<PolledPayment>): boolean {
+  item.status = payment.status;
+  item.orders = payment.orders.map((order) => ({ sellerId: order.seller.id, netMinor: BigInt(order.netAmount.amountMinor) }));
+  const payin = payment.ledgerTransactions.filter((tx) => !/reversal|refund|dispute|payout|delivery/i.test(tx.kind));
+  item.postings = payin.length;
+  if (payin.length === 0 || item.postedAt !== null) return false;
+  item.postedAt = Math.min(...payin.map((tx) => Date.parse(tx.postedAt)));
+  return true;
+}
+
+/** Reads succeeded payments newest first, `pages` pages at most; returns how many were newly seen posted. */
+async function readSucceeded(target: BenchTarget, byId: ReadonlyMap<string, Tracked>, pages = Number.POSITIVE_INFINITY): Promise<number> {
+  let settled = 0;
+  let after: string | null = null;
+  for (let page = 0; page < pages; page++) {
+    const response: GraphQLResponse<PaymentsPage> = await gql<PaymentsPage>(target.gatewayUrl, SUCCEEDED_PAGE, { first: PAGE, after }, bearer(target.opsKey), 30_000);
+    if (!response.data) throw new Error(`payments page failed: ${response.errors?.[0]?.message ?? 'no data'}`);
+    for (const { node } of response.data.payments.edges) {
+      const item = byId.get(node.id);
+      if (item && record(item, node)) settled += 1;
+    }
+    if (!response.data.payments.pageInfo.hasNextPage) break;
+    after = response.data.payments.pageInfo.endCursor;
+  }
   return settled;
 }
 
@@ -158,6 +186,7 @@ async function checkWallets(target: BenchTarget, items: Tracked[], timeoutMs: nu
  */
 export async function settlement(target: BenchTarget, options: SettlementOptions, markEnd: () => void = () => {}): Promise<SettlementResult> {
   const tracked: Tracked[] = [];
+  const byId = new Map<string, Tracked>();
   const payQueue: Tracked[] = [];
   const payErrors: Record<string, number> = {};
   const payLatencies: number[] = [];
@@ -199,11 +228,10 @@ export async function settlement(target: BenchTarget, options: SettlementOptions
 
   let settledCount = 0;
   const sampler = (async () => {
-    // One batched query a second on the oldest unsettled paid payments: progress only.
+    // One page of the newest succeeded payments a second: progress only.
     while (loadRunning) {
       await sleep(1000);
-      const batch = tracked.filter((item) => item.paidAt !== null && item.postedAt === null).slice(0, BATCH);
-      if (batch.length > 0) settledCount += await poll(target, batch).catch(() => 0);
+      settledCount += await readSucceeded(target, byId, 1).catch(() => 0);
     }
   })();
 
@@ -233,6 +261,7 @@ export async function settlement(target: BenchTarget, options: SettlementOptions
           walletOk: false,
         };
         tracked.push(item);
+        byId.set(item.id, item);
         payQueue.push(item);
         (wake as (() => void) | null)?.();
       }
@@ -246,7 +275,8 @@ export async function settlement(target: BenchTarget, options: SettlementOptions
   const loadEndedAt = Date.now();
   const loadWindowMs = loadEndedAt - loadStartedAt;
 
-  // Drain: read every paid payment until its ledger transaction exists (bounded).
+  // Drain: read the succeeded payments, a page at a time, until every paid one has its ledger
+  // transaction (bounded).
   const paid = tracked.filter((item) => item.paidAt !== null);
   const drainStartedAt = Date.now();
   const bar = progress('(b) draining (ledger)', options.drainTimeoutSec * 1000);
@@ -254,7 +284,7 @@ export async function settlement(target: BenchTarget, options: SettlementOptions
   for (let round = 0; Date.now() - drainStartedAt < options.drainTimeoutSec * 1000; round += 1) {
     const open = paid.filter((item) => item.postedAt === null);
     if (open.length === 0) break;
-    await pollAll(target, open);
+    await readSucceeded(target, byId);
     const left = paid.filter((item) => item.postedAt === null).length;
     if (round === 0) backlogAtLoadEnd = paid.filter((item) => item.postedAt === null || item.postedAt > loadEndedAt).length;
     bar.update(`unsettled ${left} of ${paid.length}`);
