@@ -8,7 +8,7 @@ import { payoutFailedV1, payoutPaidV1, payoutRequestedV1 } from './payout.js';
 import { pspFeeBookedV1 } from './psp.js';
 import { pspPayoutUpdatedV1 } from './psp-payout.js';
 import { refundSucceededV1 } from './refund.js';
-import { timelineRecordedV1 } from './timeline.js';
+import { timelineRecordedV1, timelineRecordedV2 } from './timeline.js';
 import { walletBalanceChangedV1 } from './wallet.js';
 
 /** Routing keys on the `clearhouse.events` topic exchange; an event's type is its routing key. */
@@ -53,6 +53,7 @@ export const EVENT_SCHEMAS = {
   'psp.payout_updated@1': pspPayoutUpdatedV1,
   'wallet.balance_changed@1': walletBalanceChangedV1,
   'timeline.recorded@1': timelineRecordedV1,
+  'timeline.recorded@2': timelineRecordedV2,
 } as const satisfies Record<`${EventType}@${number}`, z.ZodType>;
 
 export type EventKey = keyof typeof EVENT_SCHEMAS;
@@ -77,7 +78,7 @@ export const LATEST_EVENT_VERSION: { readonly [T in EventType]: number } = {
   'psp.fee_booked': 1,
   'psp.payout_updated': 1,
   'wallet.balance_changed': 1,
-  'timeline.recorded': 1,
+  'timeline.recorded': 2,
 };
 
 export function eventKey(type: string, version: number): string {

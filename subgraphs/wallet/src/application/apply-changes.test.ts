@@ -75,9 +75,10 @@ async function balances(db: PgDatabase): Promise<unknown[]> {
   return wallets.map(({ updatedAt: _updatedAt, ...wallet }) => wallet);
 }
 
-/** The payload without its `at`: two databases ran at different times. */
+/** The payload without its `at` (a timeline event's: its entries'): two databases ran at different times. */
 function withoutAt(row: OutboxRow): unknown {
   const { at: _at, ...payload } = row.payload;
+  if (Array.isArray(payload.entries)) payload.entries = payload.entries.map(({ at: _entryAt, ...entry }: Record<string, unknown>) => entry);
   return { routingKey: row.routing_key, correlationId: row.correlation_id, payload };
 }
 
@@ -126,9 +127,17 @@ describe('applyWalletChangeBatch', () => {
 
     const batchedOutbox = await outbox(batchedDb);
     expect(batchedOutbox.map(withoutAt)).toEqual((await outbox(oneByOneDb)).map(withoutAt));
-    // 12 fresh changes after the seed's 3: a balance event each, a timeline event for those of a payment.
+    // 12 fresh changes after the seed's 3: a balance event each; one timeline event per cause of a
+    // payment that moved something (2 in the seed, 8 in the batch: not the payout's, and pay_1's
+    // second publication moved only D), with an entry per change (2 + 11).
     expect(batchedOutbox.filter((row) => row.routing_key === 'wallet.balance_changed')).toHaveLength(3 + 12);
-    expect(batchedOutbox.filter((row) => row.routing_key === 'timeline.recorded')).toHaveLength(2 + 11);
+    const timeline = batchedOutbox.filter((row) => row.routing_key === 'timeline.recorded');
+    expect(timeline).toHaveLength(2 + 8);
+    const entries = timeline.map((row) => (row.payload.entries as { data: { sellerId: string } }[]).map((entry) => entry.data.sellerId));
+    expect(entries.flat()).toHaveLength(2 + 11);
+    // pay_1's first publication: its two sellers in one event, in lock order.
+    expect(timeline[2]).toMatchObject({ correlation_id: 'pay_1' });
+    expect(entries[2]).toEqual(['A', 'B']);
     // `at` is the row's updated_at, as before.
     const walletA = await findWallet(batchedDb, 'A', 'USD');
     const lastOfA = batchedOutbox.filter((row) => row.routing_key === 'wallet.balance_changed' && row.payload.sellerId === 'A' && row.payload.currency === 'USD').at(-1);
@@ -143,7 +152,8 @@ describe('applyWalletChangeBatch', () => {
     expect(first.map((applied) => applied.map(({ wallet }) => wallet?.version))).toEqual([[1, 1], [2], [undefined, undefined]]);
     expect(await findWallet(db, 'R', 'USD')).toMatchObject({ pendingMinor: 150n, version: 2 });
     expect(await findWallet(db, 'S', 'USD')).toMatchObject({ pendingMinor: 200n, version: 1 });
-    expect(await outbox(db)).toHaveLength(3 * 2);
+    // Three fresh changes, a balance event each, and a timeline event per payment that moved something.
+    expect(await outbox(db)).toHaveLength(3 + 2);
 
     const second = await db.$transaction((tx) => applyWalletChangeBatch(tx, [payment('pay_11', 'm_11_again', { R: 50n }), payment('pay_12', 'm_12', { S: 5n })]));
     expect(second.map((applied) => applied.map(({ wallet }) => wallet?.version))).toEqual([[undefined], [2]]);
@@ -153,7 +163,7 @@ describe('applyWalletChangeBatch', () => {
     expect(await findWallet(db, 'R', 'USD')).toMatchObject({ pendingMinor: 150n, version: 2 });
     expect(await findWallet(db, 'S', 'USD')).toMatchObject({ pendingMinor: 205n, version: 2 });
     expect(await movements(db)).toHaveLength(4);
-    expect(await outbox(db)).toHaveLength(4 * 2);
+    expect(await outbox(db)).toHaveLength(4 + 3);
   });
 
   it('lets concurrent batches over the same sellers run without deadlock or lost update; versions stay gapless', async () => {

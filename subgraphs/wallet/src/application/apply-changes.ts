@@ -1,7 +1,8 @@
 // Applies wallet changes in the caller's transaction: per (seller, currency) change record the
 // movement (unique per cause: a redelivered or re-published event has no second effect),
-// increment the balances in the database, and write wallet.balance_changed@1 (and
-// timeline.recorded@1 for payment-related changes) to the outbox in the same transaction.
+// increment the balances in the database, and write wallet.balance_changed@1 per change (and one
+// timeline.recorded@2 per payment-related cause, an entry per change) to the outbox in the same
+// transaction.
 //
 // Set-based: the changes of any number of causes (one event, or a consumer's whole batch) take
 // four statements, however many there are: the movements (RETURNING says which are new), the
@@ -13,7 +14,7 @@
 // (a payout reservation) is decided by a conditional UPDATE under the row lock, so any batch that
 // holds one is applied one change at a time instead.
 import { randomUUID } from 'node:crypto';
-import type { DomainEvent, SqlClient } from '@clearhouse/shared';
+import type { DomainEvent, SqlClient, TimelineEntry } from '@clearhouse/shared';
 import { formatAmount, newEvent, serializeEventPayload, writeOutbox, writeOutboxBatch } from '@clearhouse/shared';
 import type { WalletChange, WalletDelta } from '../domain/index.js';
 import { WalletRuleError, addDeltas, balancesAlong, ZERO_DELTA } from '../domain/index.js';
@@ -99,9 +100,11 @@ export async function applyWalletChangesOneByOne(tx: SqlClient, changes: readonl
       }
     }
     assertReservedNotNegative(wallet);
-    for (const event of announcements(change, wallet, cause)) await writeOutbox(tx, event);
+    await writeOutbox(tx, balanceChanged(wallet, cause));
     applied.push({ change, wallet });
   }
+  const timeline = timelineOf(applied, cause);
+  if (timeline) await writeOutbox(tx, timeline);
   return applied;
 }
 
@@ -182,18 +185,21 @@ async function applySetBased(tx: SqlClient, batch: readonly CausedChanges[]): Pr
   // 4. The results and the events, in the order the changes would have been applied one by one.
   const stepOf = new Map<string, number>();
   const events: DomainEvent<unknown>[] = [];
-  const applied = planned.map(({ cause, changes }, itemIndex) =>
-    changes.map((change, changeIndex): AppliedChange => {
+  const applied = planned.map(({ cause, changes }, itemIndex) => {
+    const results = changes.map((change, changeIndex): AppliedChange => {
       if (!isFresh(itemIndex, changeIndex)) return { change, wallet: undefined };
       const key = walletKeyOf(change);
       const step = stepOf.get(key) ?? 0;
       stepOf.set(key, step + 1);
       const wallet = byWallet.get(key)?.after[step];
       if (wallet === undefined) throw new Error(`wallet ${change.sellerId}/${change.currency} has no balance for step ${step}`);
-      events.push(...announcements(change, wallet, cause));
+      events.push(balanceChanged(wallet, cause));
       return { change, wallet };
-    }),
-  );
+    });
+    const timeline = timelineOf(results, cause);
+    if (timeline) events.push(timeline);
+    return results;
+  });
   await writeOutboxBatch(tx, events);
   return applied;
 }
@@ -202,9 +208,9 @@ function signed(amountMinor: bigint, currency: string): string {
   return `${amountMinor < 0n ? '-' : '+'}${formatAmount(amountMinor < 0n ? -amountMinor : amountMinor, currency)}`;
 }
 
-/** wallet.balance_changed@1, and timeline.recorded@1 when the change belongs to a payment. */
-function announcements(change: WalletChange, wallet: StoredWallet, cause: ChangeCause): DomainEvent<unknown>[] {
-  const balanceChanged = serializeEventPayload('wallet.balance_changed@1', {
+/** wallet.balance_changed@1: the wallet right after one change. */
+function balanceChanged(wallet: StoredWallet, cause: ChangeCause): DomainEvent<unknown> {
+  const payload = serializeEventPayload('wallet.balance_changed@1', {
     sellerId: wallet.sellerId,
     currency: wallet.currency,
     pendingMinor: wallet.pendingMinor,
@@ -214,16 +220,28 @@ function announcements(change: WalletChange, wallet: StoredWallet, cause: Change
     ...(cause.causationEventId === undefined ? {} : { causationEventId: cause.causationEventId }),
     at: wallet.updatedAt,
   });
-  const events: DomainEvent<unknown>[] = [newEvent('wallet.balance_changed', 1, cause.correlationId ?? wallet.sellerId, balanceChanged)];
-  if (cause.paymentId === undefined) return events;
+  return newEvent('wallet.balance_changed', 1, cause.correlationId ?? wallet.sellerId, payload);
+}
+
+/**
+ * timeline.recorded@2 for a cause that belongs to a payment: one entry per wallet it moved, in
+ * the order applied; none when it moved nothing (a redelivery) or belongs to no payment.
+ */
+function timelineOf(applied: readonly AppliedChange[], cause: ChangeCause): DomainEvent<unknown> | undefined {
+  if (cause.paymentId === undefined) return undefined;
+  const entries = applied.flatMap(({ change, wallet }) => (wallet === undefined ? [] : [timelineEntry(change, wallet)]));
+  if (entries.length === 0) return undefined;
+  return newEvent('timeline.recorded', 2, cause.paymentId, serializeEventPayload('timeline.recorded@2', { paymentId: cause.paymentId, entries }));
+}
+
+function timelineEntry(change: WalletChange, wallet: StoredWallet): TimelineEntry {
   const { pendingDeltaMinor, availableDeltaMinor, reservedDeltaMinor } = change.delta;
   const parts = [
     pendingDeltaMinor === 0n ? undefined : `pending ${signed(pendingDeltaMinor, wallet.currency)}`,
     availableDeltaMinor === 0n ? undefined : `available ${signed(availableDeltaMinor, wallet.currency)}`,
     reservedDeltaMinor === 0n ? undefined : `reserved ${signed(reservedDeltaMinor, wallet.currency)}`,
   ].filter((part) => part !== undefined);
-  const timeline = serializeEventPayload('timeline.recorded@1', {
-    paymentId: cause.paymentId,
+  return {
     source: 'wallet',
     type: 'wallet.balance_changed',
     message: `Wallet of seller ${wallet.sellerId} (${wallet.currency}): ${parts.join(', ')}`,
@@ -237,7 +255,5 @@ function announcements(change: WalletChange, wallet: StoredWallet, cause: Change
       version: wallet.version,
     },
     at: wallet.updatedAt,
-  });
-  events.push(newEvent('timeline.recorded', 1, cause.paymentId, timeline));
-  return events;
+  };
 }

@@ -63,7 +63,9 @@ describe('wallet consumers', () => {
     expect(await findWallet(h.prisma, 'w_b', 'USD')).toMatchObject({ pendingMinor: 3_884n, availableMinor: 0n, reservedMinor: 0n, version: 1 });
     expect(await countRows(`SELECT count(*) AS n FROM wallet_movements WHERE correlation_id = 'pay_w1'`)).toBe(3);
     expect(await countRows(`SELECT count(*) AS n FROM outbox_messages WHERE routing_key = 'wallet.balance_changed'`)).toBe(3);
-    expect(await countRows(`SELECT count(*) AS n FROM outbox_messages WHERE routing_key = 'timeline.recorded' AND correlation_id = 'pay_w1'`)).toBe(3);
+    // One timeline event per cause: the payment's two sellers in one, the delivery in another.
+    expect(await countRows(`SELECT count(*) AS n FROM outbox_messages WHERE routing_key = 'timeline.recorded' AND correlation_id = 'pay_w1'`)).toBe(2);
+    expect(await countRows(`SELECT count(*) AS n FROM outbox_messages, jsonb_array_elements(payload->'entries') WHERE routing_key = 'timeline.recorded' AND correlation_id = 'pay_w1' AND schema_version = 2`)).toBe(3);
   });
 
   it('reserves on payout.requested, consumes on payout.paid, releases on payout.failed', async () => {
