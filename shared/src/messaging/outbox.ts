@@ -219,37 +219,36 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // The rows stay locked (FOR UPDATE SKIP LOCKED) while they are published, so concurrent
     // relays never publish the same row at once. This is the one place where a broker call
     // happens inside a transaction: the lock is what makes several relays safe, and the
-    // transaction timeout below bounds how long it is held.
+    // transaction timeout below bounds how long it is held. The claim marks the rows published
+    // in the same statement (one round trip instead of a read and an update): if the process
+    // dies before COMMIT, the mark rolls back with it; a row whose publish failed is unmarked.
     const outcome = await db.$transaction(
       async (tx) => {
         const rows = await tx.$queryRawUnsafe<OutboxRow[]>(
-          `SELECT id::text AS id, routing_key, event_type, schema_version, correlation_id, payload, headers, created_at, attempts
-             FROM outbox_messages
-            WHERE published_at IS NULL AND NOT (id = ANY($2::uuid[]))
-            ORDER BY created_at, id
-            LIMIT $1
-            FOR UPDATE SKIP LOCKED`,
+          `UPDATE outbox_messages o
+              SET published_at = now(), attempts = o.attempts + 1, last_error = NULL
+             FROM (SELECT id FROM outbox_messages
+                    WHERE published_at IS NULL AND NOT (id = ANY($2::uuid[]))
+                    ORDER BY created_at, id
+                    LIMIT $1
+                    FOR UPDATE SKIP LOCKED) claimed
+            WHERE o.id = claimed.id
+        RETURNING o.id::text AS id, o.routing_key, o.event_type, o.schema_version, o.correlation_id, o.payload, o.headers, o.created_at, o.attempts - 1 AS attempts`,
           batchSize,
           backedOffIds(),
         );
         if (rows.length === 0) return { claimed: 0, published: [] as DomainEvent<unknown>[], failed: 0 };
+        // RETURNING gives no order: publish in the outbox's order.
+        rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         const results = await Promise.all(rows.map(publishOne));
         if (options.crashAfterPublishForTest) throw new RelayCrashForTest('relay crashed after publishing, before marking');
 
-        const publishedIds = results.filter((r) => r.error === undefined).map((r) => r.event.messageId);
-        if (publishedIds.length > 0) {
-          const marked = await tx.$executeRawUnsafe(
-            `UPDATE outbox_messages SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[])`,
-            publishedIds,
-          );
-          if (marked !== publishedIds.length) throw new Error(`marked ${marked} of ${publishedIds.length} published outbox rows`);
-        }
         let failed = 0;
         for (const [index, result] of results.entries()) {
           if (result.error === undefined) continue;
           failed++;
           const row = rows[index];
-          await tx.$executeRawUnsafe(`UPDATE outbox_messages SET attempts = attempts + 1, last_error = $2 WHERE id = $1::uuid`, result.event.messageId, result.error);
+          await tx.$executeRawUnsafe(`UPDATE outbox_messages SET published_at = NULL, last_error = $2 WHERE id = $1::uuid`, result.event.messageId, result.error);
           backOff(result.event.messageId, (row?.attempts ?? 0) + 1);
           logger.warn({ messageId: result.event.messageId, routingKey: result.event.type, attempts: (row?.attempts ?? 0) + 1, error: result.error }, 'outbox publish failed; will retry');
         }
