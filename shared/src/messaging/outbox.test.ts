@@ -234,10 +234,11 @@ test('a lingering relay publishes the commits of its linger window in one run', 
   expect(() => createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, lingerMs: -1 })).toThrow('lingerMs');
 });
 
-/** The harness database, with a count of the statements sent outside transactions (the idle polls). */
-function countingDb(inner: TransactionalDb): TransactionalDb & { reads: number } {
+/** The harness database, counting the statements sent outside transactions (the idle polls) and inside them. */
+function countingDb(inner: TransactionalDb): TransactionalDb & { reads: number; inTransactions: number } {
   const db = {
     reads: 0,
+    inTransactions: 0,
     $queryRawUnsafe<T>(query: string, ...values: unknown[]) {
       db.reads++;
       return inner.$queryRawUnsafe<T>(query, ...values);
@@ -246,11 +247,40 @@ function countingDb(inner: TransactionalDb): TransactionalDb & { reads: number }
       return inner.$executeRawUnsafe(query, ...values);
     },
     $transaction<R>(fn: (tx: SqlClient) => Promise<R>, options?: Parameters<TransactionalDb['$transaction']>[1]) {
-      return inner.$transaction(fn, options);
+      return inner.$transaction(
+        (tx) =>
+          fn({
+            $queryRawUnsafe<T>(query: string, ...values: unknown[]) {
+              db.inTransactions++;
+              return tx.$queryRawUnsafe<T>(query, ...values);
+            },
+            $executeRawUnsafe(query: string, ...values: unknown[]) {
+              db.inTransactions++;
+              return tx.$executeRawUnsafe(query, ...values);
+            },
+          }),
+        options,
+      );
     },
   };
   return db;
 }
+
+test('a relay run claims, publishes and marks its batch with one statement in its transaction', async () => {
+  const db = countingDb(h.db);
+  const relay = createOutboxRelay({ db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger });
+  while ((await relay.runOnce()) > 0);
+  const events = [paymentEvent(), paymentEvent(), paymentEvent()];
+  for (const event of events) await h.commitEvent(event);
+  db.inTransactions = 0;
+  expect(await relay.runOnce({ knownPending: true })).toBe(3);
+  expect(db.inTransactions).toBe(1);
+  for (const event of events) {
+    expect((await unpublishedRow(event.messageId))?.published_at).toBeInstanceOf(Date);
+    await waitFor('its effect', async () => (await h.effectCount(event.messageId)) === 1);
+  }
+  await relay.stop();
+});
 
 test('an idle relay polls less and less, still publishes what another process commits, and a wake-up is immediate', async () => {
   const db = countingDb(h.db);
