@@ -1,7 +1,7 @@
 // Write-through with batching: every change is queued, and a request waits for flush()
 // before it answers, so what a client was told is on disk. Changes queued while a batch is
-// being written go into the next batch; one batch is written at a time (order is preserved)
-// as a few multi-row statements in one transaction (no N+1).
+// being written go into the next batch; one batch is written at a time (order is preserved),
+// as one statement (a very large one as chunks in one transaction): no N+1.
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { tables, type Row, type TableName } from './db.js';
@@ -24,6 +24,12 @@ function deferred(): Deferred {
 }
 
 type Pending = Map<TableName, Map<string, Row | null>>;
+
+interface TableChanges {
+  readonly table: TableName;
+  readonly upserts: Row[];
+  readonly deletes: string[];
+}
 
 const chunkRows = 2_000;
 const writeAttemptsMax = 3;
@@ -92,16 +98,53 @@ export class WriteBehind {
   }
 
   private async write(batch: Pending): Promise<void> {
+    const changes = [...batch].map(([table, rows]) => {
+      const upserts: Row[] = [];
+      const deletes: string[] = [];
+      for (const [id, row] of rows) {
+        if (row) upserts.push(row);
+        else deletes.push(id);
+      }
+      return { table, upserts, deletes };
+    });
+    if (changes.every((change) => change.upserts.length <= chunkRows)) return this.writeOneStatement(changes);
+    return this.writeInTransaction(changes);
+  }
+
+  /**
+   * A batch of ordinary size is one statement, atomic on its own (no BEGIN/COMMIT round trips):
+   * a data-modifying CTE per table, each table's rows as one JSON array (in their queued order,
+   * which keeps the creation order `seq` records).
+   */
+  private async writeOneStatement(changes: readonly TableChanges[]): Promise<void> {
+    const ctes: string[] = [];
+    const params: unknown[] = [];
+    for (const { table, upserts, deletes } of changes) {
+      if (upserts.length > 0) {
+        params.push(JSON.stringify(upserts.map((row) => ({ id: row.id, type: row.type, created: row.created, data: row.data }))));
+        ctes.push(
+          `upsert_${table} AS (INSERT INTO ${table} (id, type, created, data)
+             SELECT e.doc->>'id', e.doc->>'type', (e.doc->>'created')::bigint, e.doc->'data'
+               FROM jsonb_array_elements($${params.length}::jsonb) WITH ORDINALITY AS e(doc, n)
+              ORDER BY e.n
+             ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data)`,
+        );
+      }
+      if (deletes.length > 0) {
+        params.push(deletes);
+        ctes.push(`delete_${table} AS (DELETE FROM ${table} WHERE id = ANY($${params.length}::text[]))`);
+      }
+    }
+    if (ctes.length === 0) return;
+    await this.pool.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+  }
+
+  /** A batch too big for one statement: chunks of rows in one transaction. */
+  private async writeInTransaction(changes: readonly TableChanges[]): Promise<void> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      for (const [table, changes] of batch) {
-        const upserts: Row[] = [];
-        const deletes: string[] = [];
-        for (const [id, row] of changes) {
-          if (row) upserts.push(row);
-          else deletes.push(id);
-        }
+      for (const { table, upserts, deletes } of changes) {
         for (let start = 0; start < upserts.length; start += chunkRows) {
           const chunk = upserts.slice(start, start + chunkRows);
           await client.query(
