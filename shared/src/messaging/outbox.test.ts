@@ -4,7 +4,7 @@ import { startConsumers, defineConsumer, type RunningConsumers } from './consume
 import { queueDepth } from './dead-letters.js';
 import { createOutboxRelay, RelayCrashForTest, writeOutbox } from './outbox.js';
 import { startHarness, waitFor, type Harness } from './test-harness.js';
-import type { SqlClient, TransactionalDb } from './sql.js';
+import { countingDatabase } from '../testkit/counting.js';
 import { Sleeper } from './timing.js';
 
 let h: Harness;
@@ -234,40 +234,8 @@ test('a lingering relay publishes the commits of its linger window in one run', 
   expect(() => createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, lingerMs: -1 })).toThrow('lingerMs');
 });
 
-/** The harness database, counting the statements sent outside transactions (the idle polls) and inside them. */
-function countingDb(inner: TransactionalDb): TransactionalDb & { reads: number; inTransactions: number } {
-  const db = {
-    reads: 0,
-    inTransactions: 0,
-    $queryRawUnsafe<T>(query: string, ...values: unknown[]) {
-      db.reads++;
-      return inner.$queryRawUnsafe<T>(query, ...values);
-    },
-    $executeRawUnsafe(query: string, ...values: unknown[]) {
-      return inner.$executeRawUnsafe(query, ...values);
-    },
-    $transaction<R>(fn: (tx: SqlClient) => Promise<R>, options?: Parameters<TransactionalDb['$transaction']>[1]) {
-      return inner.$transaction(
-        (tx) =>
-          fn({
-            $queryRawUnsafe<T>(query: string, ...values: unknown[]) {
-              db.inTransactions++;
-              return tx.$queryRawUnsafe<T>(query, ...values);
-            },
-            $executeRawUnsafe(query: string, ...values: unknown[]) {
-              db.inTransactions++;
-              return tx.$executeRawUnsafe(query, ...values);
-            },
-          }),
-        options,
-      );
-    },
-  };
-  return db;
-}
-
 test('a relay run claims, publishes and marks its batch with one statement in its transaction', async () => {
-  const db = countingDb(h.db);
+  const db = countingDatabase(h.db);
   const relay = createOutboxRelay({ db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger });
   while ((await relay.runOnce()) > 0);
   const events = [paymentEvent(), paymentEvent(), paymentEvent()];
@@ -283,7 +251,7 @@ test('a relay run claims, publishes and marks its batch with one statement in it
 });
 
 test('an idle relay polls less and less, still publishes what another process commits, and a wake-up is immediate', async () => {
-  const db = countingDb(h.db);
+  const db = countingDatabase(h.db);
   const published: string[] = [];
   const relay = createOutboxRelay({ db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, pollIntervalMs: 10, idlePollIntervalMsMax: 160, onPublished: (events) => published.push(...events.map((event) => event.messageId)) });
   while ((await relay.runOnce()) > 0);

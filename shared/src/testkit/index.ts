@@ -12,3 +12,4 @@ export {
 } from './database.js';
 export * from './broker.js';
 export * from './consumers.js';
+export * from './counting.js';

@@ -2,7 +2,7 @@
 // payments, on the ledger's real schema and resolvers and a fresh ledger database. The payments'
 // transactions come back per payment, in order, and in two statements however many payments.
 import { createLogger, createPgDatabase, createSubgraphServer, subgraphTypeDefs, type Caller, type PgDatabase, type SqlClient } from '@clearhouse/shared';
-import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
+import { countingDatabase, createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { postTransaction } from '../../application/post-transaction.js';
 import { SCHEMA_FILE } from '../../app.js';
 import { AT, paymentSucceeded } from '../../domain/builders.test-support.js';
@@ -22,22 +22,6 @@ const PAYMENTS = 30;
 let database: TestDatabase;
 let db: PgDatabase;
 let server: ReturnType<typeof createSubgraphServer<LedgerContext>>;
-
-/** The real database, with a count of the statements sent through it. */
-function counting(inner: SqlClient): SqlClient & { statements: number } {
-  const client = {
-    statements: 0,
-    $queryRawUnsafe<T>(query: string, ...values: unknown[]) {
-      client.statements++;
-      return inner.$queryRawUnsafe<T>(query, ...values);
-    },
-    $executeRawUnsafe(query: string, ...values: unknown[]) {
-      client.statements++;
-      return inner.$executeRawUnsafe(query, ...values);
-    },
-  };
-  return client;
-}
 
 function must(result: ReturnType<typeof postPaymentSucceeded> | ReturnType<typeof postOrderDelivered>): JournalTransactionDraft {
   if (result.kind !== 'post') throw new Error(`expected a posting, got ${result.kind}`);
@@ -88,7 +72,7 @@ async function entities(caller: Caller, ids: readonly string[], client: SqlClien
 
 test('a page of payments gets each payment its own transactions, oldest first, in two statements', async () => {
   const ids = [...Array.from({ length: PAYMENTS }, (_, index) => `pay_${index}`), 'pay_unknown', 'pay_3'];
-  const client = counting(db);
+  const client = countingDatabase(db);
   const result = await entities(FINANCE, ids, client);
   expect(result.map((payment) => payment.id)).toEqual(ids);
   for (const [index, payment] of result.entries()) {
@@ -103,7 +87,7 @@ test('a page of payments gets each payment its own transactions, oldest first, i
     for (const transaction of payment.ledgerTransactions) expect(transaction.entries.length).toBeGreaterThanOrEqual(2);
   }
   // One read of the transactions and one of their entries, instead of two per payment.
-  expect(client.statements).toBe(2);
+  expect(client.reads).toBe(2);
 
   // The same answer as asking for each payment alone.
   for (const id of ['pay_0', 'pay_7']) {
@@ -113,8 +97,8 @@ test('a page of payments gets each payment its own transactions, oldest first, i
 });
 
 test('a seller key gets empty lists and costs no statement', async () => {
-  const client = counting(db);
+  const client = countingDatabase(db);
   const result = await entities(SELLER, ['pay_0', 'pay_1'], client);
   expect(result.map((payment) => payment.ledgerTransactions)).toEqual([[], []]);
-  expect(client.statements).toBe(0);
+  expect(client.reads).toBe(0);
 });
