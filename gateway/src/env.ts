@@ -1,6 +1,6 @@
-// The only reader of process.env in the gateway.
+// The only reader (and writer) of process.env in the gateway.
 import { z } from 'zod';
-import { commonEnvShape, envDurationMs, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, envBoolean, envDurationMs, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
 
 export const gatewayEnvShape = {
   ...commonEnvShape,
@@ -22,6 +22,12 @@ export const gatewayEnvShape = {
   QUERY_DEPTH_MAX: z.coerce.number().int().min(2).max(50).default(12),
   QUERY_ALIASES_MAX: z.coerce.number().int().min(1).max(500).default(30),
   QUERY_COST_MAX: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+  /**
+   * @apollo/gateway's anonymous telemetry: unless told otherwise it sends Apollo an hourly OTLP
+   * export of the host's OS, architecture, CPU and memory. A payments backend sends nothing to a
+   * third party nobody chose, so it is off unless this is true.
+   */
+  APOLLO_GATEWAY_TELEMETRY: envBoolean(false),
 };
 
 export type GatewayEnv = ReturnType<typeof parseGatewayEnv>;
@@ -32,4 +38,12 @@ export function parseGatewayEnv(source: Record<string, string | undefined>) {
 
 export function loadGatewayEnv() {
   return loadEnv(gatewayEnvShape);
+}
+
+/**
+ * Settings that libraries read from process.env themselves, set from the parsed env before they
+ * are constructed: @apollo/gateway reads `APOLLO_TELEMETRY_DISABLED` in its constructor.
+ */
+export function applyLibraryEnv(env: Pick<GatewayEnv, 'APOLLO_GATEWAY_TELEMETRY'>, target: Record<string, string | undefined> = process.env): void {
+  target.APOLLO_TELEMETRY_DISABLED = env.APOLLO_GATEWAY_TELEMETRY ? 'false' : 'true';
 }

@@ -27,7 +27,7 @@ import {
 import { ApiKeyResolver } from './auth/api-keys.js';
 import type { GatewayContext } from './context.js';
 import { SignedSubgraphDataSource } from './datasource.js';
-import type { GatewayEnv } from './env.js';
+import { applyLibraryEnv, type GatewayEnv } from './env.js';
 import { SubgraphHttpClient } from './subgraph-http.js';
 import { TopicBus } from './subscriptions/event-bus.js';
 import { startSubscriptionFeed, type SubscriptionEvent } from './subscriptions/feed.js';
@@ -60,6 +60,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
   // closed last, once nothing can send through it any more.
   const subgraphHttp = new SubgraphHttpClient();
   const subgraphFetcher = subgraphHttp.fetcher(env.SUBGRAPH_TIMEOUT_MS);
+  applyLibraryEnv(env);
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
     buildService: ({ name, url }) => new SignedSubgraphDataSource(urls[name] ?? url ?? '', env.INTERNAL_SIGNING_SECRET, subgraphFetcher),
