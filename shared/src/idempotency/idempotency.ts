@@ -52,6 +52,11 @@ export interface IdempotentExecutionContext {
   readonly takeover: boolean;
   /** Stores `response` as the key's completed response, inside the caller's transaction `tx`. */
   complete(tx: SqlClient, response: JsonValue): Promise<void>;
+  /**
+   * What `complete` runs, as an UPDATE whose parameters start at `$firstParam`, for a caller that
+   * folds it into a statement of its own (a data-modifying CTE; the WHERE clause comes last).
+   */
+  completionStatement(response: JsonValue, firstParam: number): { sql: string; params: unknown[] };
 }
 
 export interface IdempotentResult {
@@ -134,22 +139,29 @@ async function claimExisting(db: SqlClient, options: RunIdempotentOptions, hash:
   return updated === 1;
 }
 
+function finishStatement(options: RunIdempotentOptions, status: IdempotencyStatus, response: JsonValue | null, firstParam = 1): { sql: string; params: unknown[] } {
+  const p = (offset: number) => `$${firstParam + offset}`;
+  return {
+    sql: `UPDATE idempotency_keys
+        SET status = ${p(2)}, response = ${p(3)}::jsonb, locked_until = NULL,
+            completed_at = CASE WHEN ${p(2)} = 'completed' THEN now() ELSE NULL END
+      WHERE caller_id = ${p(0)} AND key = ${p(1)}`,
+    params: [options.callerId, options.key, status, response === null ? null : JSON.stringify(response)],
+  };
+}
+
 async function finish(db: SqlClient, options: RunIdempotentOptions, status: IdempotencyStatus, response: JsonValue | null): Promise<void> {
-  await db.$executeRawUnsafe(
-    `UPDATE idempotency_keys
-        SET status = $3, response = $4::jsonb, locked_until = NULL,
-            completed_at = CASE WHEN $3 = 'completed' THEN now() ELSE NULL END
-      WHERE caller_id = $1 AND key = $2`,
-    options.callerId,
-    options.key,
-    status,
-    response === null ? null : JSON.stringify(response),
-  );
+  const statement = finishStatement(options, status, response);
+  await db.$executeRawUnsafe(statement.sql, ...statement.params);
 }
 
 async function run(options: RunIdempotentOptions, takeover: boolean): Promise<IdempotentResult> {
   let outcome: { response: JsonValue; retryable?: boolean; completed?: boolean };
-  const context: IdempotentExecutionContext = { takeover, complete: (tx, response) => finish(tx, options, 'completed', response) };
+  const context: IdempotentExecutionContext = {
+    takeover,
+    complete: (tx, response) => finish(tx, options, 'completed', response),
+    completionStatement: (response, firstParam) => finishStatement(options, 'completed', response, firstParam),
+  };
   try {
     outcome = await options.execute(context);
   } catch (error) {

@@ -1,13 +1,14 @@
 // The use cases against a real (throw-away) payments database and a fake PSP.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { createLogger, createPgDatabase, DomainError, type Caller, type PgDatabase } from '@clearhouse/shared';
-import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
+import { countingDatabase, createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { sqlPaymentsStore } from '../persistence/payments.js';
 import { PspError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspPaymentState, type PspWebhookEvent } from '../psp/port.js';
 import { cancelPayment } from './cancel-payment.js';
 import { createCheckout } from './create-checkout.js';
 import type { PaymentsDeps } from './deps.js';
+import { NotDeferrableError, StaleVersionError, type PaymentsTransaction } from './ports.js';
 import { syncPaymentWithPsp } from './sync-with-psp.js';
 import { handleStripeWebhook } from './webhooks.js';
 
@@ -126,6 +127,40 @@ test('PSP unavailable → PSP_UNAVAILABLE; the retry finishes the same payment w
   expect(psp.sessionCalls.map((c) => c.idempotencyKey)).toEqual([`checkout:${payment.id}`, `checkout:${payment.id}:1`, `checkout:${payment.id}:2`]);
   const orders = await prisma.paymentOrder.findMany({ where: { paymentId: payment.id }, orderBy: { position: 'asc' } });
   expect(orders.map((o) => [o.feeMinor, o.netAmountMinor])).toEqual([[174n, 5826n], [116n, 3884n]]);
+});
+
+test('a new checkout is registered in one statement without a transaction: the payment, its timeline, its event and the stored response', async () => {
+  const counted = countingDatabase(pg);
+  const store = sqlPaymentsStore(counted);
+  const created = await createCheckout({ ...deps, store }, { caller: platform, input: input() });
+  const id = created.paymentId!;
+  // The buyer's recent payments, the insert, the registration: nothing inside a transaction.
+  expect({ reads: counted.reads, inTransactions: counted.inTransactions }).toEqual({ reads: 3, inTransactions: 0 });
+  expect(created.current?.payment).toEqual(await deps.store.findPayment(id));
+  expect(created.current?.payment).toMatchObject({ status: 'REQUIRES_PAYMENT', version: 1 });
+  expect((await outbox(id)).map((row) => row.eventType)).toEqual(['payment.status_changed']);
+  expect((await deps.store.timelineOf(id)).map((entry) => entry.type)).toEqual(['payment.created', 'psp.checkout_session_created', 'payment.status_changed']);
+  const key = await prisma.idempotencyKey.findFirstOrThrow({ where: { callerId: platform.keyId, key: `k${counter}` } });
+  expect(key.status).toBe('completed');
+  expect(key.response).toMatchObject({ paymentId: id });
+  // The re-check schedule the registration sets is stored too, though the record does not carry it.
+  const row = await prisma.payment.findUniqueOrThrow({ where: { id } });
+  expect(row.nextRecheckAt).toBeInstanceOf(Date);
+});
+
+test('a change alone writes nothing when the version moved or the work needs a read', async () => {
+  const created = await createCheckout(deps, { caller: platform, input: input() });
+  const id = created.paymentId!;
+  const before = { payment: await deps.store.findPayment(id), timeline: (await deps.store.timelineOf(id)).length, outbox: (await outbox(id)).length };
+  const stale = { ...before.payment!, version: before.payment!.version - 1 };
+  const work = async (tx: PaymentsTransaction) => {
+    await tx.addTimeline({ paymentId: id, at: new Date(), source: 'payments', type: 'test.entry', message: 'never written', data: null });
+    return tx.updatePayment(stale.id, stale.version, { checkoutUrl: null });
+  };
+  await expect(deps.store.changeAlone(stale, work)).rejects.toBeInstanceOf(StaleVersionError);
+  await expect(deps.store.changeAlone(before.payment!, async (tx) => tx.lockPayment(id))).rejects.toBeInstanceOf(NotDeferrableError);
+  await expect(deps.store.changeAlone(before.payment!, async (tx) => tx.addTimeline({ paymentId: id, at: new Date(), source: 'payments', type: 'test.entry', message: 'no update', data: null }))).rejects.toBeInstanceOf(NotDeferrableError);
+  expect({ payment: await deps.store.findPayment(id), timeline: (await deps.store.timelineOf(id)).length, outbox: (await outbox(id)).length }).toEqual(before);
 });
 
 test('a new checkout: the payment, orders and response as stored; the response is stored with the registration; the timeline in order', async () => {

@@ -15,7 +15,7 @@ import { evaluateRisk } from '../domain/risk.js';
 import { callPsp } from '../psp/executor.js';
 import type { PspCheckoutSession, PspError } from '../psp/port.js';
 import { idempotencyLockTtlMs, type PaymentsDeps } from './deps.js';
-import { DuplicateIdempotencyKeyError, StaleVersionError, type PaymentOrderRecord, type PaymentRecord, type PaymentsTransaction, type StoredPayment } from './ports.js';
+import { DuplicateIdempotencyKeyError, NotDeferrableError, StaleVersionError, type PaymentOrderRecord, type PaymentRecord, type PaymentsTransaction, type StoredPayment } from './ports.js';
 import { transitionPayment } from './transition.js';
 
 export const CREATE_CHECKOUT_OPERATION = 'createCheckout';
@@ -202,12 +202,15 @@ export async function registerWithPsp(deps: PaymentsDeps, payment: PaymentRecord
 
   let current: StoredPayment | undefined;
   if (options.fresh === true && options.knownOrders) {
+    // The payment and orders are as this request inserted them: the registration is one
+    // statement, without a transaction around it (version-checked, so a concurrent change
+    // makes it write nothing, and it is done again under the row lock below).
     const knownOrders = options.knownOrders;
     try {
-      current = await deps.store.transaction((tx) => sessionRegistered(tx, payment, knownOrders));
+      current = await deps.store.changeAlone(payment, (tx) => sessionRegistered(tx, payment, knownOrders));
     } catch (error) {
-      if (!(error instanceof StaleVersionError)) throw error;
-      deps.logger.info({ paymentId: payment.id }, 'payment changed during its registration; registering again under the row lock');
+      if (!(error instanceof StaleVersionError) && !(error instanceof NotDeferrableError)) throw error;
+      deps.logger.info({ paymentId: payment.id, reason: error.name }, 'payment registration redone under the row lock');
     }
   }
   current ??= await deps.store.transaction(async (tx) => {

@@ -141,6 +141,11 @@ export class StaleVersionError extends Error {
   override readonly name = 'StaleVersionError';
 }
 
+/** Work given to `PaymentsStore.changeAlone` asked for something that cannot wait for its one statement. */
+export class NotDeferrableError extends Error {
+  override readonly name = 'NotDeferrableError';
+}
+
 /**
  * Everything done inside one database transaction. Timeline entries and outbox events are
  * written when the work function returns, in one statement each, before the commit.
@@ -187,6 +192,14 @@ export interface PaymentListFilter {
 
 export interface PaymentsStore {
   transaction<T>(work: (tx: PaymentsTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` against a port that holds every write until `work` returns, then makes them in
+   * one autocommitted statement (no BEGIN/COMMIT): the version-checked update of `current`, the
+   * timeline entries, the outbox events and the idempotency response. For work that changes
+   * `current` and reads nothing (a fresh payment's registration): any other port call throws
+   * NotDeferrableError, and a changed version StaleVersionError, both before anything is written.
+   */
+  changeAlone<T>(current: PaymentRecord, work: (tx: PaymentsTransaction) => Promise<T>): Promise<T>;
   findPayment(id: string): Promise<PaymentRecord | null>;
   findPayments(ids: readonly string[]): Promise<PaymentRecord[]>;
   findPaymentByIdempotencyKey(callerId: string, key: string): Promise<PaymentRecord | null>;

@@ -9,10 +9,11 @@
 // written with one statement each before the commit; the re-check claims are one UPDATE (refunds)
 // or one locked SELECT plus one UPDATE (payments, whose next re-check depends on each row).
 import { v7 as timeOrderedUuid } from 'uuid';
-import { outboxBatchInsert, writeOutboxBatch, type DomainEvent, type SqlClient, type TransactionalDb, type TransactionOptions } from '@clearhouse/shared';
+import { outboxBatchInsert, writeOutboxBatch, type DomainEvent, type IdempotentExecutionContext, type JsonValue, type SqlClient, type TransactionalDb, type TransactionOptions } from '@clearhouse/shared';
 import type { PaymentOrderStatus } from '../domain/payment-status.js';
 import {
   DuplicateIdempotencyKeyError,
+  NotDeferrableError,
   StaleVersionError,
   type DisputeRecord,
   type NewPayment,
@@ -238,18 +239,24 @@ async function createPayment(db: SqlClient, input: NewPayment, timeline: Timelin
   return { payment: paymentOfPrefixed(first), orders: byPosition(rows.map(toOrder)) };
 }
 
-async function updatePayment(tx: SqlClient, id: string, expectedVersion: number, patch: PaymentPatch): Promise<PaymentRecord> {
+/** The version-checked UPDATE of a payment (without RETURNING) and its parameters from $1. */
+function paymentUpdate(id: string, expectedVersion: number, patch: PaymentPatch, updatedAt: Date): { sql: string; params: unknown[] } {
   const set = setList(patch, PAYMENT_PATCH_COLUMNS, 4);
-  const [row] = await tx.$queryRawUnsafe<PaymentRow[]>(
-    `UPDATE payments SET ${[...set.assignments, 'updated_at = $3::timestamptz', 'version = version + 1'].join(', ')}
-      WHERE id = $1 AND version = $2::int
-      RETURNING ${PAYMENT_COLUMNS}`,
-    id,
-    expectedVersion,
-    sqlParam(new Date()),
-    ...set.values,
-  );
-  if (!row) throw new StaleVersionError(`payment ${id} changed concurrently (expected version ${expectedVersion})`);
+  return {
+    sql: `UPDATE payments SET ${[...set.assignments, 'updated_at = $3::timestamptz', 'version = version + 1'].join(', ')}
+      WHERE id = $1 AND version = $2::int`,
+    params: [id, expectedVersion, sqlParam(updatedAt), ...set.values],
+  };
+}
+
+function staleVersion(id: string, expectedVersion: number): StaleVersionError {
+  return new StaleVersionError(`payment ${id} changed concurrently (expected version ${expectedVersion})`);
+}
+
+async function updatePayment(tx: SqlClient, id: string, expectedVersion: number, patch: PaymentPatch): Promise<PaymentRecord> {
+  const update = paymentUpdate(id, expectedVersion, patch, new Date());
+  const [row] = await tx.$queryRawUnsafe<PaymentRow[]>(`${update.sql} RETURNING ${PAYMENT_COLUMNS}`, ...update.params);
+  if (!row) throw staleVersion(id, expectedVersion);
   return toPayment(row);
 }
 
@@ -296,11 +303,12 @@ async function insertTimelineRow(client: SqlClient, entry: TimelineEntry): Promi
   );
 }
 
-/** The INSERT of several timeline entries (in the given order) and its parameters, $1–$7. */
-function timelineBatchInsert(entries: readonly TimelineEntry[]): { sql: string; params: unknown[] } {
+/** The INSERT of several timeline entries (in the given order) and its seven parameters from `$firstParam`. */
+function timelineBatchInsert(entries: readonly TimelineEntry[], firstParam = 1): { sql: string; params: unknown[] } {
+  const p = (offset: number) => `$${firstParam + offset}`;
   return {
     sql: `INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+     SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::timestamptz[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::jsonb[])`,
     params: [
       entries.map(() => timelineEntryId()),
       entries.map((entry) => entry.paymentId),
@@ -441,6 +449,85 @@ function transactionOf(tx: SqlClient): { port: PaymentsTransaction; flush: () =>
   return { port, flush };
 }
 
+/**
+ * PaymentsStore.changeAlone: the work runs against a port that only records, then one statement
+ * makes every write, each guarded by the payment's version check (a data-modifying CTE the
+ * others test with EXISTS), so a changed version writes nothing at all.
+ */
+async function changeAlone<T>(db: SqlClient, current: PaymentRecord, work: (tx: PaymentsTransaction) => Promise<T>): Promise<T> {
+  let update: { patch: PaymentPatch; updatedAt: Date; record: PaymentRecord } | undefined;
+  const timeline: TimelineEntry[] = [];
+  const events: DomainEvent<unknown>[] = [];
+  let completion: { context: IdempotentExecutionContext; response: JsonValue } | undefined;
+  const cannot = (what: string) => async (): Promise<never> => {
+    throw new NotDeferrableError(`${what} cannot wait for the change's one statement`);
+  };
+  const port: PaymentsTransaction = {
+    lockPayment: cannot('lockPayment'),
+    ordersOf: cannot('ordersOf'),
+    updatePayment: async (id, expectedVersion, patch) => {
+      if (id !== current.id || expectedVersion !== current.version || update) throw new NotDeferrableError('only one update, of the payment given, can be deferred');
+      const updatedAt = new Date();
+      // The record as the UPDATE leaves it (as toPayment would read it back): the patch's fields
+      // that the record has (not the re-check schedule), the next version and this updated_at.
+      const changed = Object.fromEntries(Object.entries(patch).filter(([key, value]) => value !== undefined && key in current)) as Partial<PaymentRecord>;
+      update = { patch, updatedAt, record: { ...current, ...changed, version: current.version + 1, updatedAt } };
+      return update.record;
+    },
+    setOrdersStatus: cannot('setOrdersStatus'),
+    addTimeline: async (entry) => {
+      timeline.push(entry);
+    },
+    writeEvent: async (event) => {
+      events.push(event);
+    },
+    completeIdempotentRequest: async (context, response) => {
+      if (completion) throw new NotDeferrableError('one idempotency response per change');
+      completion = { context, response };
+    },
+    markWebhookProcessed: cannot('markWebhookProcessed'),
+    markWebhookAndLockPayment: cannot('markWebhookAndLockPayment'),
+    updateOrder: cannot('updateOrder'),
+    insertRefund: cannot('insertRefund'),
+    findRefund: cannot('findRefund'),
+    updateRefund: cannot('updateRefund'),
+    findDisputeByPspId: cannot('findDisputeByPspId'),
+    openDisputeOf: cannot('openDisputeOf'),
+    insertDispute: cannot('insertDispute'),
+    updateDispute: cannot('updateDispute'),
+  };
+  const result = await work(port);
+  if (!update) throw new NotDeferrableError('a change alone needs the payment update to check its version');
+
+  const payment = paymentUpdate(current.id, current.version, update.patch, update.updatedAt);
+  const params = [...payment.params];
+  const ctes = [`payment AS (${payment.sql} RETURNING 1)`];
+  const updated = 'EXISTS (SELECT 1 FROM payment)';
+  if (timeline.length > 0) {
+    const insert = timelineBatchInsert(timeline, params.length + 1);
+    params.push(...insert.params);
+    ctes.push(`timeline AS (${insert.sql} WHERE ${updated})`);
+  }
+  if (events.length > 0) {
+    const insert = outboxBatchInsert(events, params.length + 1);
+    params.push(...insert.params);
+    ctes.push(`outbox AS (${insert.sql} WHERE ${updated} RETURNING 1)`);
+  }
+  if (completion) {
+    const complete = completion.context.completionStatement(completion.response, params.length + 1);
+    params.push(...complete.params);
+    ctes.push(`completion AS (${complete.sql} AND ${updated})`);
+  }
+  const [row] = await db.$queryRawUnsafe<{ updated: number; outbox: number }[]>(
+    `WITH ${ctes.join(',\n')}
+     SELECT (SELECT count(*) FROM payment)::int AS updated, ${events.length > 0 ? '(SELECT count(*) FROM outbox)::int' : '0'} AS outbox`,
+    ...params,
+  );
+  if (row?.updated !== 1) throw staleVersion(current.id, current.version);
+  if (row.outbox !== events.length) throw new Error(`outbox insert of ${events.length} events wrote ${row.outbox} rows`);
+  return result;
+}
+
 async function listPayments(db: SqlClient, filter: PaymentListFilter): Promise<PaymentRecord[]> {
   const conditions: string[] = [];
   const values: unknown[] = [];
@@ -497,6 +584,7 @@ export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
         return result;
       }, TRANSACTION_OPTIONS);
     },
+    changeAlone: (current, work) => changeAlone(db, current, work),
     createPayment: (input, timeline) => createPayment(db, input, timeline),
     findPayment: (id) => selectPayment(db, 'id = $1', id),
     findPayments: (ids) => selectByIds(db, PAYMENT_COLUMNS, 'payments', ids, toPayment),
