@@ -257,6 +257,124 @@ test('a webhook change writes its timeline entries and outbox events together; a
   expect(await prisma.processedWebhookEvent.count({ where: { eventId: stray.id } })).toBe(1);
 });
 
+function succeededWebhook(id: string, eventId = `evt_one_${id}`): PspWebhookEvent {
+  return { id: eventId, type: 'payment_intent.succeeded', paymentIntentId: `pi_${id}`, objectType: 'payment_intent', objectId: `pi_${id}`, createdAtMs: Date.now() };
+}
+
+async function writtenFor(id: string) {
+  return {
+    payment: await deps.store.findPayment(id),
+    orders: await deps.store.ordersOfPayments([id]),
+    timeline: await deps.store.timelineOf(id),
+    outbox: (await outbox(id)).map((row) => row.eventType),
+    webhooks: await prisma.processedWebhookEvent.count({ where: { eventId: { startsWith: 'evt_' }, type: 'payment_intent.succeeded' } }),
+  };
+}
+
+test('a webhook status change is one read and one statement, without a transaction; a redelivery is one read', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const event = succeededWebhook(id);
+  psp.parseWebhook = () => event;
+  psp.retrievePaymentIntent = async (intentId) => state(intentId.slice(3), 'SUCCEEDED');
+  const outboxBefore = (await outbox(id)).length;
+  const counted = countingDatabase(pg);
+  const answer = await handleStripeWebhook({ ...deps, store: sqlPaymentsStore(counted) }, Buffer.from('{}'), 'signed');
+  expect(answer).toEqual({ status: 200, body: { received: true, outcome: 'changed' } });
+  // The snapshot (event id seen? the payment and its orders) and the change: no BEGIN, no COMMIT.
+  expect({ reads: counted.reads, inTransactions: counted.inTransactions }).toEqual({ reads: 2, inTransactions: 0 });
+  const stored = await prisma.payment.findUniqueOrThrow({ where: { id } });
+  expect(stored).toMatchObject({ status: 'SUCCEEDED', version: 2, checkoutUrl: null, nextRecheckAt: null });
+  const orders = await prisma.paymentOrder.findMany({ where: { paymentId: id }, orderBy: { position: 'asc' } });
+  expect(orders.map((order) => order.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+  expect((await deps.store.timelineOf(id)).map((entry) => entry.type).slice(-2)).toEqual(['psp.webhook_received', 'payment.status_changed']);
+  const events = (await outbox(id)).slice(outboxBefore);
+  expect(events.map((row) => row.eventType).sort()).toEqual(['payment.status_changed', 'payment.succeeded']);
+  // The orders the succeeded event carries are the stored ones.
+  const succeeded = events.find((row) => row.eventType === 'payment.succeeded')!.payload as { orders: { paymentOrderId: string; sellerId: string; netAmountMinor: string }[] };
+  expect(succeeded.orders.map((order) => [order.paymentOrderId, order.sellerId, String(order.netAmountMinor)])).toEqual(orders.map((order) => [order.id, order.sellerId, String(order.netAmountMinor)]));
+  expect(await prisma.processedWebhookEvent.count({ where: { eventId: event.id } })).toBe(1);
+
+  const again = countingDatabase(pg);
+  expect(await handleStripeWebhook({ ...deps, store: sqlPaymentsStore(again) }, Buffer.from('{}'), 'signed')).toEqual({ status: 200, body: { received: true, duplicate: true } });
+  expect({ reads: again.reads, inTransactions: again.inTransactions }).toEqual({ reads: 1, inTransactions: 0 });
+});
+
+test('ten concurrent deliveries of one webhook change the payment once', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const event = succeededWebhook(id, `evt_burst_${id}`);
+  psp.parseWebhook = () => event;
+  psp.retrievePaymentIntent = async (intentId) => state(intentId.slice(3), 'SUCCEEDED');
+  const outboxBefore = (await outbox(id)).length;
+  const answers = await Promise.all(Array.from({ length: 10 }, () => handleStripeWebhook(deps, Buffer.from('{}'), 'signed')));
+  expect(answers.filter((answer) => answer.body.outcome === 'changed')).toHaveLength(1);
+  expect(answers.every((answer) => answer.status === 200 && (answer.body.outcome === 'changed' || answer.body.outcome === 'duplicate_webhook' || answer.body.duplicate === true))).toBe(true);
+  expect((await outbox(id)).slice(outboxBefore).map((row) => row.eventType).sort()).toEqual(['payment.status_changed', 'payment.succeeded']);
+  expect((await deps.store.timelineOf(id)).filter((entry) => entry.type === 'psp.webhook_received')).toHaveLength(1);
+  expect(await deps.store.findPayment(id)).toMatchObject({ status: 'SUCCEEDED', version: 2 });
+});
+
+test('the one-statement webhook change hands back the payment exactly as stored', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const snapshot = await deps.store.webhookSnapshot(`evt_rec_${id}`, `pi_${id}`);
+  expect(snapshot).toEqual({ processed: false, payment: await deps.store.findPayment(id), orders: await deps.store.ordersOfPayments([id]) });
+  const outcome = await syncPaymentWithPsp(deps, id, state(id, 'FAILED', { code: 'card_declined', message: 'declined' }), 'webhook', succeededWebhook(id, `evt_rec_${id}`), { payment: snapshot.payment!, orders: snapshot.orders });
+  expect(outcome.kind).toBe('changed');
+  expect(outcome.kind === 'changed' && outcome.payment).toEqual(await deps.store.findPayment(id));
+  expect(await deps.store.findPayment(id)).toMatchObject({ status: 'FAILED', failureCode: 'card_declined', failureMessage: 'declined' });
+  expect(psp.expired).toEqual([`cs_${id}`]);
+  expect(await deps.store.webhookSnapshot(`evt_rec_${id}`, null)).toEqual({ processed: true, payment: null, orders: [] });
+});
+
+test('a webhook change on a moved version writes nothing in one statement and is applied once under the row lock', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const event = succeededWebhook(id, `evt_moved_${id}`);
+  const snapshot = await deps.store.webhookSnapshot(event.id, `pi_${id}`);
+  await prisma.payment.update({ where: { id }, data: { version: { increment: 1 }, metadata: { touched: true } } });
+  const before = await writtenFor(id);
+  // On its own, the statement records nothing, not even the event id.
+  const stale = deps.store.changeAlone(snapshot.payment!, (tx) => tx.markWebhookAndLockPayment(event.id, event.type, id).then(() => tx.updatePayment(id, snapshot.payment!.version, { checkoutUrl: null })), { orders: snapshot.orders, webhook: { eventId: event.id, type: event.type } });
+  await expect(stale).rejects.toBeInstanceOf(StaleVersionError);
+  expect(await writtenFor(id)).toEqual(before);
+  expect(await prisma.processedWebhookEvent.count({ where: { eventId: event.id } })).toBe(0);
+
+  const outcome = await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', event, { payment: snapshot.payment!, orders: snapshot.orders });
+  expect(outcome.kind).toBe('changed');
+  expect(await deps.store.findPayment(id)).toMatchObject({ status: 'SUCCEEDED', version: 3, metadata: { touched: true } });
+  expect((await deps.store.timelineOf(id)).filter((entry) => entry.type === 'psp.webhook_received')).toHaveLength(1);
+  expect((await outbox(id)).length).toBe(before.outbox.length + 2);
+  expect(await prisma.processedWebhookEvent.count({ where: { eventId: event.id } })).toBe(1);
+});
+
+test('a webhook recorded between the snapshot and the change is a duplicate and writes nothing', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const event = succeededWebhook(id, `evt_race_${id}`);
+  const snapshot = await deps.store.webhookSnapshot(event.id, `pi_${id}`);
+  await prisma.processedWebhookEvent.create({ data: { eventId: event.id, type: event.type } });
+  const before = await writtenFor(id);
+  const outcome = await syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', event, { payment: snapshot.payment!, orders: snapshot.orders });
+  expect(outcome).toEqual({ kind: 'duplicate_webhook' });
+  expect(await writtenFor(id)).toEqual(before);
+});
+
+test('a webhook that changes nothing is recorded under the row lock (no statement of its own)', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const event = { ...succeededWebhook(id, `evt_same_${id}`), type: 'payment_intent.requires_action' };
+  const snapshot = await deps.store.webhookSnapshot(event.id, `pi_${id}`);
+  const counted = countingDatabase(pg);
+  const outcome = await syncPaymentWithPsp({ ...deps, store: sqlPaymentsStore(counted) }, id, state(id, 'REQUIRES_PAYMENT'), 'webhook', event, { payment: snapshot.payment!, orders: snapshot.orders });
+  expect(outcome.kind).toBe('unchanged');
+  expect({ reads: counted.reads, inTransactions: counted.inTransactions > 0 }).toEqual({ reads: 0, inTransactions: true });
+  expect(await deps.store.findPayment(id)).toEqual(snapshot.payment);
+  expect((await deps.store.timelineOf(id)).at(-1)?.type).toBe('psp.webhook_received');
+  expect(await prisma.processedWebhookEvent.count({ where: { eventId: event.id } })).toBe(1);
+});
+
 test('payment_intent.created is answered without asking the PSP or touching the payment', async () => {
   const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
   const id = paymentId!;

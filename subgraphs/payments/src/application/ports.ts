@@ -146,6 +146,35 @@ export class NotDeferrableError extends Error {
   override readonly name = 'NotDeferrableError';
 }
 
+/** `PaymentsStore.changeAlone`'s webhook mark found the event id recorded already: nothing was written. */
+export class WebhookAlreadyRecordedError extends Error {
+  override readonly name = 'WebhookAlreadyRecordedError';
+}
+
+export interface ChangeAloneOptions {
+  /**
+   * The payment's orders as last read: lets the work set their status (`setOrdersStatus`
+   * answers with these orders carrying the new status; their other fields are as read).
+   */
+  orders?: readonly PaymentOrderRecord[];
+  /**
+   * The PSP webhook the change applies: the work may call `markWebhookAndLockPayment` for it
+   * (answered with `current`, fresh). The statement records the event id only while the
+   * payment is still at `current`'s version (row-locked), and changes the payment only if the
+   * id was new; an id recorded before writes nothing and throws WebhookAlreadyRecordedError.
+   */
+  webhook?: { eventId: string; type: string };
+}
+
+/** What a webhook needs to know before asking the PSP, read in one round trip. */
+export interface WebhookSnapshot {
+  /** The event id was recorded before: a redelivery. */
+  processed: boolean;
+  /** The payment holding the event's payment intent, if any, and its orders by position. */
+  payment: PaymentRecord | null;
+  orders: PaymentOrderRecord[];
+}
+
 /**
  * Everything done inside one database transaction. Timeline entries and outbox events are
  * written when the work function returns, in one statement each, before the commit.
@@ -198,8 +227,10 @@ export interface PaymentsStore {
    * timeline entries, the outbox events and the idempotency response. For work that changes
    * `current` and reads nothing (a fresh payment's registration): any other port call throws
    * NotDeferrableError, and a changed version StaleVersionError, both before anything is written.
+   * `options` let the work also set the orders' status and record a PSP webhook (a webhook's
+   * status change: see ChangeAloneOptions).
    */
-  changeAlone<T>(current: PaymentRecord, work: (tx: PaymentsTransaction) => Promise<T>): Promise<T>;
+  changeAlone<T>(current: PaymentRecord, work: (tx: PaymentsTransaction) => Promise<T>, options?: ChangeAloneOptions): Promise<T>;
   findPayment(id: string): Promise<PaymentRecord | null>;
   findPayments(ids: readonly string[]): Promise<PaymentRecord[]>;
   findPaymentByIdempotencyKey(callerId: string, key: string): Promise<PaymentRecord | null>;
@@ -214,7 +245,11 @@ export interface PaymentsStore {
   listPayments(filter: PaymentListFilter): Promise<PaymentRecord[]>;
   timelineOf(paymentId: string): Promise<TimelineEntry[]>;
   countBuyerPaymentsSince(buyerId: string, since: Date): Promise<number>;
-  isWebhookProcessed(eventId: string): Promise<boolean>;
+  /**
+   * Whether the webhook event id was recorded, and the payment (with its orders) that holds
+   * `paymentIntentId` (none when null), in one statement.
+   */
+  webhookSnapshot(eventId: string, paymentIntentId: string | null): Promise<WebhookSnapshot>;
   /** A timeline entry on its own (a PSP call outside any transaction). */
   addTimeline(entry: TimelineEntry): Promise<void>;
   bumpRegistrationRound(paymentId: string): Promise<number>;

@@ -5,7 +5,7 @@ import { PSP_PENDING_STATUSES, type PaymentStatus } from '../domain/payment-stat
 import { callPsp, type PspCallPolicy } from '../psp/executor.js';
 import type { PspPaymentState, PspWebhookEvent } from '../psp/port.js';
 import { recheckDelayMs, type PaymentsDeps } from './deps.js';
-import type { PaymentPatch, PaymentRecord } from './ports.js';
+import { NotDeferrableError, StaleVersionError, WebhookAlreadyRecordedError, type PaymentOrderRecord, type PaymentPatch, type PaymentRecord, type PaymentsTransaction } from './ports.js';
 import { transitionPayment } from './transition.js';
 
 const AFTERSALE_STATUSES: readonly PaymentStatus[] = ['PARTIALLY_REFUNDED', 'REFUNDED', 'DISPUTED'];
@@ -21,8 +21,20 @@ export async function retrievePspState(deps: PaymentsDeps, paymentIntentId: stri
   return callPsp({ operation: 'payment_intents.retrieve', policy, logger: deps.logger }, () => deps.psp.retrievePaymentIntent(paymentIntentId));
 }
 
-export async function syncPaymentWithPsp(deps: PaymentsDeps, paymentId: string, state: PspPaymentState, cause: string, webhook?: PspWebhookEvent): Promise<SyncOutcome> {
-  const outcome = await deps.store.transaction(async (tx): Promise<SyncOutcome> => {
+/** The payment and its orders as read before the PSP was asked (WebhookSnapshot). */
+export interface KnownPayment {
+  payment: PaymentRecord;
+  orders: readonly PaymentOrderRecord[];
+}
+
+/**
+ * With a webhook and the payment as read before (`known`), a status change is one autocommitted
+ * statement (store.changeAlone: the event id, the version-checked update, the orders, the
+ * timeline and the outbox); anything else (a moved version, no change to make, an order status
+ * it cannot set) writes nothing there and is done in a transaction under the row lock.
+ */
+export async function syncPaymentWithPsp(deps: PaymentsDeps, paymentId: string, state: PspPaymentState, cause: string, webhook?: PspWebhookEvent, known?: KnownPayment): Promise<SyncOutcome> {
+  const apply = async (tx: PaymentsTransaction): Promise<SyncOutcome> => {
     let payment: PaymentRecord | null;
     if (webhook) {
       const claimed = await tx.markWebhookAndLockPayment(webhook.id, webhook.type, paymentId);
@@ -66,7 +78,18 @@ export async function syncPaymentWithPsp(deps: PaymentsDeps, paymentId: string, 
     if (result.changed) return { kind: 'changed', payment: result.payment };
     if (result.decision.kind === 'illegal') return { kind: 'illegal', payment, reason: result.decision.reason };
     return { kind: 'unchanged', payment, reason: 'reason' in result.decision ? result.decision.reason : 'no change' };
-  });
+  };
+
+  let outcome: SyncOutcome | undefined;
+  if (webhook && known && known.payment.id === paymentId) {
+    try {
+      outcome = await deps.store.changeAlone(known.payment, apply, { orders: known.orders, webhook: { eventId: webhook.id, type: webhook.type } });
+    } catch (error) {
+      if (error instanceof WebhookAlreadyRecordedError) outcome = { kind: 'duplicate_webhook' };
+      else if (!(error instanceof StaleVersionError) && !(error instanceof NotDeferrableError)) throw error;
+    }
+  }
+  outcome ??= await deps.store.transaction(apply);
 
   if (outcome.kind === 'changed') {
     deps.onOutboxWritten();

@@ -33,8 +33,11 @@ export async function handleStripeWebhook(deps: PaymentsDeps, rawBody: Buffer, s
   // session); its event cannot move the payment, so it costs neither a PSP call nor a lock. Like
   // an endpoint not subscribed to it (Stripe's enabled_events), minus the configuration.
   if (NEWS_FREE_EVENT_TYPES.has(event.type)) return { status: 200, body: { received: true, ignored: `${event.type} carries no news for the payment` } };
-  if (await deps.store.isWebhookProcessed(event.id)) return { status: 200, body: { received: true, duplicate: true } };
   const aftersale = aftersaleHandler(event.type);
+  // One read: a redelivery is answered without asking the PSP; the payment as it is now lets a
+  // status change be one statement (syncPaymentWithPsp).
+  const snapshot = await deps.store.webhookSnapshot(event.id, aftersale ? null : (event.paymentIntentId ?? null));
+  if (snapshot.processed) return { status: 200, body: { received: true, duplicate: true } };
   if (aftersale) {
     try {
       return { status: 200, body: { received: true, outcome: await aftersale(deps, event) } };
@@ -55,7 +58,8 @@ export async function handleStripeWebhook(deps: PaymentsDeps, rawBody: Buffer, s
     return { status: 503, body: { error: 'psp unavailable, retry later' } };
   }
   if (!state.paymentId) return { status: 200, body: { received: true, ignored: 'not a Clearhouse payment' } };
-  const outcome = await syncPaymentWithPsp(deps, state.paymentId, state, `webhook ${event.type}`, event);
+  const known = snapshot.payment ? { payment: snapshot.payment, orders: snapshot.orders } : undefined;
+  const outcome = await syncPaymentWithPsp(deps, state.paymentId, state, `webhook ${event.type}`, event, known);
   return { status: 200, body: { received: true, outcome: outcome.kind } };
 }
 

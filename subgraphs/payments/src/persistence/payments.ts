@@ -14,6 +14,8 @@ import type { PaymentOrderStatus } from '../domain/payment-status.js';
 import {
   DuplicateIdempotencyKeyError,
   NotDeferrableError,
+  WebhookAlreadyRecordedError,
+  type ChangeAloneOptions,
   StaleVersionError,
   type DisputeRecord,
   type NewPayment,
@@ -28,6 +30,7 @@ import {
   type RefundRecord,
   type StoredPayment,
   type TimelineEntry,
+  type WebhookSnapshot,
 } from '../application/ports.js';
 import {
   byPosition,
@@ -452,16 +455,22 @@ function transactionOf(tx: SqlClient): { port: PaymentsTransaction; flush: () =>
 /**
  * PaymentsStore.changeAlone: the work runs against a port that only records, then one statement
  * makes every write, each guarded by the payment's version check (a data-modifying CTE the
- * others test with EXISTS), so a changed version writes nothing at all.
+ * others test with EXISTS), so a changed version writes nothing at all. With a webhook, the
+ * payment row is locked at the expected version first, the event id is recorded only then, and
+ * the update also requires that the id was new.
  */
-async function changeAlone<T>(db: SqlClient, current: PaymentRecord, work: (tx: PaymentsTransaction) => Promise<T>): Promise<T> {
+async function changeAlone<T>(db: SqlClient, current: PaymentRecord, work: (tx: PaymentsTransaction) => Promise<T>, options: ChangeAloneOptions = {}): Promise<T> {
   let update: { patch: PaymentPatch; updatedAt: Date; record: PaymentRecord } | undefined;
+  let ordersStatus: { status: PaymentOrderStatus; updatedAt: Date } | undefined;
+  let webhookMarked = false;
   const timeline: TimelineEntry[] = [];
   const events: DomainEvent<unknown>[] = [];
   let completion: { context: IdempotentExecutionContext; response: JsonValue } | undefined;
   const cannot = (what: string) => async (): Promise<never> => {
     throw new NotDeferrableError(`${what} cannot wait for the change's one statement`);
   };
+  const knownOrders = options.orders;
+  const webhook = options.webhook;
   const port: PaymentsTransaction = {
     lockPayment: cannot('lockPayment'),
     ordersOf: cannot('ordersOf'),
@@ -474,7 +483,14 @@ async function changeAlone<T>(db: SqlClient, current: PaymentRecord, work: (tx: 
       update = { patch, updatedAt, record: { ...current, ...changed, version: current.version + 1, updatedAt } };
       return update.record;
     },
-    setOrdersStatus: cannot('setOrdersStatus'),
+    setOrdersStatus: async (paymentId, status) => {
+      if (!knownOrders || knownOrders.length === 0 || paymentId !== current.id || ordersStatus || knownOrders.some((order) => order.paymentId !== current.id)) {
+        throw new NotDeferrableError('the orders\' status can be deferred once, for the payment given, with its orders known');
+      }
+      ordersStatus = { status, updatedAt: new Date() };
+      const { updatedAt } = ordersStatus;
+      return byPosition(knownOrders.map((order) => ({ ...order, status, updatedAt })));
+    },
     addTimeline: async (entry) => {
       timeline.push(entry);
     },
@@ -486,7 +502,11 @@ async function changeAlone<T>(db: SqlClient, current: PaymentRecord, work: (tx: 
       completion = { context, response };
     },
     markWebhookProcessed: cannot('markWebhookProcessed'),
-    markWebhookAndLockPayment: cannot('markWebhookAndLockPayment'),
+    markWebhookAndLockPayment: async (eventId, type, paymentId) => {
+      if (!webhook || eventId !== webhook.eventId || type !== webhook.type || paymentId !== current.id || webhookMarked) throw new NotDeferrableError('only the webhook given, for the payment given, can be recorded with the change');
+      webhookMarked = true;
+      return { fresh: true, payment: current };
+    },
     updateOrder: cannot('updateOrder'),
     insertRefund: cannot('insertRefund'),
     findRefund: cannot('findRefund'),
@@ -501,8 +521,25 @@ async function changeAlone<T>(db: SqlClient, current: PaymentRecord, work: (tx: 
 
   const payment = paymentUpdate(current.id, current.version, update.patch, update.updatedAt);
   const params = [...payment.params];
-  const ctes = [`payment AS (${payment.sql} RETURNING 1)`];
+  const ctes: string[] = [];
+  let updateGuard = '';
+  if (webhookMarked && webhook) {
+    // $1 and $2 are the payment's id and expected version (paymentUpdate). Locked at that
+    // version, the row cannot move before the update below; a moved version locks nothing,
+    // so the event id is not recorded and the locked path can apply the webhook.
+    params.push(webhook.eventId, webhook.type);
+    ctes.push(
+      'locked AS (SELECT id FROM payments WHERE id = $1 AND version = $2::int FOR UPDATE)',
+      `mark AS (INSERT INTO processed_webhook_events (event_id, type) SELECT $${params.length - 1}, $${params.length} FROM locked ON CONFLICT (event_id) DO NOTHING RETURNING 1)`,
+    );
+    updateGuard = ' AND EXISTS (SELECT 1 FROM mark)';
+  }
+  ctes.push(`payment AS (${payment.sql}${updateGuard} RETURNING 1)`);
   const updated = 'EXISTS (SELECT 1 FROM payment)';
+  if (ordersStatus) {
+    params.push(ordersStatus.status, sqlParam(ordersStatus.updatedAt));
+    ctes.push(`orders AS (UPDATE payment_orders SET status = $${params.length - 1}, updated_at = $${params.length}::timestamptz WHERE payment_id = $1 AND ${updated} RETURNING 1)`);
+  }
   if (timeline.length > 0) {
     const insert = timelineBatchInsert(timeline, params.length + 1);
     params.push(...insert.params);
@@ -518,14 +555,36 @@ async function changeAlone<T>(db: SqlClient, current: PaymentRecord, work: (tx: 
     params.push(...complete.params);
     ctes.push(`completion AS (${complete.sql} AND ${updated})`);
   }
-  const [row] = await db.$queryRawUnsafe<{ updated: number; outbox: number }[]>(
+  const count = (cte: string, present: boolean, otherwise: number) => (present ? `(SELECT count(*) FROM ${cte})::int` : String(otherwise));
+  const [row] = await db.$queryRawUnsafe<{ locked: number; marked: number; updated: number; orders: number; outbox: number }[]>(
     `WITH ${ctes.join(',\n')}
-     SELECT (SELECT count(*) FROM payment)::int AS updated, ${events.length > 0 ? '(SELECT count(*) FROM outbox)::int' : '0'} AS outbox`,
+     SELECT ${count('locked', webhookMarked, 1)} AS locked, ${count('mark', webhookMarked, 1)} AS marked, (SELECT count(*) FROM payment)::int AS updated,
+            ${count('orders', ordersStatus !== undefined, 0)} AS orders, ${count('outbox', events.length > 0, 0)} AS outbox`,
     ...params,
   );
-  if (row?.updated !== 1) throw staleVersion(current.id, current.version);
+  if (row?.locked !== 1) throw staleVersion(current.id, current.version);
+  if (row.marked !== 1) throw new WebhookAlreadyRecordedError(`webhook event ${webhook?.eventId} was recorded before; payment ${current.id} left as it was`);
+  if (row.updated !== 1) throw staleVersion(current.id, current.version);
+  if (ordersStatus && row.orders !== knownOrders?.length) throw new Error(`status update of payment ${current.id}'s ${knownOrders?.length} orders wrote ${row.orders} rows`);
   if (row.outbox !== events.length) throw new Error(`outbox insert of ${events.length} events wrote ${row.outbox} rows`);
   return result;
+}
+
+/** WebhookSnapshot: one row per order (or one row without an order), each with the flag and the payment's columns. */
+async function webhookSnapshot(db: SqlClient, eventId: string, paymentIntentId: string | null): Promise<WebhookSnapshot> {
+  const rows = await db.$queryRawUnsafe<(OrderRow & Record<string, unknown> & { webhook_processed: boolean })[]>(
+    `SELECT EXISTS (SELECT 1 FROM processed_webhook_events WHERE event_id = $1) AS webhook_processed, ${CREATED_COLUMNS}
+       FROM (SELECT 1) AS one
+       LEFT JOIN payments p ON p.psp_payment_intent_id = $2
+       LEFT JOIN payment_orders o ON o.payment_id = p.id
+      ORDER BY o.position`,
+    eventId,
+    paymentIntentId,
+  );
+  const [first] = rows;
+  const processed = first?.webhook_processed === true;
+  if (!first || first.p_id === null || first.p_id === undefined) return { processed, payment: null, orders: [] };
+  return { processed, payment: paymentOfPrefixed(first), orders: byPosition(rows.filter((row) => row.id !== null).map(toOrder)) };
 }
 
 async function listPayments(db: SqlClient, filter: PaymentListFilter): Promise<PaymentRecord[]> {
@@ -584,7 +643,7 @@ export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
         return result;
       }, TRANSACTION_OPTIONS);
     },
-    changeAlone: (current, work) => changeAlone(db, current, work),
+    changeAlone: (current, work, options) => changeAlone(db, current, work, options),
     createPayment: (input, timeline) => createPayment(db, input, timeline),
     findPayment: (id) => selectPayment(db, 'id = $1', id),
     findPayments: (ids) => selectByIds(db, PAYMENT_COLUMNS, 'payments', ids, toPayment),
@@ -613,10 +672,7 @@ export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
       );
       return Number(row?.count ?? 0);
     },
-    async isWebhookProcessed(eventId) {
-      const [row] = await db.$queryRawUnsafe<{ processed: boolean }[]>('SELECT EXISTS (SELECT 1 FROM processed_webhook_events WHERE event_id = $1) AS processed', eventId);
-      return row?.processed === true;
-    },
+    webhookSnapshot: (eventId, paymentIntentId) => webhookSnapshot(db, eventId, paymentIntentId),
     addTimeline: (entry) => insertTimelineRow(db, entry),
     bumpRegistrationRound: (paymentId) => bumpRound(db, 'payments', 'psp_registration_round', paymentId),
     async claimPaymentsForRecheck(statuses, limit, delayMsFor) {
