@@ -75,10 +75,21 @@ interface Verdict {
   stop: boolean;
 }
 
+/** How long a walk waits for the broker to show the messages it returned (see walkDeadLetterQueue). */
+const REQUEUE_VISIBLE_WAIT_MS = 5_000;
+const REQUEUE_POLL_MS = 20;
+
 /**
  * Walks a DLQ with basic.get WITHOUT acking, hands each message to `visit`, and finally
  * returns every message it did not ack to the queue (nack, requeue). Peeking thus never loses
  * a message; a crash mid-walk closes the channel, which requeues them too.
+ *
+ * It returns once the queue shows the returned messages again. The broker requeues them
+ * asynchronously, and a busy queue answers a depth query (queue.declare's message count, a
+ * prioritised call in RabbitMQ's queue process) before it has handled the requeue: without the
+ * wait, a listing, a replay or the next walk right after one could see them missing, and a
+ * walk sizes its scan by that count. Bounded: if the count never comes back (another client took
+ * messages meanwhile), it returns after REQUEUE_VISIBLE_WAIT_MS; nothing is lost either way.
  */
 async function walkDeadLetterQueue(
   connection: Connection,
@@ -86,7 +97,10 @@ async function walkDeadLetterQueue(
   limit: number,
   visit: (msg: SyncMessage) => Promise<Verdict>,
 ): Promise<void> {
-  const scanMax = Math.min(limit, await queueDepth(connection, deadLetterQueue), DEAD_LETTER_SCAN_MAX);
+  const depthAtStart = await queueDepth(connection, deadLetterQueue);
+  const scanMax = Math.min(limit, depthAtStart, DEAD_LETTER_SCAN_MAX);
+  let acked = 0;
+  let returned = 0;
   const channel = await connection.acquire();
   try {
     let lastUnackedTag: number | undefined;
@@ -94,13 +108,26 @@ async function walkDeadLetterQueue(
       const msg = await channel.basicGet({ queue: deadLetterQueue, noAck: false });
       if (!msg) break;
       const verdict = await visit(msg);
-      if (verdict.ack) channel.basicAck({ deliveryTag: msg.deliveryTag });
-      else lastUnackedTag = msg.deliveryTag;
+      if (verdict.ack) {
+        channel.basicAck({ deliveryTag: msg.deliveryTag });
+        acked++;
+      } else {
+        lastUnackedTag = msg.deliveryTag;
+        returned++;
+      }
       if (verdict.stop) break;
     }
     if (lastUnackedTag !== undefined) channel.basicNack({ deliveryTag: lastUnackedTag, multiple: true, requeue: true });
   } finally {
     await channel.close();
+  }
+  if (returned > 0) await untilDepthAtLeast(connection, deadLetterQueue, depthAtStart - acked);
+}
+
+async function untilDepthAtLeast(connection: Connection, queue: string, depth: number): Promise<void> {
+  const deadline = Date.now() + REQUEUE_VISIBLE_WAIT_MS;
+  while ((await queueDepth(connection, queue)) < depth && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, REQUEUE_POLL_MS));
   }
 }
 
