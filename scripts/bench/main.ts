@@ -324,7 +324,7 @@ export async function main(args: BenchArgs): Promise<number> {
       out.push('\n### CPU profiles (self time, share of busy time)\n');
       for (const file of profiles) {
         const summary = summarizeProfile(file);
-        const service = servicePids.get(summary.pid);
+        const service = servicePids.get(summary.pid) ?? (summary.pid === ledgerResult?.servicePid ? 'ledger (isolated, scenario c)' : undefined);
         if (!service) continue; // e.g. the audit tool, which inherits NODE_OPTIONS
         out.push(`**${service}** busy ${num(summary.busyMs / 1000)} s of ${num(summary.totalMs / 1000)} s\n`);
         out.push(table(['package / file', 'self', 'share'], summary.top.map((t) => [t.bucket, ms(t.ms), pct(t.share)])));
