@@ -1,7 +1,7 @@
 // The use cases against a real (throw-away) payments database and a fake PSP.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { createLogger, createPgDatabase, DomainError, type Caller, type PgDatabase } from '@clearhouse/shared';
-import { countingDatabase, createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
+import { countingDatabase, createTestDatabase, waitFor, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { sqlPaymentsStore } from '../persistence/payments.js';
 import { PspError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspPaymentState, type PspWebhookEvent } from '../psp/port.js';
@@ -347,6 +347,26 @@ test('a webhook change on a moved version writes nothing in one statement and is
   expect((await deps.store.timelineOf(id)).filter((entry) => entry.type === 'psp.webhook_received')).toHaveLength(1);
   expect((await outbox(id)).length).toBe(before.outbox.length + 2);
   expect(await prisma.processedWebhookEvent.count({ where: { eventId: event.id } })).toBe(1);
+});
+
+test('a delivery on the locked path takes the payment\'s lock before it records the event id: it cannot deadlock with a one-statement delivery of the same event', async () => {
+  const { paymentId } = await createCheckout(deps, { caller: platform, input: input() });
+  const id = paymentId!;
+  const event = succeededWebhook(id, `evt_order_${id}`);
+  let lockedPath: Promise<Awaited<ReturnType<typeof syncPaymentWithPsp>>> | undefined;
+  // Stands in for changeAlone's webhook statement mid-way: the payment's row locked, the event id not yet inserted.
+  await pg.$transaction(async (tx) => {
+    await tx.$queryRawUnsafe('SELECT id FROM payments WHERE id = $1 FOR UPDATE', id);
+    lockedPath = syncPaymentWithPsp(deps, id, state(id, 'SUCCEEDED'), 'webhook', event);
+    await waitFor(async () => {
+      const [row] = await prisma.$queryRawUnsafe<{ waiting: number }[]>("SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+      return row && row.waiting > 0 ? true : undefined;
+    }, 'the locked path waiting for the payment row');
+    // Had the locked path inserted the event id before waiting, this insert would wait for it: a deadlock.
+    await tx.$executeRawUnsafe('INSERT INTO processed_webhook_events (event_id, type) VALUES ($1, $2)', event.id, event.type);
+  });
+  expect(await lockedPath).toEqual({ kind: 'duplicate_webhook' });
+  expect(await deps.store.findPayment(id)).toMatchObject({ status: 'REQUIRES_PAYMENT', version: 1 });
 });
 
 test('a webhook recorded between the snapshot and the change is a duplicate and writes nothing', async () => {

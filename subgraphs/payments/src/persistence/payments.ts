@@ -342,10 +342,16 @@ async function markWebhookProcessed(tx: SqlClient, eventId: string, type: string
 }
 
 async function markWebhookAndLockPayment(tx: SqlClient, eventId: string, type: string, paymentId: string): Promise<{ fresh: boolean; payment: PaymentRecord } | null> {
-  // A data-modifying CTE runs to completion whether or not the payment exists.
+  // The payment's row lock first, then the event id (`mark` reads `locked` before it inserts):
+  // the same order as changeAlone's webhook statement, so two deliveries of one event, one on
+  // each path, cannot deadlock. A data-modifying CTE runs to completion whether or not the
+  // payment exists, so an unknown payment's event id is recorded too.
   const [row] = await tx.$queryRawUnsafe<(PaymentRow & { webhook_fresh: boolean })[]>(
-    `WITH mark AS (INSERT INTO processed_webhook_events (event_id, type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING RETURNING 1)
-     SELECT EXISTS (SELECT 1 FROM mark) AS webhook_fresh, ${PAYMENT_COLUMNS} FROM payments WHERE id = $3 FOR UPDATE`,
+    `WITH locked AS (SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = $3 FOR UPDATE),
+     mark AS (INSERT INTO processed_webhook_events (event_id, type)
+              SELECT $1, $2 FROM (SELECT count(*) FROM locked) AS lock_first
+              ON CONFLICT (event_id) DO NOTHING RETURNING 1)
+     SELECT EXISTS (SELECT 1 FROM mark) AS webhook_fresh, locked.* FROM locked`,
     eventId,
     type,
     paymentId,
