@@ -17,10 +17,13 @@ export async function dumpSchema(databaseUrl: string): Promise<string> {
 }
 
 // Migrations may legitimately add what schema.prisma cannot express: functions, triggers
-// (including constraint triggers, which pg_dump lists as TRIGGER) and CHECK constraints. Those
-// are left out of the comparison, as is Prisma's own bookkeeping table; everything the schema
-// language does describe (tables, columns, types, defaults, keys, indexes, foreign keys) counts.
-const EXCLUDED_TYPES = new Set(['FUNCTION', 'PROCEDURE', 'AGGREGATE', 'TRIGGER', 'EVENT TRIGGER']);
+// (including constraint triggers, which pg_dump lists as TRIGGER), CHECK constraints, extended
+// statistics and indexes on expressions. Those are left out of the comparison, as is Prisma's
+// own bookkeeping table; everything the schema language does describe (tables, columns, types,
+// defaults, keys, indexes on columns, foreign keys) counts.
+const EXCLUDED_TYPES = new Set(['FUNCTION', 'PROCEDURE', 'AGGREGATE', 'TRIGGER', 'EVENT TRIGGER', 'STATISTICS']);
+/** pg_dump writes an index whose first key is an expression as `USING btree ((expr))`. */
+const EXPRESSION_INDEX = /\bUSING \w+ \(\(/;
 const HEADER = /^-- Name: (.+?); Type: (.+?); Schema: (.*?); Owner: .*$/;
 const BLOCKS_MAX = 100_000;
 
@@ -83,6 +86,7 @@ function withoutCheckConstraints(block: DumpBlock): DumpBlock {
 export function normalizeSchemaDump(dump: string): string {
   return splitBlocks(dump)
     .filter((block) => !EXCLUDED_TYPES.has(block.type))
+    .filter((block) => !(block.type === 'INDEX' && block.body.some((line) => EXPRESSION_INDEX.test(line))))
     .map(withoutCheckConstraints)
     .filter((block) => !(block.type === 'CONSTRAINT' && block.body.every((line) => /^\s*(ALTER TABLE|;)/.test(line) || line.trim() === '')))
     .filter((block) => !block.name.split(' ').some((part) => part.startsWith('_prisma_migrations')))
