@@ -9,21 +9,21 @@
 --
 -- schema.prisma cannot describe expression indexes or extended statistics; the migrations test
 -- leaves them out of its comparison (shared/src/db/schema-dump.ts). On a large live journal,
--- build the indexes with CREATE INDEX CONCURRENTLY outside this migration first: each plain
--- CREATE INDEX below blocks postings while it runs.
+-- build the indexes with CREATE INDEX CONCURRENTLY (same names) before deploying: a plain
+-- CREATE INDEX blocks postings while it runs, and IF NOT EXISTS then skips them here.
 
-CREATE INDEX "journal_transactions_psp_payment_intent_idx" ON "journal_transactions" ((metadata ->> 'pspPaymentIntentId')) WHERE kind = 'payment_succeeded';
-CREATE INDEX "journal_transactions_psp_charge_idx" ON "journal_transactions" ((metadata ->> 'pspChargeId')) WHERE kind = 'payment_succeeded';
-CREATE INDEX "journal_transactions_psp_refund_idx" ON "journal_transactions" ((metadata ->> 'pspRefundId')) WHERE kind = 'refund_succeeded';
-CREATE INDEX "journal_transactions_psp_payout_idx" ON "journal_transactions" ((metadata ->> 'pspPayoutId')) WHERE kind IN ('payout_paid', 'payout_failed');
-CREATE INDEX "journal_transactions_psp_dispute_idx" ON "journal_transactions" ((metadata ->> 'pspDisputeId')) WHERE kind = 'dispute_opened';
-CREATE INDEX "journal_transactions_fee_source_idx" ON "journal_transactions" ((metadata ->> 'sourceId')) WHERE kind = 'psp_fee_booked';
-CREATE INDEX "journal_transactions_dispute_won_idx" ON "journal_transactions" ((metadata ->> 'disputeId')) WHERE kind = 'dispute_won';
+CREATE INDEX IF NOT EXISTS "journal_transactions_psp_payment_intent_idx" ON "journal_transactions" ((metadata ->> 'pspPaymentIntentId')) WHERE kind = 'payment_succeeded';
+CREATE INDEX IF NOT EXISTS "journal_transactions_psp_charge_idx" ON "journal_transactions" ((metadata ->> 'pspChargeId')) WHERE kind = 'payment_succeeded';
+CREATE INDEX IF NOT EXISTS "journal_transactions_psp_refund_idx" ON "journal_transactions" ((metadata ->> 'pspRefundId')) WHERE kind = 'refund_succeeded';
+CREATE INDEX IF NOT EXISTS "journal_transactions_psp_payout_idx" ON "journal_transactions" ((metadata ->> 'pspPayoutId')) WHERE kind IN ('payout_paid', 'payout_failed');
+CREATE INDEX IF NOT EXISTS "journal_transactions_psp_dispute_idx" ON "journal_transactions" ((metadata ->> 'pspDisputeId')) WHERE kind = 'dispute_opened';
+CREATE INDEX IF NOT EXISTS "journal_transactions_fee_source_idx" ON "journal_transactions" ((metadata ->> 'sourceId')) WHERE kind = 'psp_fee_booked';
+CREATE INDEX IF NOT EXISTS "journal_transactions_dispute_won_idx" ON "journal_transactions" ((metadata ->> 'disputeId')) WHERE kind = 'dispute_won';
 
-CREATE STATISTICS "journal_transactions_psp_payment_intent_stat" ON (metadata ->> 'pspPaymentIntentId') FROM "journal_transactions";
-CREATE STATISTICS "journal_transactions_psp_charge_stat" ON (metadata ->> 'pspChargeId') FROM "journal_transactions";
-CREATE STATISTICS "journal_transactions_psp_refund_stat" ON (metadata ->> 'pspRefundId') FROM "journal_transactions";
-CREATE STATISTICS "journal_transactions_psp_payout_stat" ON (metadata ->> 'pspPayoutId') FROM "journal_transactions";
-CREATE STATISTICS "journal_transactions_psp_dispute_stat" ON (metadata ->> 'pspDisputeId') FROM "journal_transactions";
-CREATE STATISTICS "journal_transactions_fee_source_stat" ON (metadata ->> 'sourceId') FROM "journal_transactions";
-CREATE STATISTICS "journal_transactions_dispute_won_stat" ON (metadata ->> 'disputeId') FROM "journal_transactions";
+CREATE STATISTICS IF NOT EXISTS "journal_transactions_psp_payment_intent_stat" ON (metadata ->> 'pspPaymentIntentId') FROM "journal_transactions";
+CREATE STATISTICS IF NOT EXISTS "journal_transactions_psp_charge_stat" ON (metadata ->> 'pspChargeId') FROM "journal_transactions";
+CREATE STATISTICS IF NOT EXISTS "journal_transactions_psp_refund_stat" ON (metadata ->> 'pspRefundId') FROM "journal_transactions";
+CREATE STATISTICS IF NOT EXISTS "journal_transactions_psp_payout_stat" ON (metadata ->> 'pspPayoutId') FROM "journal_transactions";
+CREATE STATISTICS IF NOT EXISTS "journal_transactions_psp_dispute_stat" ON (metadata ->> 'pspDisputeId') FROM "journal_transactions";
+CREATE STATISTICS IF NOT EXISTS "journal_transactions_fee_source_stat" ON (metadata ->> 'sourceId') FROM "journal_transactions";
+CREATE STATISTICS IF NOT EXISTS "journal_transactions_dispute_won_stat" ON (metadata ->> 'disputeId') FROM "journal_transactions";
