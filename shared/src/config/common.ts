@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { invariant } from '../invariant.js';
 import { requireInProduction } from './env.js';
-import { envEnum, envUrl } from './fields.js';
+import { INBOX_RETENTION_MS_DEFAULT, INBOX_RETENTION_MS_MIN, OUTBOX_RETENTION_MS_DEFAULT, OUTBOX_RETENTION_MS_MIN } from '../messaging/retention.js';
+import { envDurationMs, envEnum, envUrl } from './fields.js';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
@@ -46,6 +47,12 @@ export const commonEnvShape = {
 };
 
 export type CommonEnv = z.infer<z.ZodObject<typeof commonEnvShape>>;
+
+/** Every service with an outbox and an inbox (the four subgraphs): how long their rows are kept. */
+export const messagingRetentionEnvShape = {
+  OUTBOX_RETENTION_MS: envDurationMs(OUTBOX_RETENTION_MS_DEFAULT, { minMs: OUTBOX_RETENTION_MS_MIN, maxMs: 365 * 24 * 3_600_000 }),
+  INBOX_RETENTION_MS: envDurationMs(INBOX_RETENTION_MS_DEFAULT, { minMs: INBOX_RETENTION_MS_MIN, maxMs: 365 * 24 * 3_600_000 }),
+};
 
 // PostgreSQL truncates identifiers beyond 63 bytes; a truncated name could alias another database.
 const DATABASE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;

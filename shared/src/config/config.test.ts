@@ -10,6 +10,7 @@ import {
   envUrl,
   eventsExchangeName,
   loadEnv,
+  messagingRetentionEnvShape,
   parseEnv,
 } from './index.js';
 
@@ -92,6 +93,16 @@ describe('commonEnvShape', () => {
     );
     expect(() => databaseUrl('postgresql://db:5432', 'Bad Name')).toThrow();
     expect(eventsExchangeName('clearhouse')).toBe('clearhouse.events');
+  });
+});
+
+describe('messagingRetentionEnvShape', () => {
+  it('keeps published outbox rows 7 days and inbox rows 30 days by default, and refuses less than 1 hour and 7 days', () => {
+    expect(parseEnv(messagingRetentionEnvShape, {})).toEqual({ OUTBOX_RETENTION_MS: 7 * 24 * 3_600_000, INBOX_RETENTION_MS: 30 * 24 * 3_600_000 });
+    expect(parseEnv(messagingRetentionEnvShape, { OUTBOX_RETENTION_MS: '2h', INBOX_RETENTION_MS: '240h' })).toEqual({ OUTBOX_RETENTION_MS: 2 * 3_600_000, INBOX_RETENTION_MS: 10 * 24 * 3_600_000 });
+    const problems = problemsOf(() => parseEnv(messagingRetentionEnvShape, { OUTBOX_RETENTION_MS: '30m', INBOX_RETENTION_MS: '24h' }));
+    expect(problems.some((problem) => problem.includes('OUTBOX_RETENTION_MS'))).toBe(true);
+    expect(problems.some((problem) => problem.includes('INBOX_RETENTION_MS'))).toBe(true);
   });
 });
 

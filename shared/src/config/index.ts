@@ -9,6 +9,7 @@ export {
   LOG_LEVELS,
   NODE_ENVS,
   commonEnvShape,
+  messagingRetentionEnvShape,
   databaseName,
   databaseUrl,
   eventsExchangeName,

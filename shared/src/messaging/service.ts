@@ -4,8 +4,10 @@
 import { Connection } from 'rabbitmq-client';
 import { eventsExchangeName } from '../config/index.js';
 import type { Stoppable } from '../http/lifecycle.js';
+import { startPeriodicJob } from '../http/periodic.js';
 import type { Logger } from '../logging/index.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox.js';
+import { deleteExpiredMessages, MESSAGING_CLEANUP_INTERVAL_MS, type MessagingRetention } from './retention.js';
 import type { TransactionalDb } from './sql.js';
 
 /** How long a woken relay waits for more commits before it claims (BENCHMARKS.md). */
@@ -23,6 +25,8 @@ export function startServiceMessaging(options: {
   readonly brokerPrefix: string;
   readonly db: TransactionalDb;
   readonly logger: Logger;
+  /** How long published outbox rows and inbox rows are kept; deleted hourly after that. */
+  readonly retention: MessagingRetention;
 }): ServiceMessaging {
   const broker = new Connection({ url: options.amqpUrl, connectionName: `${options.brokerPrefix}.${options.service}` });
   broker.on('error', (error) => options.logger.warn({ err: error }, 'broker connection error'));
@@ -36,12 +40,23 @@ export function startServiceMessaging(options: {
     lingerMs: RELAY_LINGER_MS,
   });
   relay.start();
+  const logger = options.logger;
+  const cleanup = startPeriodicJob({
+    name: 'messaging-retention',
+    intervalMs: MESSAGING_CLEANUP_INTERVAL_MS,
+    logger,
+    run: async () => {
+      const deleted = await deleteExpiredMessages(options.db, options.retention);
+      if (deleted.outbox + deleted.inbox > 0) logger.info(deleted, 'expired outbox and inbox rows deleted');
+    },
+  });
   return {
     broker,
     relay,
     parts: [
       { name: 'broker', stop: () => broker.close() },
       { name: 'outbox-relay', stop: () => relay.stop() },
+      cleanup,
     ],
   };
 }

@@ -1,10 +1,11 @@
 // The only reader of process.env in the ledger subgraph.
 import { z } from 'zod';
-import { commonEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, messagingRetentionEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
 import { reconciliationEnvShape } from './reconciliation/env-shape.js';
 
 export const ledgerEnvShape = {
   ...commonEnvShape,
+  ...messagingRetentionEnvShape,
   LEDGER_PORT: envPort(4002),
   LEDGER_HOST: z.string().default('0.0.0.0'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),

@@ -8,6 +8,7 @@ import {
   databaseUrl,
   openServiceDatabase,
   startConsumers,
+  startPeriodicJob,
   startServiceMessaging,
   startSubgraphService,
   type Stoppable,
@@ -15,7 +16,6 @@ import {
 import { ensureDevelopmentKeys } from './application/api-keys.js';
 import { cleanupExpiredRecords } from './application/cleanup.js';
 import type { PaymentsDeps } from './application/deps.js';
-import { startPeriodicJob } from './application/periodic.js';
 import { recheckPendingPayments } from './application/recheck.js';
 import { releaseDueOrders } from './application/delivery.js';
 import { recheckPendingRefunds } from './application/refunds.js';
@@ -55,7 +55,14 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
   // node-postgres directly; Prisma Client is left with the API keys.
   const db = openServiceDatabase({ url: databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'payments'), service: 'payments', poolMax: env.DB_POOL_MAX, logger });
   parts.push({ name: 'pg', stop: () => db.end() });
-  const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'payments', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
+  const { broker, relay, parts: messagingParts } = startServiceMessaging({
+    service: 'payments',
+    amqpUrl: env.AMQP_URL,
+    brokerPrefix: env.BROKER_PREFIX,
+    db,
+    logger,
+    retention: { outboxPublishedMs: env.OUTBOX_RETENTION_MS, inboxMs: env.INBOX_RETENTION_MS },
+  });
   parts.push(...messagingParts);
 
   const psp = createStripePsp({

@@ -1,6 +1,6 @@
 // The only reader of process.env in the payments subgraph.
 import { z } from 'zod';
-import { commonEnvShape, DISPUTE_FEE_BEARERS, DISPUTE_LOSS_BEARERS, envBigInt, envDurationMs, envEnum, envInt, envPort, loadEnv, parseEnv, REFUND_FEE_POLICIES } from '@clearhouse/shared';
+import { commonEnvShape, messagingRetentionEnvShape, DISPUTE_FEE_BEARERS, DISPUTE_LOSS_BEARERS, envBigInt, envDurationMs, envEnum, envInt, envPort, loadEnv, parseEnv, REFUND_FEE_POLICIES } from '@clearhouse/shared';
 
 const HOUR_MS = 3_600_000;
 const DEFAULT_STRIPE_API_KEY = 'sk_test_clearhouse';
@@ -15,6 +15,7 @@ const idList = z
 
 export const paymentsEnvShape = {
   ...commonEnvShape,
+  ...messagingRetentionEnvShape,
   PAYMENTS_PORT: envPort(4001),
   PAYMENTS_HOST: z.string().default('0.0.0.0'),
   /** Development keys ensured at start-up outside production (CONTRACT.md, "Authentication"). */

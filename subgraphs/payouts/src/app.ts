@@ -82,7 +82,14 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
   const db = openServiceDatabase({ url: options.databaseUrl ?? databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'payouts'), service: 'payouts', poolMax: env.DB_POOL_MAX, logger });
   parts.push({ name: 'pg', stop: () => db.end() });
 
-  const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'payouts', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
+  const { broker, relay, parts: messagingParts } = startServiceMessaging({
+    service: 'payouts',
+    amqpUrl: env.AMQP_URL,
+    brokerPrefix: env.BROKER_PREFIX,
+    db,
+    logger,
+    retention: { outboxPublishedMs: env.OUTBOX_RETENTION_MS, inboxMs: env.INBOX_RETENTION_MS },
+  });
   parts.push(...messagingParts);
   const deps: PayoutsDeps = { ...createPayoutsDeps(env, db, logger, () => relay.wake()), ...options.deps };
 

@@ -1,6 +1,6 @@
 // The only reader of process.env in the payouts subgraph.
 import { z } from 'zod';
-import { commonEnvShape, envBigInt, envBoolean, envDurationMs, envInt, envPort, envUrl, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, messagingRetentionEnvShape, envBigInt, envBoolean, envDurationMs, envInt, envPort, envUrl, loadEnv, parseEnv } from '@clearhouse/shared';
 import { parseDestinations } from './domain/destinations.js';
 import { parseFxRates } from './domain/fx.js';
 import { parseUtcTime } from './jobs/scheduler.js';
@@ -28,6 +28,7 @@ function parsedString<T>(defaultValue: string, parse: (text: string) => T) {
 
 export const payoutsEnvShape = {
   ...commonEnvShape,
+  ...messagingRetentionEnvShape,
   PAYOUTS_PORT: envPort(4004),
   PAYOUTS_HOST: z.string().default('0.0.0.0'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),

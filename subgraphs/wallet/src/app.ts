@@ -40,7 +40,14 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
   // Consumers, the outbox relay and every posting run raw SQL on node-postgres directly.
   const db = openServiceDatabase({ url: databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'wallet'), service: 'wallet', poolMax: env.DB_POOL_MAX, logger });
   parts.push({ name: 'pg', stop: () => db.end() });
-  const { broker, relay, parts: messagingParts } = startServiceMessaging({ service: 'wallet', amqpUrl: env.AMQP_URL, brokerPrefix: env.BROKER_PREFIX, db, logger });
+  const { broker, relay, parts: messagingParts } = startServiceMessaging({
+    service: 'wallet',
+    amqpUrl: env.AMQP_URL,
+    brokerPrefix: env.BROKER_PREFIX,
+    db,
+    logger,
+    retention: { outboxPublishedMs: env.OUTBOX_RETENTION_MS, inboxMs: env.INBOX_RETENTION_MS },
+  });
   parts.push(...messagingParts);
 
   const consumers = await startConsumers({

@@ -1,9 +1,10 @@
 // The only reader of process.env in the wallet subgraph.
 import { z } from 'zod';
-import { commonEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, messagingRetentionEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
 
 export const walletEnvShape = {
   ...commonEnvShape,
+  ...messagingRetentionEnvShape,
   WALLET_PORT: envPort(4003),
   WALLET_HOST: z.string().default('0.0.0.0'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),

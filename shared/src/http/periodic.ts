@@ -1,5 +1,6 @@
 // A job run every intervalMs, never twice at once; stop() waits for the run in flight.
-import type { Logger, Stoppable } from '@clearhouse/shared';
+import type { Logger } from '../logging/index.js';
+import type { Stoppable } from './lifecycle.js';
 
 export function startPeriodicJob(options: { name: string; intervalMs: number; logger: Logger; run: () => Promise<unknown> }): Stoppable {
   let timer: NodeJS.Timeout | undefined;
