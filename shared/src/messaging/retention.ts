@@ -26,7 +26,7 @@ export interface MessagingRetention {
 }
 
 const DELETE_BATCH_SIZE = 5_000;
-const BATCHES_PER_RUN_MAX = 20;
+const BATCHES_PER_RUN_MAX = 100;
 
 async function deleteInBatches(db: SqlClient, statement: string, cutoff: Date, batchSize: number, batchesMax: number): Promise<number> {
   let deleted = 0;
