@@ -26,3 +26,4 @@ export { findRepoRoot, findPrismaRoot } from './repo-root.js';
 /** The subgraphs that own a database, in start-up order. */
 export const SUBGRAPHS_WITH_DATABASE = ['payments', 'ledger', 'wallet', 'payouts'] as const;
 export { createPgDatabase, openServiceDatabase, TransactionTimeoutError, type PgDatabase, type PgDatabaseOptions } from './pg-database.js';
+export { deleteInBatches } from './batches.js';

@@ -3,6 +3,7 @@
 // redelivery; after that both are deleted in bounded batches, so that a busy installation's
 // tables do not grow without end (a million payments a day write some ten million of them). An
 // outbox row not yet published is never deleted, however old.
+import { deleteInBatches } from '../db/batches.js';
 import type { SqlClient } from './sql.js';
 
 const HOUR_MS = 3_600_000;
@@ -28,16 +29,6 @@ export interface MessagingRetention {
 const DELETE_BATCH_SIZE = 5_000;
 const BATCHES_PER_RUN_MAX = 100;
 
-async function deleteInBatches(db: SqlClient, statement: string, cutoff: Date, batchSize: number, batchesMax: number): Promise<number> {
-  let deleted = 0;
-  for (let batch = 0; batch < batchesMax; batch++) {
-    const count = await db.$executeRawUnsafe(statement, cutoff.toISOString(), batchSize);
-    deleted += count;
-    if (count < batchSize) break;
-  }
-  return deleted;
-}
-
 /**
  * Deletes published outbox rows published before now − outboxPublishedMs and inbox rows
  * processed before now − inboxMs, at most batchesMax batches of batchSize rows each (the next
@@ -51,23 +42,28 @@ export async function deleteExpiredMessages(
   if (!(retention.outboxPublishedMs >= OUTBOX_RETENTION_MS_MIN)) throw new Error(`published outbox rows must be kept at least ${OUTBOX_RETENTION_MS_MIN} ms`);
   if (!(retention.inboxMs >= INBOX_RETENTION_MS_MIN)) throw new Error(`inbox rows must be kept at least ${INBOX_RETENTION_MS_MIN} ms`);
   const now = options.now ?? new Date();
-  const batchSize = options.batchSize ?? DELETE_BATCH_SIZE;
-  const batchesMax = options.batchesMax ?? BATCHES_PER_RUN_MAX;
+  const batches = { batchSize: options.batchSize ?? DELETE_BATCH_SIZE, batchesMax: options.batchesMax ?? BATCHES_PER_RUN_MAX };
+  const outboxCutoff = new Date(now.getTime() - retention.outboxPublishedMs).toISOString();
+  const inboxCutoff = new Date(now.getTime() - retention.inboxMs).toISOString();
   const outbox = await deleteInBatches(
-    db,
-    `DELETE FROM outbox_messages WHERE id IN (
-       SELECT id FROM outbox_messages WHERE published_at < $1::timestamptz ORDER BY published_at LIMIT $2::int)`,
-    new Date(now.getTime() - retention.outboxPublishedMs),
-    batchSize,
-    batchesMax,
+    (limit) =>
+      db.$executeRawUnsafe(
+        `DELETE FROM outbox_messages WHERE id IN (
+           SELECT id FROM outbox_messages WHERE published_at < $1::timestamptz ORDER BY published_at LIMIT $2::int)`,
+        outboxCutoff,
+        limit,
+      ),
+    batches,
   );
   const inbox = await deleteInBatches(
-    db,
-    `DELETE FROM inbox_messages WHERE (consumer, message_id) IN (
-       SELECT consumer, message_id FROM inbox_messages WHERE processed_at < $1::timestamptz ORDER BY processed_at LIMIT $2::int)`,
-    new Date(now.getTime() - retention.inboxMs),
-    batchSize,
-    batchesMax,
+    (limit) =>
+      db.$executeRawUnsafe(
+        `DELETE FROM inbox_messages WHERE (consumer, message_id) IN (
+           SELECT consumer, message_id FROM inbox_messages WHERE processed_at < $1::timestamptz ORDER BY processed_at LIMIT $2::int)`,
+        inboxCutoff,
+        limit,
+      ),
+    batches,
   );
   return { outbox, inbox };
 }

@@ -6,6 +6,7 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { sqlPaymentsStore } from '../persistence/payments.js';
 import { PspError, type CreateCheckoutSessionRequest, type PaymentsPsp, type PspPaymentState, type PspWebhookEvent } from '../psp/port.js';
 import { cancelPayment } from './cancel-payment.js';
+import { cleanupExpiredRecords } from './cleanup.js';
 import { createCheckout } from './create-checkout.js';
 import type { PaymentsDeps } from './deps.js';
 import { NotDeferrableError, StaleVersionError, type PaymentsTransaction } from './ports.js';
@@ -431,4 +432,14 @@ test('risk rejection and a seller caller write no payment', async () => {
   expect(rejected.userErrors.map((e) => e.code)).toEqual(['RISK_REJECTED']);
   await expect(createCheckout(deps, { caller: { role: 'seller', keyId: 'k', sellerId: 's1' }, input: input() })).rejects.toMatchObject({ code: 'FORBIDDEN' });
   expect(await prisma.payment.count({ where: { buyerId: 'evil' } })).toBe(0);
+});
+
+test('retention cleanup deletes processed webhook ids past their retention and keeps the recent ones', async () => {
+  const old = new Date(Date.now() - 4 * 24 * 3_600_000);
+  await prisma.processedWebhookEvent.createMany({ data: Array.from({ length: 3 }, (_, i) => ({ eventId: `evt_cleanup_old_${i}`, type: 'payment_intent.succeeded', receivedAt: old })) });
+  await prisma.processedWebhookEvent.create({ data: { eventId: 'evt_cleanup_new', type: 'payment_intent.succeeded' } });
+  const deleted = await cleanupExpiredRecords(deps, { idempotencyKeysMs: 24 * 3_600_000, webhookEventsMs: 72 * 3_600_000 });
+  expect(deleted.webhookEvents).toBeGreaterThanOrEqual(3);
+  expect(await prisma.processedWebhookEvent.count({ where: { eventId: { startsWith: 'evt_cleanup_old_' } } })).toBe(0);
+  expect(await prisma.processedWebhookEvent.count({ where: { eventId: 'evt_cleanup_new' } })).toBe(1);
 });
