@@ -329,16 +329,68 @@ describe('batchable consumers (group commit)', () => {
     expect(overlapped).toBe(true);
   });
 
-  test('a bad batchConcurrency is refused when the consumers start, before any message', async () => {
-    await expect(
+  test('a bad batchConcurrency or batchLingerMs is refused when the consumers start, before any message', async () => {
+    const startWith = (options: { batchLingerMs?: number }, batchConcurrency?: number) =>
       startConsumers({
         connection: h.broker.connection,
         db: h.db,
         prefix: h.prefix,
         logger: h.logger,
-        consumers: [defineConsumer({ name: 'grouped-bad', routingKeys: ['wallet.grouped_bad'], batchable: true, batchConcurrency: 0, async handle() {} })],
-      }),
-    ).rejects.toThrow('batchConcurrency of grouped-bad must be 1..16');
+        ...options,
+        consumers: [defineConsumer({ name: 'grouped-bad', routingKeys: ['wallet.grouped_bad'], batchable: true, batchConcurrency, async handle() {} })],
+      });
+    await expect(startWith({}, 0)).rejects.toThrow('batchConcurrency of grouped-bad must be 1..16');
+    await expect(startWith({ batchLingerMs: -1 })).rejects.toThrow('batchLingerMs must be 0..10000');
+    await expect(startWith({ batchLingerMs: 10_001 })).rejects.toThrow('batchLingerMs must be 0..10000');
+  });
+
+  /** A batchable consumer of `wallet.<name with _>` that records each delivery's transaction id and effect. */
+  function recordingTransactions(name: string, transactions: string[]) {
+    return defineConsumer({
+      name,
+      routingKeys: [`wallet.${name.replace(/-/g, '_')}`],
+      batchable: true,
+      async handle(event, tx) {
+        transactions.push(await txid(tx));
+        await h.recordEffect(tx, name, event.messageId);
+      },
+    });
+  }
+
+  test('with a batch linger, deliveries that arrive one by one share one transaction', async () => {
+    const transactions: string[] = [];
+    await start({
+      prefetch: 50,
+      batchLingerMs: 1_000,
+      consumers: [recordingTransactions('grouped-linger', transactions)],
+    });
+    const events = Array.from({ length: 5 }, (_, index) => newEvent('wallet.grouped_linger', 1, `linger_${index}`, { index }));
+    // Each one alone, while the consumer is idle: without a linger, five transactions of one.
+    for (const event of events) {
+      await publishAll([event]);
+      await sleep(50);
+    }
+    await waitFor('all handled', () => transactions.length === 5, 15_000);
+    expect(new Set(transactions).size).toBe(1);
+    for (const event of events) expect(await h.effectCount(event.messageId)).toBe(1);
+  });
+
+  test('a batch that reaches batchSizeMax starts at once, without waiting out the linger', async () => {
+    const transactions: string[] = [];
+    await start({
+      prefetch: 10,
+      batchSizeMax: 3,
+      batchLingerMs: 10_000,
+      consumers: [recordingTransactions('grouped-full', transactions)],
+    });
+    const events = Array.from({ length: 3 }, (_, index) => newEvent('wallet.grouped_full', 1, `full_${index}`, { index }));
+    for (const event of events) await h.commitEvent(event);
+    const published = Date.now();
+    await relay.runOnce();
+    // Each delivery was queued after `published`, so its linger runs out 10 s after it at the earliest.
+    await waitFor('all handled', () => transactions.length === 3, 15_000);
+    expect(Date.now() - published).toBeLessThan(5_000);
+    expect(new Set(transactions).size).toBe(1);
   });
 
   test('the same message delivered twice into one batch has one effect', async () => {

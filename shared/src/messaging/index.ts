@@ -26,7 +26,7 @@ export { defineConsumer, startConsumers } from './consumer.js';
 export type { DeadLetter, ReplayResult } from './dead-letters.js';
 export { listDeadLetters, showDeadLetter, replayDeadLetters, queueDepth, DEAD_LETTER_SCAN_MAX } from './dead-letters.js';
 export { listQueueNames } from './management.js';
-export { startServiceMessaging, type ServiceMessaging } from './service.js';
+export { startServiceMessaging, SERVICE_CONSUMER_BATCH_LINGER_MS, type ServiceMessaging } from './service.js';
 export type { MessagingRetention } from './retention.js';
 export {
   deleteExpiredMessages, OUTBOX_RETENTION_MS_MIN, OUTBOX_RETENTION_MS_DEFAULT, INBOX_RETENTION_MS_MIN, INBOX_RETENTION_MS_DEFAULT,

@@ -13,6 +13,14 @@ import type { TransactionalDb } from './sql.js';
 /** How long a woken relay waits for more commits before it claims (BENCHMARKS.md). */
 const RELAY_LINGER_MS = 10;
 
+/**
+ * How long the services' batchable consumers let a lone delivery wait for others before its
+ * transaction starts (startConsumers' batchLingerMs): at a few hundred payments a second the
+ * ledger, the wallet and the payments timeline then commit several deliveries per transaction
+ * instead of one each, for at most this much event latency per hop (BENCHMARKS.md, change 36).
+ */
+export const SERVICE_CONSUMER_BATCH_LINGER_MS = 30;
+
 export interface ServiceMessaging {
   readonly broker: Connection;
   readonly relay: OutboxRelay;

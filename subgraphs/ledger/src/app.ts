@@ -6,6 +6,7 @@ import {
   databaseUrl,
   openServiceDatabase,
   startConsumers,
+  SERVICE_CONSUMER_BATCH_LINGER_MS,
   startServiceMessaging,
   startSubgraphService,
   type Stoppable,
@@ -49,6 +50,7 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
     logger,
     onCommitted: () => relay.wake(),
     prefetch: env.LEDGER_CONSUMER_PREFETCH,
+    batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS,
     consumers: ledgerConsumers({ hotAccountShards: env.LEDGER_HOT_ACCOUNT_SHARDS }),
   });
   parts.push({ name: 'consumers', stop: () => consumers.stop() });

@@ -9,6 +9,7 @@ import {
   openServiceDatabase,
   startConsumers,
   startPeriodicJob,
+  SERVICE_CONSUMER_BATCH_LINGER_MS,
   startServiceMessaging,
   startSubgraphService,
   type Stoppable,
@@ -102,7 +103,7 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
 
   logger.info({ ...deps.aftersale }, 'after-sale policies (DELIVERY_HOLD_MS, REFUND_FEE_POLICY, DISPUTE_FEE_BORNE_BY, DISPUTE_LOSS_BORNE_BY)');
 
-  const consumers = await startConsumers({ connection: broker, db, prefix: env.BROKER_PREFIX, logger, prefetch: 50, consumers: [timelineConsumer] });
+  const consumers = await startConsumers({ connection: broker, db, prefix: env.BROKER_PREFIX, logger, prefetch: 50, batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS, consumers: [timelineConsumer] });
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<PaymentsContext>({

@@ -6,6 +6,7 @@ import {
   databaseUrl,
   openServiceDatabase,
   startConsumers,
+  SERVICE_CONSUMER_BATCH_LINGER_MS,
   startServiceMessaging,
   startSubgraphService,
   type Stoppable,
@@ -57,6 +58,7 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
     logger,
     onCommitted: () => relay.wake(),
     prefetch: env.WALLET_CONSUMER_PREFETCH,
+    batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS,
     consumers: walletConsumers,
   });
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
