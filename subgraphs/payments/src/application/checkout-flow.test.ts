@@ -135,8 +135,8 @@ test('a new checkout is registered in one statement without a transaction: the p
   const store = sqlPaymentsStore(counted);
   const created = await createCheckout({ ...deps, store }, { caller: platform, input: input() });
   const id = created.paymentId!;
-  // The buyer's recent payments, the insert, the registration: nothing inside a transaction.
-  expect({ reads: counted.reads, inTransactions: counted.inTransactions }).toEqual({ reads: 3, inTransactions: 0 });
+  // The insert (which also counts the buyer's recent payments) and the registration: nothing inside a transaction.
+  expect({ reads: counted.reads, inTransactions: counted.inTransactions }).toEqual({ reads: 2, inTransactions: 0 });
   expect(created.current?.payment).toEqual(await deps.store.findPayment(id));
   expect(created.current?.payment).toMatchObject({ status: 'REQUIRES_PAYMENT', version: 1 });
   expect((await outbox(id)).map((row) => row.eventType)).toEqual(['payment.status_changed']);
@@ -432,6 +432,30 @@ test('risk rejection and a seller caller write no payment', async () => {
   expect(rejected.userErrors.map((e) => e.code)).toEqual(['RISK_REJECTED']);
   await expect(createCheckout(deps, { caller: { role: 'seller', keyId: 'k', sellerId: 's1' }, input: input() })).rejects.toMatchObject({ code: 'FORBIDDEN' });
   expect(await prisma.payment.count({ where: { buyerId: 'evil' } })).toBe(0);
+});
+
+test('the buyer velocity rule: the payment over the limit is refused by the insert itself and writes nothing', async () => {
+  deps.risk = { ...deps.risk, buyerPaymentsPerWindowMax: 2 };
+  const buyerId = `fast_${counter}`;
+  for (let i = 0; i < 2; i++) expect((await createCheckout(deps, { caller: platform, input: input({ buyerId }) })).userErrors).toEqual([]);
+  const sessionsBefore = psp.sessionCalls.length;
+  const counted = countingDatabase(pg);
+  const over = input({ buyerId });
+  const rejected = await createCheckout({ ...deps, store: sqlPaymentsStore(counted) }, { caller: platform, input: over });
+  expect(rejected.paymentId).toBeNull();
+  expect(rejected.userErrors).toEqual([expect.objectContaining({ code: 'RISK_REJECTED', message: expect.stringContaining('more than 2 payments') })]);
+  // One statement counted and refused; no PSP call; no payment, order or timeline row.
+  expect({ reads: counted.reads, inTransactions: counted.inTransactions }).toEqual({ reads: 1, inTransactions: 0 });
+  expect(psp.sessionCalls.length).toBe(sessionsBefore);
+  expect(await prisma.payment.count({ where: { buyerId } })).toBe(2);
+  expect(await prisma.paymentOrder.count({ where: { payment: { buyerId } } })).toBe(4);
+  expect(await prisma.timelineEvent.count({ where: { message: { contains: 'checkout of' }, payment: { buyerId } } })).toBe(2);
+  // Another buyer is not held back by this one's count, and outside the window the buyer may pay again.
+  expect((await createCheckout(deps, { caller: platform, input: input() })).userErrors).toEqual([]);
+  deps.risk = { ...deps.risk, buyerVelocityWindowMs: 1 };
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  expect((await createCheckout(deps, { caller: platform, input: input({ buyerId }) })).userErrors).toEqual([]);
+  expect(await prisma.payment.count({ where: { buyerId } })).toBe(3);
 });
 
 test('retention cleanup deletes processed webhook ids past their retention and keeps the recent ones', async () => {

@@ -4,10 +4,11 @@
 // key, in one transaction. If the PSP stays unavailable the idempotency key is released: a retry
 // with the same key finds the same payment (by caller + key) and finishes it.
 //
-// Round trips on the usual path (a new key): claim the key, count the buyer's recent payments,
-// one statement for the payment, its orders and its first timeline entry, the PSP call, and one
-// transaction (the status change without a locked re-read: the version the payment was created
-// with is checked by the UPDATE; on a mismatch it is redone under the row lock).
+// Round trips on the usual path (a new key): claim the key, one statement for the payment, its
+// orders and its first timeline entry (which also counts the buyer's recent payments for the
+// velocity rule), the PSP call, and one transaction (the status change without a locked re-read:
+// the version the payment was created with is checked by the UPDATE; on a mismatch it is redone
+// under the row lock).
 import { randomUUID } from 'node:crypto';
 import { DomainError, runIdempotent, type Caller, type IdempotentExecutionContext, type JsonValue, type UserErrorPayload } from '@clearhouse/shared';
 import { splitOrderFees, validateCheckoutInput, type CreateCheckoutInput, type ValidCheckout } from '../domain/checkout.js';
@@ -15,7 +16,7 @@ import { evaluateRisk } from '../domain/risk.js';
 import { callPsp } from '../psp/executor.js';
 import type { PspCheckoutSession, PspError } from '../psp/port.js';
 import { idempotencyLockTtlMs, type PaymentsDeps } from './deps.js';
-import { DuplicateIdempotencyKeyError, NotDeferrableError, StaleVersionError, type PaymentOrderRecord, type PaymentRecord, type PaymentsTransaction, type StoredPayment } from './ports.js';
+import { BuyerVelocityExceededError, DuplicateIdempotencyKeyError, NotDeferrableError, StaleVersionError, type PaymentOrderRecord, type PaymentRecord, type PaymentsTransaction, type StoredPayment } from './ports.js';
 import { transitionPayment } from './transition.js';
 
 export const CREATE_CHECKOUT_OPERATION = 'createCheckout';
@@ -56,23 +57,36 @@ function newOrderId(): string {
   return `ord_${randomUUID()}`;
 }
 
-async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: ValidCheckout): Promise<StoredPayment | DomainError> {
-  const since = new Date(Date.now() - deps.risk.buyerVelocityWindowMs);
+/** The risk verdict as a RISK_REJECTED error, or null when the checkout may go on. */
+function riskRejection(deps: PaymentsDeps, checkout: ValidCheckout, buyerRecentPaymentCount: number): DomainError | null {
   const verdict = evaluateRisk(
-    {
-      buyerId: checkout.buyerId,
-      sellerIds: checkout.orders.map((order) => order.sellerId),
-      currency: checkout.currency,
-      totalMinor: checkout.totalMinor,
-      buyerRecentPaymentCount: await deps.store.countBuyerPaymentsSince(checkout.buyerId, since),
-    },
+    { buyerId: checkout.buyerId, sellerIds: checkout.orders.map((order) => order.sellerId), currency: checkout.currency, totalMinor: checkout.totalMinor, buyerRecentPaymentCount },
     deps.risk,
   );
-  if (!verdict.ok) {
-    deps.logger.info({ buyerId: checkout.buyerId, rule: verdict.rule }, 'checkout rejected by risk rules');
-    return new DomainError('RISK_REJECTED', verdict.message);
-  }
+  if (verdict.ok) return null;
+  deps.logger.info({ buyerId: checkout.buyerId, rule: verdict.rule }, 'checkout rejected by risk rules');
+  return new DomainError('RISK_REJECTED', verdict.message);
+}
 
+/**
+ * The risk rules that need no database first; the buyer's velocity is counted by the statement
+ * that creates the payment (it writes nothing when the buyer is over the limit), one round trip
+ * instead of a count and an insert.
+ */
+async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: ValidCheckout): Promise<StoredPayment | DomainError> {
+  const rejected = riskRejection(deps, checkout, 0);
+  if (rejected) return rejected;
+  try {
+    return await insertPayment(deps, caller, checkout);
+  } catch (error) {
+    if (!(error instanceof BuyerVelocityExceededError)) throw error;
+    const rejection = riskRejection(deps, checkout, error.recentCount);
+    if (!rejection) throw new Error(`the buyer's ${error.recentCount} recent payments exceed the velocity limit by the store's count but not by the risk rules`);
+    return rejection;
+  }
+}
+
+function insertPayment(deps: PaymentsDeps, caller: Caller, checkout: ValidCheckout): Promise<StoredPayment> {
   const paymentId = newPaymentId();
   const splits = splitOrderFees(checkout.orders.map((order) => order.amountMinor), deps.fees);
   return deps.store.createPayment(
@@ -117,6 +131,7 @@ async function createPayment(deps: PaymentsDeps, caller: Caller, checkout: Valid
       message: `checkout of ${checkout.totalMinor} ${checkout.currency} minor units for ${checkout.orders.length} order(s)`,
       data: { buyerId: checkout.buyerId, amountMinor: checkout.totalMinor.toString(), currency: checkout.currency, orders: checkout.orders.length },
     },
+    { since: new Date(Date.now() - deps.risk.buyerVelocityWindowMs), max: deps.risk.buyerPaymentsPerWindowMax },
   );
 }
 

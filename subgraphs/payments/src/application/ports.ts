@@ -136,6 +136,23 @@ export class DuplicateIdempotencyKeyError extends Error {
   override readonly name = 'DuplicateIdempotencyKeyError';
 }
 
+/** createPayment's guard: the buyer may have started at most `max` payments since `since`, the new one included. */
+export interface BuyerVelocityLimit {
+  since: Date;
+  max: number;
+}
+
+/** createPayment: the buyer's recent payments already reach the velocity limit; nothing was written. */
+export class BuyerVelocityExceededError extends Error {
+  override readonly name = 'BuyerVelocityExceededError';
+  constructor(
+    /** The buyer's payments since the limit's `since`, not counting the refused one. */
+    readonly recentCount: number,
+  ) {
+    super(`the buyer started ${recentCount} payments within the velocity window`);
+  }
+}
+
 /** updatePayment found the payment at another version: someone changed it meanwhile. */
 export class StaleVersionError extends Error {
   override readonly name = 'StaleVersionError';
@@ -236,15 +253,16 @@ export interface PaymentsStore {
   findPaymentByIdempotencyKey(callerId: string, key: string): Promise<PaymentRecord | null>;
   /**
    * A new payment, its orders and its first timeline entry in one atomic statement. Throws
-   * DuplicateIdempotencyKeyError when the caller already has a payment under this key.
+   * DuplicateIdempotencyKeyError when the caller already has a payment under this key, and
+   * BuyerVelocityExceededError (writing nothing) when `velocity` is given and the buyer's
+   * payments since `velocity.since` already number `velocity.max`; the same statement counts them.
    */
-  createPayment(input: NewPayment, timeline: TimelineEntry): Promise<StoredPayment>;
+  createPayment(input: NewPayment, timeline: TimelineEntry, velocity?: BuyerVelocityLimit): Promise<StoredPayment>;
   ordersOfPayments(paymentIds: readonly string[]): Promise<PaymentOrderRecord[]>;
   findOrders(ids: readonly string[]): Promise<PaymentOrderRecord[]>;
   /** Newest first; returns up to first + 1 rows so the caller knows whether there is more. */
   listPayments(filter: PaymentListFilter): Promise<PaymentRecord[]>;
   timelineOf(paymentId: string): Promise<TimelineEntry[]>;
-  countBuyerPaymentsSince(buyerId: string, since: Date): Promise<number>;
   /**
    * Whether the webhook event id was recorded, and the payment (with its orders) that holds
    * `paymentIntentId` (none when null), in one statement.

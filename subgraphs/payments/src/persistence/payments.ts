@@ -12,8 +12,10 @@ import { v7 as timeOrderedUuid } from 'uuid';
 import { outboxBatchInsert, writeOutboxBatch, type DomainEvent, type IdempotentExecutionContext, type JsonValue, type SqlClient, type TransactionalDb, type TransactionOptions } from '@clearhouse/shared';
 import type { PaymentOrderStatus } from '../domain/payment-status.js';
 import {
+  BuyerVelocityExceededError,
   DuplicateIdempotencyKeyError,
   NotDeferrableError,
+  type BuyerVelocityLimit,
   WebhookAlreadyRecordedError,
   type ChangeAloneOptions,
   StaleVersionError,
@@ -178,29 +180,39 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 /**
  * One statement (atomic on its own): the payment, its orders (until delivery an order's whole
  * net sits in the seller's pending balance) and its first timeline entry. Returns one row per
- * order carrying the payment's columns too.
+ * order carrying the payment's columns too, each with the buyer's payments since the velocity
+ * limit's `since` (not counting this one); with a limit that the count already reaches it writes
+ * nothing and returns one row holding only that count.
  */
-async function createPayment(db: SqlClient, input: NewPayment, timeline: TimelineEntry): Promise<StoredPayment> {
+async function createPayment(db: SqlClient, input: NewPayment, timeline: TimelineEntry, velocity?: BuyerVelocityLimit): Promise<StoredPayment> {
   const { payment, orders } = input;
   if (orders.length === 0) throw new Error('a payment needs at least one order');
-  let rows: (OrderRow & Record<string, unknown>)[];
+  let rows: (OrderRow & Record<string, unknown> & { recent_count: number })[];
   try {
-    rows = await db.$queryRawUnsafe<(OrderRow & Record<string, unknown>)[]>(
-      `WITH p AS (
+    rows = await db.$queryRawUnsafe<(OrderRow & Record<string, unknown> & { recent_count: number })[]>(
+      `WITH recent AS (
+         SELECT CASE WHEN $29::timestamptz IS NULL THEN 0
+                     ELSE (SELECT count(*)::int FROM payments WHERE buyer_id = $3 AND created_at >= $29::timestamptz) END AS n),
+       p AS (
          INSERT INTO payments (id, status, buyer_id, currency, amount_minor, checkout_url, psp_payment_intent_id,
            psp_checkout_session_id, failure_code, failure_message, return_url, metadata, idempotency_caller_id, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14)
+         SELECT $1, $2, $3, $4, $5::bigint, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14
+          WHERE $30::int IS NULL OR (SELECT n FROM recent) < $30::int
          RETURNING ${PAYMENT_COLUMNS}),
        o AS (
          INSERT INTO payment_orders (id, payment_id, position, seller_id, reference, amount_minor, fee_minor, net_amount_minor, status, pending_held_minor)
-         SELECT id, $1, position, seller_id, reference, amount_minor, fee_minor, net_amount_minor, status, net_amount_minor
+         SELECT x.id, p.id, x.position, x.seller_id, x.reference, x.amount_minor, x.fee_minor, x.net_amount_minor, x.status, x.net_amount_minor
            FROM unnest($15::text[], $16::int[], $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[])
                 AS x(id, position, seller_id, reference, amount_minor, fee_minor, net_amount_minor, status)
+          CROSS JOIN p
          RETURNING ${ORDER_COLUMNS}),
        t AS (
          INSERT INTO timeline_events (id, payment_id, at, source, type, message, data)
-         VALUES ($23::uuid, $1, $24::timestamptz, $25, $26, $27, $28::jsonb))
-       SELECT ${CREATED_COLUMNS} FROM p CROSS JOIN o ORDER BY o.position`,
+         SELECT $23::uuid, p.id, $24::timestamptz, $25, $26, $27, $28::jsonb FROM p)
+       SELECT r.n AS recent_count, c.*
+         FROM recent r
+         LEFT JOIN (SELECT ${CREATED_COLUMNS} FROM p CROSS JOIN o) c ON true
+        ORDER BY c.position`,
       payment.id,
       payment.status,
       payment.buyerId,
@@ -229,6 +241,8 @@ async function createPayment(db: SqlClient, input: NewPayment, timeline: Timelin
       timeline.type,
       timeline.message,
       jsonParam(timeline.data),
+      velocity ? sqlParam(velocity.since) : null,
+      velocity ? velocity.max : null,
     );
   } catch (error) {
     if (isUniqueViolation(error, PAYMENTS_IDEMPOTENCY_CONSTRAINT)) {
@@ -237,6 +251,7 @@ async function createPayment(db: SqlClient, input: NewPayment, timeline: Timelin
     throw error;
   }
   const [first] = rows;
+  if (first && first.id === null) throw new BuyerVelocityExceededError(Number(first.recent_count));
   if (!first || rows.length !== orders.length) throw new Error(`insert of payment ${payment.id} returned ${rows.length} rows for ${orders.length} orders`);
   if (orders.some((order) => order.paymentId !== payment.id)) throw new Error(`an order of payment ${payment.id} names another payment`);
   return { payment: paymentOfPrefixed(first), orders: byPosition(rows.map(toOrder)) };
@@ -650,7 +665,7 @@ export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
       }, TRANSACTION_OPTIONS);
     },
     changeAlone: (current, work, options) => changeAlone(db, current, work, options),
-    createPayment: (input, timeline) => createPayment(db, input, timeline),
+    createPayment: (input, timeline, velocity) => createPayment(db, input, timeline, velocity),
     findPayment: (id) => selectPayment(db, 'id = $1', id),
     findPayments: (ids) => selectByIds(db, PAYMENT_COLUMNS, 'payments', ids, toPayment),
     findPaymentByIdempotencyKey: (callerId, key) => selectPayment(db, 'idempotency_caller_id = $1 AND idempotency_key = $2', callerId, key),
@@ -669,14 +684,6 @@ export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
         TIMELINE_PER_PAYMENT_MAX,
       );
       return rows.map(toTimeline);
-    },
-    async countBuyerPaymentsSince(buyerId, since) {
-      const [row] = await db.$queryRawUnsafe<{ count: number }[]>(
-        'SELECT count(*)::int AS count FROM payments WHERE buyer_id = $1 AND created_at >= $2::timestamptz',
-        buyerId,
-        sqlParam(since),
-      );
-      return Number(row?.count ?? 0);
     },
     webhookSnapshot: (eventId, paymentIntentId) => webhookSnapshot(db, eventId, paymentIntentId),
     addTimeline: (entry) => insertTimelineRow(db, entry),
