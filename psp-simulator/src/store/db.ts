@@ -30,11 +30,26 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/** How long a drop waits for the connections its caller closed to be gone. */
+const dropGraceMs = 2_000;
+
+/**
+ * Drops the database once the connections its user closed are gone: a pool's end() resolves when
+ * it has asked its connections to close, before the server has ended their backends, and DROP …
+ * WITH (FORCE) would terminate those (pg then emits the error on a pool that has no handler left:
+ * an unhandled error). Whatever is still connected after the grace period is terminated.
+ */
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const { adminUrl, databaseName } = splitDatabaseUrl(databaseUrl);
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
+    const deadline = Date.now() + dropGraceMs;
+    while (Date.now() < deadline) {
+      const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [databaseName]);
+      if ((rows[0]?.n ?? 0) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     await client.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
   } finally {
     await client.end();
