@@ -4,7 +4,7 @@
 // that creates refunds, so the cases here run one after another.
 import { uniqueId } from './support/platform';
 import { checkoutInput, clearPspFaults, createCheckout, paymentsDb, pspLog, setPspFaults, sleep, waitForStatus } from './support/payin-helpers';
-import { eventually, getOrder, outboxOf, paidCheckout, refundOrder, refundsAtPsp, seller, walletBalances } from './support/aftersale-helpers';
+import { eventually, getOrder, outboxOf, paidCheckout, refundOrder, refundsAtPsp, seller, settledOrder, walletBalances } from './support/aftersale-helpers';
 
 afterEach(async () => {
   await clearPspFaults();
@@ -28,7 +28,7 @@ describe('refundPaymentOrder', () => {
     const reused = await refundOrder({ paymentOrderId: orderA!.id, amountMinor: '999', idempotencyKey: key });
     expect(reused.userErrors.map((e) => e.code)).toEqual(['IDEMPOTENCY_KEY_REUSED']);
 
-    const afterFirst = await eventually(() => getOrder(orderA!.id), (o) => o.refunds[0]?.status === 'SUCCEEDED', 15_000, 'first refund SUCCEEDED');
+    const afterFirst = await settledOrder(orderA!.id, (o) => o.refunds[0]?.status === 'SUCCEEDED', 15_000, 'first refund SUCCEEDED');
     expect(afterFirst).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmount: { amountMinor: '1000', amount: '10.00' }, payment: { status: 'PARTIALLY_REFUNDED', refundedAmount: { amountMinor: '1000' } } });
 
     // Over-refund: 5001 > 6000 - 1000. Typed error, nothing written.
@@ -92,7 +92,7 @@ describe('refundPaymentOrder', () => {
     const refused = results.filter((r) => r.userErrors.some((e) => e.code === 'AMOUNT_EXCEEDS_REFUNDABLE'));
     expect(accepted).toHaveLength(6);
     expect(refused).toHaveLength(4);
-    const order = await eventually(() => getOrder(orderId), (o) => o.refunds.every((r) => r.status === 'SUCCEEDED'), 20_000, 'all refunds settled');
+    const order = await settledOrder(orderId, (o) => o.refunds.every((r) => r.status === 'SUCCEEDED'), 20_000, 'all refunds settled');
     expect(order.refundedAmount.amountMinor).toBe('9000');
     expect(order.status).toBe('PARTIALLY_REFUNDED');
     const atPsp = await refundsAtPsp(paid.pspPaymentId!);
@@ -112,7 +112,7 @@ describe('refundPaymentOrder', () => {
     expect(result.refund!.status).toBe('PENDING');
     await sleep(1_500);
     await clearPspFaults();
-    const order = await eventually(() => getOrder(paid.orders[0]!.id), (o) => o.refunds[0]?.status === 'SUCCEEDED', 20_000, 'refund settled by the re-check');
+    const order = await settledOrder(paid.orders[0]!.id, (o) => o.refunds[0]?.status === 'SUCCEEDED', 20_000, 'refund settled by the re-check');
     expect(order.refundedAmount.amountMinor).toBe('700');
     const attempts = (await pspLog(since)).filter((e) => e.kind === 'api' && e.method === 'POST' && e.path === '/v1/refunds');
     expect(attempts.some((e) => e.status === 500)).toBe(true);
@@ -128,7 +128,7 @@ describe('refundPaymentOrder', () => {
     expect(result.userErrors).toEqual([]);
     expect(result.refund!.status).toBe('PENDING');
     await clearPspFaults();
-    const order = await eventually(() => getOrder(paid.orders[0]!.id), (o) => o.refunds[0]?.status === 'SUCCEEDED', 25_000, 'refund settled after timeouts');
+    const order = await settledOrder(paid.orders[0]!.id, (o) => o.refunds[0]?.status === 'SUCCEEDED', 25_000, 'refund settled after timeouts');
     expect(order.refundedAmount.amountMinor).toBe('1200');
     expect((await refundsAtPsp(paid.pspPaymentId!)).map((r) => r.amount)).toEqual([1200]);
     expect(await outboxOf(paid.id, 'refund.succeeded')).toHaveLength(1);

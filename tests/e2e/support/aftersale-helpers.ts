@@ -75,6 +75,16 @@ export async function getOrder(id: string): Promise<OrderView> {
   return order;
 }
 
+/**
+ * Polls the order until `done` holds, then reads it once more and returns that read. The fields
+ * of one response come from several statements (the order's row, its refunds, its payment), so
+ * the read that first shows a commit may have read the order's row just before it.
+ */
+export async function settledOrder(id: string, done: (order: OrderView) => boolean, timeoutMs: number, what: string): Promise<OrderView> {
+  await eventually(() => getOrder(id), done, timeoutMs, what);
+  return getOrder(id);
+}
+
 /** Polls `read` until `done` holds (bounded). */
 export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
