@@ -359,9 +359,11 @@ describe('batchable consumers (group commit)', () => {
 
   test('with a batch linger, deliveries that arrive one by one share one transaction', async () => {
     const transactions: string[] = [];
+    let commits = 0;
     await start({
       prefetch: 50,
       batchLingerMs: 1_000,
+      onCommitted: () => commits++,
       consumers: [recordingTransactions('grouped-linger', transactions)],
     });
     const events = Array.from({ length: 5 }, (_, index) => newEvent('wallet.grouped_linger', 1, `linger_${index}`, { index }));
@@ -370,8 +372,10 @@ describe('batchable consumers (group commit)', () => {
       await publishAll([event]);
       await sleep(50);
     }
-    await waitFor('all handled', () => transactions.length === 5, 15_000);
+    // A handler runs before its transaction commits: read the effects once the commit is reported.
+    await waitFor('all handled and committed', () => transactions.length === 5 && commits > 0, 15_000);
     expect(new Set(transactions).size).toBe(1);
+    expect(commits).toBe(1);
     for (const event of events) expect(await h.effectCount(event.messageId)).toBe(1);
   });
 
