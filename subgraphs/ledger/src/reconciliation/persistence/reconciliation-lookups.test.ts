@@ -39,7 +39,8 @@ beforeAll(async () => {
          FROM generate_series(1, $1::int) AS g, LATERAL (SELECT ${KIND_OF} AS kind) AS k`,
       POSTINGS,
     );
-  });
+    // 100,000 rows with their indexes: seconds on a busy CI machine, past the default timeout.
+  }, { timeout: 60_000 });
   await pg.$executeRawUnsafe('ANALYZE journal_transactions');
 });
 
