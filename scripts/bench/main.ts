@@ -165,7 +165,7 @@ export async function main(args: BenchArgs): Promise<number> {
   out.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average at start ${startLoad}, at end ${loadavg().map((v) => v.toFixed(2)).join(' ')}; services' LOG_LEVEL ${args.logLevel}${Object.keys(args.serviceEnv).length ? `; extra env ${JSON.stringify(args.serviceEnv)}` : ''}.\n`);
   if (maintenance?.stats.active) {
     const m = maintenance.stats;
-    out.push(`PostgreSQL's autovacuum is off on this server; the bench stood in for it on the run's databases: ${m.passes} passes, ${m.analyzed} ANALYZE and ${m.vacuumed} VACUUM of tables over autovacuum's default thresholds${m.errors.length ? `; errors: ${m.errors.slice(0, 3).join('; ')}` : ''}.\n`);
+    out.push(`PostgreSQL's autovacuum is off on this server; the bench stood in for it on the run's databases: ${m.passes} passes, ${m.analyzed} ANALYZE and ${m.vacuumed} VACUUM of tables over autovacuum's default thresholds${m.costDelay ? `, with autovacuum's cost-based delay (${m.costDelay.delay} after every ${m.costDelay.limit} units of work)` : ''}${m.errors.length ? `; errors: ${m.errors.slice(0, 3).join('; ')}` : ''}.\n`);
   }
   if (checkoutResults.length > 0) {
     out.push('### (a) createCheckout through the gateway\n');

@@ -12,10 +12,15 @@
 // Each pass looks at every table of the run's databases and does what autovacuum would do with
 // its default settings: ANALYZE a table with more than 50 + 10 % of its rows changed since the
 // last analyze, VACUUM one with more than 50 + 20 % dead rows or 1000 + 20 % rows inserted since
-// the last vacuum. Autovacuum visits each database every `autovacuum_naptime` (60 s) divided by
-// the number of databases; with the platform's five, that is every ~10 s, the interval used here.
-// The work runs in PostgreSQL backends of the run's databases, so its CPU is charged to
-// PostgreSQL, as autovacuum's would be.
+// the last vacuum. Its VACUUM and ANALYZE run with the server's autovacuum cost-based delay
+// (`autovacuum_vacuum_cost_delay`, 2 ms by default, after every `autovacuum_vacuum_cost_limit`,
+// i.e. `vacuum_cost_limit`, 200 units of work), as an autovacuum worker's do; a manual VACUUM
+// runs undelayed by default, and the stand-in's bursts used to take a core at once every 10 s
+// (BENCHMARKS.md, sixth session). Autovacuum visits each database once per
+// `autovacuum_naptime` (60 s); the stand-in visits the run's databases every 10 s, so that
+// databases created empty for the run get their statistics early: it does more work than
+// autovacuum would, not less. The work runs in PostgreSQL backends of the run's databases, so
+// its CPU is charged to PostgreSQL, as autovacuum's would be.
 import { databaseUrlOnServer, maintenanceUrl } from '@clearhouse/shared';
 import { Client } from 'pg';
 import { prefixPattern } from './work-counters';
@@ -25,6 +30,8 @@ export interface MaintenanceStats {
   passes: number;
   analyzed: number;
   vacuumed: number;
+  /** The cost-based delay its VACUUM and ANALYZE ran with (autovacuum's), once a pass ran. */
+  costDelay: { delay: string; limit: number } | null;
   errors: string[];
 }
 
@@ -34,6 +41,24 @@ export interface Maintenance {
 }
 
 const INTERVAL_MS = 10_000;
+
+/**
+ * Gives this session the cost-based delay of the server's autovacuum workers, for the VACUUM and
+ * ANALYZE it runs next; returns the settings it applied.
+ */
+export async function useAutovacuumCostDelay(client: Client): Promise<{ delay: string; limit: number }> {
+  const { rows } = await client.query<{ delay: string; limit: string; fallback: string }>(
+    `SELECT current_setting('autovacuum_vacuum_cost_delay') AS delay, current_setting('autovacuum_vacuum_cost_limit') AS limit,
+            current_setting('vacuum_cost_limit') AS fallback`,
+  );
+  const row = rows[0];
+  if (!row) throw new Error('no autovacuum settings');
+  // -1 for either means "use the vacuum_ setting" (PostgreSQL's documented default).
+  const delay = row.delay === '-1' ? (await client.query<{ delay: string }>(`SELECT current_setting('vacuum_cost_delay') AS delay`)).rows[0]?.delay ?? '0' : row.delay;
+  const limit = Number(row.limit === '-1' ? row.fallback : row.limit);
+  await client.query(`SELECT set_config('vacuum_cost_delay', $1, false), set_config('vacuum_cost_limit', $2, false)`, [delay, String(limit)]);
+  return { delay, limit };
+}
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -46,11 +71,12 @@ interface TableState {
 }
 
 
-async function maintainDatabase(serverUrl: string, database: string, stats: MaintenanceStats): Promise<void> {
+export async function maintainDatabase(serverUrl: string, database: string, stats: MaintenanceStats): Promise<void> {
   const client = new Client({ connectionString: databaseUrlOnServer(serverUrl, database) });
   client.on('error', () => undefined);
   await client.connect();
   try {
+    stats.costDelay = await useAutovacuumCostDelay(client);
     const { rows } = await client.query<TableState>(
       `SELECT s.relname, greatest(c.reltuples, 0)::float8 AS reltuples, s.n_dead_tup::float8 AS n_dead_tup,
               s.n_mod_since_analyze::float8 AS n_mod_since_analyze, s.n_ins_since_vacuum::float8 AS n_ins_since_vacuum
@@ -76,7 +102,7 @@ export async function startMaintenance(serverUrl: string, databasePrefix: string
   await admin.connect();
   const setting = await admin.query<{ autovacuum: string }>('SHOW autovacuum');
   const active = setting.rows[0]?.autovacuum === 'off';
-  const stats: MaintenanceStats = { active, passes: 0, analyzed: 0, vacuumed: 0, errors: [] };
+  const stats: MaintenanceStats = { active, passes: 0, analyzed: 0, vacuumed: 0, costDelay: null, errors: [] };
   if (!active) {
     await admin.end();
     return { stats, stop: async () => undefined };
