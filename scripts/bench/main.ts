@@ -7,6 +7,7 @@ import { runAudits, type AuditVerdict } from './audit';
 import { CPU_GROUPS, PG_DATABASE_GROUP, cpuDelta, cpuSnapshot, ownServicePids } from './cpu';
 import type { LoadResult } from './load';
 import { openTarget, type BenchTarget } from './platform';
+import { calibrate, describeCalibration } from './calibrate';
 import { startMaintenance, type Maintenance } from './maintenance';
 import { profilesIn, summarizeProfile } from './profile';
 import { say } from './progress';
@@ -41,6 +42,9 @@ export async function main(args: BenchArgs): Promise<number> {
   const startLoad = loadavg().map((v) => v.toFixed(2)).join(' ');
   say(`run ${args.runId}: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   say(`scenarios ${args.scenarios.join(',')}; results in ${runDir}`);
+  // Before the platform starts (an external one is idle), so that nothing else is on the cores.
+  const calibration = await calibrate();
+  say(`machine yardsticks: ${describeCalibration(calibration)}`);
 
   const needsPlatform = args.scenarios.some((s) => s !== 'c');
   let target: BenchTarget | null = null;
@@ -163,6 +167,7 @@ export async function main(args: BenchArgs): Promise<number> {
   const out: string[] = [];
   out.push(`\n## Clearhouse benchmark ${args.runId} (${new Date().toISOString()})\n`);
   out.push(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average at start ${startLoad}, at end ${loadavg().map((v) => v.toFixed(2)).join(' ')}; services' LOG_LEVEL ${args.logLevel}${Object.keys(args.serviceEnv).length ? `; extra env ${JSON.stringify(args.serviceEnv)}` : ''}.\n`);
+  out.push(`Yardsticks, measured before any load (and before an owned platform started): ${describeCalibration(calibration)}.\n`);
   if (maintenance?.stats.active) {
     const m = maintenance.stats;
     out.push(`PostgreSQL's autovacuum is off on this server; the bench stood in for it on the run's databases: ${m.passes} passes, ${m.analyzed} ANALYZE and ${m.vacuumed} VACUUM of tables over autovacuum's default thresholds${m.costDelay ? `, with autovacuum's cost-based delay (${m.costDelay.delay} after every ${m.costDelay.limit} units of work)` : ''}${m.errors.length ? `; errors: ${m.errors.slice(0, 3).join('; ')}` : ''}.\n`);
@@ -339,7 +344,7 @@ export async function main(args: BenchArgs): Promise<number> {
   writeFileSync(join(runDir, 'report.md'), report);
   writeFileSync(
     join(runDir, 'results.json'),
-    JSON.stringify({ args, checkoutResults, settlementResult, ledgerResult, gatewayResults, costs, audits, failures }, (_, value) => (typeof value === 'bigint' ? value.toString() : value), 2),
+    JSON.stringify({ args, calibration, checkoutResults, settlementResult, ledgerResult, gatewayResults, costs, audits, failures }, (_, value) => (typeof value === 'bigint' ? value.toString() : value), 2),
   );
   say(`report: ${join(runDir, 'report.md')}`);
   const auditFailed = audits.some((audit) => audit.passed === false);
