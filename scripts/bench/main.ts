@@ -113,7 +113,7 @@ export async function main(args: BenchArgs): Promise<number> {
   let maintenance: Maintenance | null = null;
   if (!process.env.BENCH_GATEWAY_URL) {
     maintenance = await startMaintenance(postgresServerUrl, `clearhouse_bench_${args.runId}`);
-    if (maintenance.stats.active) say('PostgreSQL runs with autovacuum = off: the bench runs its ANALYZE/VACUUM on the run’s databases every 10 s instead (BENCHMARKS.md)');
+    if (maintenance.stats.active) say(`PostgreSQL runs with autovacuum = off: the bench runs autovacuum's ANALYZE/VACUUM on the run’s databases instead, each database once per autovacuum_naptime (${maintenance.stats.naptimeMs / 1000} s) as autovacuum would (BENCHMARKS.md)`);
   }
   try {
     if (args.scenarios.includes('c')) {
@@ -170,7 +170,7 @@ export async function main(args: BenchArgs): Promise<number> {
   out.push(`Yardsticks, measured before any load (and before an owned platform started): ${describeCalibration(calibration)}.\n`);
   if (maintenance?.stats.active) {
     const m = maintenance.stats;
-    out.push(`PostgreSQL's autovacuum is off on this server; the bench stood in for it on the run's databases: ${m.passes} passes, ${m.analyzed} ANALYZE and ${m.vacuumed} VACUUM of tables over autovacuum's default thresholds${m.costDelay ? `, with autovacuum's cost-based delay (${m.costDelay.delay} after every ${m.costDelay.limit} units of work)` : ''}${m.errors.length ? `; errors: ${m.errors.slice(0, 3).join('; ')}` : ''}.\n`);
+    out.push(`PostgreSQL's autovacuum is off on this server; the bench stood in for it on the run's databases, each once per autovacuum_naptime (${m.naptimeMs / 1000} s): ${m.passes} database visits, ${m.analyzed} ANALYZE and ${m.vacuumed} VACUUM of tables over autovacuum's default thresholds${m.costDelay ? `, with autovacuum's cost-based delay (${m.costDelay.delay} after every ${m.costDelay.limit} units of work)` : ''}${m.errors.length ? `; errors: ${m.errors.slice(0, 3).join('; ')}` : ''}.\n`);
   }
   if (checkoutResults.length > 0) {
     out.push('### (a) createCheckout through the gateway\n');

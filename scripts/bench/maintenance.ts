@@ -9,18 +9,22 @@
 // 0.93 ms per posting instead of 0.12 ms, and a ledger read 0.48 ms instead of 0.07 ms. ANALYZE
 // invalidates those cached plans, as autovacuum's would.
 //
-// Each pass looks at every table of the run's databases and does what autovacuum would do with
-// its default settings: ANALYZE a table with more than 50 + 10 % of its rows changed since the
-// last analyze, VACUUM one with more than 50 + 20 % dead rows or 1000 + 20 % rows inserted since
-// the last vacuum. Its VACUUM and ANALYZE run with the server's autovacuum cost-based delay
-// (`autovacuum_vacuum_cost_delay`, 2 ms by default, after every `autovacuum_vacuum_cost_limit`,
-// i.e. `vacuum_cost_limit`, 200 units of work), as an autovacuum worker's do; a manual VACUUM
-// runs undelayed by default, and the stand-in's bursts used to take a core at once every 10 s
-// (BENCHMARKS.md, sixth session). Autovacuum visits each database once per
-// `autovacuum_naptime` (60 s); the stand-in visits the run's databases every 10 s, so that
-// databases created empty for the run get their statistics early: it does more work than
-// autovacuum would, not less. The work runs in PostgreSQL backends of the run's databases, so
-// its CPU is charged to PostgreSQL, as autovacuum's would be.
+// Each visit to a database looks at its tables and does what autovacuum would do with its
+// default settings: ANALYZE a table with more than 50 + 10 % of its rows changed since the last
+// analyze, VACUUM one with more than 50 + 20 % dead rows or 1000 + 20 % rows inserted since the
+// last vacuum. Like autovacuum:
+// - its VACUUM and ANALYZE run with the server's autovacuum cost-based delay
+//   (`autovacuum_vacuum_cost_delay`, 2 ms by default, after every `autovacuum_vacuum_cost_limit`,
+//   i.e. `vacuum_cost_limit`, 200 units of work); a manual VACUUM runs undelayed by default and
+//   took a core at once;
+// - it visits one database every `autovacuum_naptime` / N (N = the run's databases), so each
+//   database once per naptime (60 s by default). Until 2026-12-02 (sixth session) it visited all
+//   of them every 10 s, six times as often as autovacuum. Every ANALYZE invalidates the cached
+//   plans of its table, and every pooled connection of the services then plans its statements
+//   again: that burst, six times a minute, made most of the checkout latency tail
+//   (BENCHMARKS.md, change 39).
+// The work runs in PostgreSQL backends of the run's databases, so its CPU is charged to
+// PostgreSQL, as autovacuum's would be.
 import { databaseUrlOnServer, maintenanceUrl } from '@clearhouse/shared';
 import { Client } from 'pg';
 import { prefixPattern } from './work-counters';
@@ -30,6 +34,10 @@ export interface MaintenanceStats {
   passes: number;
   analyzed: number;
   vacuumed: number;
+  /** autovacuum_naptime: each database is visited once per naptime. */
+  naptimeMs: number;
+  /** Visits per database. */
+  visits: Record<string, number>;
   /** The cost-based delay its VACUUM and ANALYZE ran with (autovacuum's), once a pass ran. */
   costDelay: { delay: string; limit: number } | null;
   errors: string[];
@@ -39,8 +47,6 @@ export interface Maintenance {
   readonly stats: MaintenanceStats;
   stop(): Promise<void>;
 }
-
-const INTERVAL_MS = 10_000;
 
 /**
  * Gives this session the cost-based delay of the server's autovacuum workers, for the VACUUM and
@@ -96,38 +102,60 @@ export async function maintainDatabase(serverUrl: string, database: string, stat
 }
 
 /** Starts the stand-in when the server's autovacuum is off; `databasePrefix` selects the run's databases. */
-export async function startMaintenance(serverUrl: string, databasePrefix: string): Promise<Maintenance> {
+/** The server's `autovacuum_naptime`, in ms. */
+export async function autovacuumNaptimeMs(client: Client): Promise<number> {
+  const { rows } = await client.query<{ seconds: number }>(`SELECT setting::int AS seconds FROM pg_settings WHERE name = 'autovacuum_naptime'`);
+  return (rows[0]?.seconds ?? 60) * 1000;
+}
+
+/**
+ * Starts the stand-in when the server's autovacuum is off; `databasePrefix` selects the run's
+ * databases. Like autovacuum's launcher, it visits one database every naptime / N (N = the run's
+ * databases, in name order, round robin), so each database once per naptime.
+ */
+export async function startMaintenance(serverUrl: string, databasePrefix: string, options: { naptimeMs?: number } = {}): Promise<Maintenance> {
   const admin = new Client({ connectionString: maintenanceUrl(serverUrl) });
   admin.on('error', () => undefined);
   await admin.connect();
   const setting = await admin.query<{ autovacuum: string }>('SHOW autovacuum');
   const active = setting.rows[0]?.autovacuum === 'off';
-  const stats: MaintenanceStats = { active, passes: 0, analyzed: 0, vacuumed: 0, costDelay: null, errors: [] };
+  const stats: MaintenanceStats = { active, passes: 0, analyzed: 0, vacuumed: 0, costDelay: null, naptimeMs: 0, visits: {}, errors: [] };
   if (!active) {
     await admin.end();
     return { stats, stop: async () => undefined };
   }
+  const naptimeMs = options.naptimeMs ?? (await autovacuumNaptimeMs(admin));
+  stats.naptimeMs = naptimeMs;
   let stopped = false;
   let wake: (() => void) | null = null;
   const pattern = prefixPattern(databasePrefix);
   const loop = (async () => {
-    while (!stopped) {
-      await new Promise<void>((resolve) => {
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, INTERVAL_MS).unref();
+        setTimeout(resolve, ms).unref();
       });
-      if (stopped) break;
+    const runDatabases = async () =>
+      (await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname', [pattern])).rows.map((row) => row.datname);
+    let last = '';
+    while (!stopped) {
       try {
-        const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname', [pattern]);
-        for (const { datname } of rows) {
-          if (stopped) break;
-          // A database dropped meanwhile (the end of scenario c; DROP … WITH (FORCE) ends our
-          // session) is simply gone.
-          await maintainDatabase(serverUrl, datname, stats).catch((error: unknown) => {
-            if (!/does not exist|terminat|Connection terminated/i.test(String(error))) stats.errors.push(`${datname}: ${String(error)}`);
-          });
-        }
+        // Until the run's databases exist, look again every second; then a visit every naptime / N.
+        const before = await runDatabases();
+        await sleep(before.length === 0 ? 1000 : naptimeMs / before.length);
+        if (stopped) break;
+        const names = await runDatabases();
+        // The next database after the one visited last (names sort; a new one joins in order).
+        const next = names.find((name) => name > last) ?? names[0];
+        if (next === undefined) continue;
+        last = next;
+        // A database dropped meanwhile (the end of scenario c; DROP … WITH (FORCE) ends our
+        // session) is simply gone.
+        await maintainDatabase(serverUrl, next, stats).catch((error: unknown) => {
+          if (!/does not exist|terminat|Connection terminated/i.test(String(error))) stats.errors.push(`${next}: ${String(error)}`);
+        });
         stats.passes += 1;
+        stats.visits[next] = (stats.visits[next] ?? 0) + 1;
       } catch (error) {
         stats.errors.push(String(error));
       }

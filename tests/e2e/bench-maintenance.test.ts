@@ -1,12 +1,16 @@
 // The bench's autovacuum stand-in (scripts/bench/maintenance.ts) against the real server: it
-// vacuums and analyzes what autovacuum would, and with autovacuum's cost-based delay, not as an
-// undelayed manual VACUUM (which took a core at once every 10 s and made the bench's latency tail).
+// vacuums and analyzes what autovacuum would, with autovacuum's cost-based delay (an undelayed
+// manual VACUUM took a core at once), and visits each database once per autovacuum_naptime as
+// autovacuum's launcher does (every 10 s, its ANALYZE made every pooled connection plan its
+// statements again six times a minute: the bench's latency tail).
 import { Client } from 'pg';
 import { databaseUrlOnServer, maintenanceUrl } from '@clearhouse/shared';
-import { maintainDatabase, useAutovacuumCostDelay, type MaintenanceStats } from '../../scripts/bench/maintenance';
+import { autovacuumNaptimeMs, maintainDatabase, startMaintenance, useAutovacuumCostDelay, type MaintenanceStats } from '../../scripts/bench/maintenance';
 
 const server = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
-const database = `clearhouse_test_benchmaint_${process.pid}`;
+const prefix = `clearhouse_test_benchmaint_${process.pid}`;
+const database = `${prefix}_a`;
+const second = `${prefix}_b`;
 
 async function connect(name: string): Promise<Client> {
   const client = new Client({ connectionString: name === 'postgres' ? maintenanceUrl(server) : databaseUrlOnServer(server, name) });
@@ -31,14 +35,16 @@ async function autovacuumCostDelay(client: Client): Promise<{ delay: string; lim
 
 beforeAll(async () => {
   const admin = await connect('postgres');
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${database}`);
+  for (const name of [database, second]) {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  }
   await admin.end();
 });
 
 afterAll(async () => {
   const admin = await connect('postgres');
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  for (const name of [database, second]) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.end();
 });
 
@@ -73,7 +79,7 @@ test('a pass vacuums and analyzes the tables over autovacuum thresholds, with th
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
-    const stats: MaintenanceStats = { active: true, passes: 0, analyzed: 0, vacuumed: 0, costDelay: null, errors: [] };
+    const stats: MaintenanceStats = { active: true, passes: 0, analyzed: 0, vacuumed: 0, costDelay: null, naptimeMs: 0, visits: {}, errors: [] };
     await maintainDatabase(server, database, stats);
 
     expect(stats).toMatchObject({ analyzed: 1, vacuumed: 1, errors: [] });
@@ -88,4 +94,34 @@ test('a pass vacuums and analyzes the tables over autovacuum thresholds, with th
   } finally {
     await client.end();
   }
+});
+
+test("the run's databases are visited one at a time, each once per naptime, as autovacuum's launcher does", async () => {
+  const admin = await connect('postgres');
+  try {
+    // The server's own naptime is what a run uses (60 s by default).
+    expect(await autovacuumNaptimeMs(admin)).toBe(Number((await admin.query<{ s: string }>(`SELECT setting AS s FROM pg_settings WHERE name = 'autovacuum_naptime'`)).rows[0]!.s) * 1000);
+  } finally {
+    await admin.end();
+  }
+  // A naptime of 2 s over two databases: a visit every second at the earliest, alternating.
+  const startedAt = Date.now();
+  const maintenance = await startMaintenance(server, prefix, { naptimeMs: 2000 });
+  let fourthVisitAfterMs = 0;
+  try {
+    expect(maintenance.stats).toMatchObject({ active: true, naptimeMs: 2000 });
+    while (maintenance.stats.passes < 4 && Date.now() - startedAt < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    fourthVisitAfterMs = Date.now() - startedAt;
+  } finally {
+    await maintenance.stop();
+  }
+  expect(maintenance.stats.errors).toEqual([]);
+  // Four visits took at least four waits of naptime / 2 (the old stand-in visited every database
+  // back to back in each pass).
+  expect(maintenance.stats.passes).toBeGreaterThanOrEqual(4);
+  expect(fourthVisitAfterMs).toBeGreaterThanOrEqual(4 * 1000);
+  const visits = maintenance.stats.visits;
+  expect(Object.keys(visits).sort()).toEqual([database, second]);
+  expect(Math.abs((visits[database] ?? 0) - (visits[second] ?? 0))).toBeLessThanOrEqual(1);
+  expect((visits[database] ?? 0) + (visits[second] ?? 0)).toBe(maintenance.stats.passes);
 });
