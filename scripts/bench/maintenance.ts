@@ -101,7 +101,6 @@ export async function maintainDatabase(serverUrl: string, database: string, stat
   }
 }
 
-/** Starts the stand-in when the server's autovacuum is off; `databasePrefix` selects the run's databases. */
 /** The server's `autovacuum_naptime`, in ms. */
 export async function autovacuumNaptimeMs(client: Client): Promise<number> {
   const { rows } = await client.query<{ seconds: number }>(`SELECT setting::int AS seconds FROM pg_settings WHERE name = 'autovacuum_naptime'`);
