@@ -2,9 +2,11 @@
 // their compiled entry points, waits until the gateway reports ready, and stops everything
 // gracefully. Used by `npm start`, the end-to-end test suite and the benchmark.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PAYMENTS_WEBHOOK_EVENTS } from '../../subgraphs/payments/src/psp/webhook-events';
+import { freePort } from '../../shared/src/testkit/ports';
+
+export { freePort };
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -117,18 +119,6 @@ function services(ports: PlatformPorts): ServiceSpec[] {
     { name: 'payouts', entry: 'subgraphs/payouts/dist/main.js', healthUrl: health(ports.payouts) },
     { name: 'gateway', entry: 'gateway/dist/main.js', healthUrl: health(ports.gateway) },
   ];
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function freePorts(): Promise<PlatformPorts> {

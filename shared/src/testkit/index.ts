@@ -13,3 +13,4 @@ export {
 export * from './broker.js';
 export * from './consumers.js';
 export * from './counting.js';
+export * from './ports.js';

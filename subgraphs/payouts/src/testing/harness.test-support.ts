@@ -9,7 +9,7 @@ import {
   createLogger, encodeEnvelope, eventProperties, eventsExchangeName, newEvent, serializeEventPayload,
   type PspPayoutUpdatedV1, type Stoppable,
 } from '@clearhouse/shared';
-import { createTestBroker, createTestDatabase, type TestBroker, type TestDatabase } from '@clearhouse/shared/testkit';
+import { createTestBroker, createTestDatabase, freePort, type TestBroker, type TestDatabase } from '@clearhouse/shared/testkit';
 import { startPayouts, type RunningPayouts } from '../app.js';
 import { parsePayoutsEnv, type PayoutsEnv } from '../env.js';
 import { startWalletStandIn, type WalletStandIn } from './wallet-stand-in.test-support.js';
@@ -56,14 +56,6 @@ async function readAll(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
