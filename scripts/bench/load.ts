@@ -4,7 +4,7 @@
 import type { EventEmitter } from 'node:events';
 import autocannon, { type Instance, type Request, type Result } from 'autocannon';
 import { progress } from './progress';
-import { summarize, type LatencySummary } from './stats';
+import { latencyTimeline, splitAtStep, summarize, type LatencySample, type LatencySummary, type StepSplit, type TimelineBucket } from './stats';
 
 export interface LoadOptions {
   readonly label: string;
@@ -33,6 +33,13 @@ export interface LoadResult {
   readonly errorRate: number;
   readonly achievedRate: number;
   readonly latency: LatencySummary;
+  /**
+   * The same latencies split at STEP_MS after the phase began: the step from the previous
+   * phase's rate to this one, and the rest.
+   */
+  readonly step: StepSplit & { readonly ms: number; readonly slowMs: number };
+  /** Per second of the phase (by when requests were sent): responses, p50, max, and those over SLOW_MS. */
+  readonly timeline: readonly TimelineBucket[];
   readonly timeouts: number;
   readonly connectionErrors: number;
 }
@@ -40,11 +47,16 @@ export interface LoadResult {
 const STAGGERED_INSTANCES_MAX = 10;
 const REQUESTS_PER_CONNECTION_WINDOW = 4;
 const REQUEST_TIMEOUT_SEC = 10;
+/** How much of a phase's start the report shows apart (the step to the new rate). */
+export const STEP_MS = 2000;
+/** What the timeline counts as slow: the createCheckout target's bound. */
+export const SLOW_MS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const latencies: number[] = [];
+  const samples: LatencySample[] = [];
+  let startedAt = Date.now();
   const errors: Record<string, number> = {};
   let succeeded = 0;
   let completed = 0;
@@ -77,7 +89,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const setupClient = (client: EventEmitter) => {
     client.on('response', (_status: number, _bytes: number, responseTime: number) => {
       completed += 1;
-      latencies.push(responseTime);
+      samples.push([Date.now() - responseTime - startedAt, responseTime]);
     });
   };
   const common = {
@@ -92,7 +104,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const instances: Instance[] = [];
   const results: Promise<Result>[] = [];
-  const startedAt = Date.now();
+  startedAt = Date.now();
   if (options.rate <= 0) {
     const instance = autocannon({ ...common, connections: options.connections });
     instances.push(instance);
@@ -122,7 +134,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (connectionErrors > 0) errors.connection = (errors.connection ?? 0) + connectionErrors;
   const attempted = completed + timeouts + connectionErrors;
   const failed = attempted - succeeded;
-  const latency = summarize(latencies);
+  const latency = summarize(samples.map(([, latencyMs]) => latencyMs));
   bar.done(`${(completed / (elapsedMs / 1000)).toFixed(0)} req/s  p50 ${latency.p50.toFixed(1)} ms  p99 ${latency.p99.toFixed(1)} ms  errors ${failed}`);
   return {
     label: options.label,
@@ -134,6 +146,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     errorRate: attempted > 0 ? failed / attempted : 0,
     achievedRate: completed / (elapsedMs / 1000),
     latency,
+    step: { ms: STEP_MS, slowMs: SLOW_MS, ...splitAtStep(samples, STEP_MS, SLOW_MS) },
+    timeline: latencyTimeline(samples, 1000, SLOW_MS),
     timeouts,
     connectionErrors,
   };

@@ -21,8 +21,10 @@
 //   database once per naptime (60 s by default). Until 2026-12-02 (sixth session) it visited all
 //   of them every 10 s, six times as often as autovacuum. Every ANALYZE invalidates the cached
 //   plans of its table, and every pooled connection of the services then plans its statements
-//   again: that burst, six times a minute, made most of the checkout latency tail
-//   (BENCHMARKS.md, change 39).
+//   again. The sixth session blamed that for most of the checkout latency tail; measured with
+//   pg_stat_statements' planning times in the seventh, the replanning is small (well under a
+//   second of CPU per minute), and the tail was mostly the phases' first seconds after too short
+//   a warm-up (BENCHMARKS.md, change 40).
 // The work runs in PostgreSQL backends of the run's databases, so its CPU is charged to
 // PostgreSQL, as autovacuum's would be.
 import { databaseUrlOnServer, maintenanceUrl } from '@clearhouse/shared';

@@ -51,3 +51,48 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   const line = (cells: readonly string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
   return [line(headers), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
+
+/** One response: when its request was sent (ms since its phase began) and how long it took (ms). */
+export type LatencySample = readonly [sentAtMs: number, latencyMs: number];
+
+export interface TimelineBucket {
+  /** Start of the bucket, ms since the phase began (by the moment requests were sent). */
+  fromMs: number;
+  count: number;
+  p50: number;
+  max: number;
+  /** Responses slower than the `slowMs` the timeline was built with. */
+  slow: number;
+}
+
+/** Responses grouped by when their request was sent, in buckets of `bucketMs`; empty buckets are left out. */
+export function latencyTimeline(samples: readonly LatencySample[], bucketMs: number, slowMs: number): TimelineBucket[] {
+  const buckets = new Map<number, number[]>();
+  for (const [sentAtMs, latencyMs] of samples) {
+    const index = Math.floor(Math.max(0, sentAtMs) / bucketMs);
+    const bucket = buckets.get(index);
+    if (bucket) bucket.push(latencyMs);
+    else buckets.set(index, [latencyMs]);
+  }
+  return [...buckets.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, values]) => {
+      const summary = summarize(values);
+      return { fromMs: index * bucketMs, count: summary.count, p50: summary.p50, max: summary.max, slow: values.filter((value) => value > slowMs).length };
+    });
+}
+
+export interface StepSplit {
+  /** The requests sent in the phase's first `ms`. */
+  first: LatencySummary & { slow: number };
+  rest: LatencySummary & { slow: number };
+}
+
+/** Latency of the requests sent in a phase's first `firstMs` (the step to its rate) and of the rest; `slow` counts those over `slowMs`. */
+export function splitAtStep(samples: readonly LatencySample[], firstMs: number, slowMs: number): StepSplit {
+  const part = (values: number[]) => ({ ...summarize(values), slow: values.filter((value) => value > slowMs).length });
+  return {
+    first: part(samples.filter(([sentAtMs]) => sentAtMs < firstMs).map(([, latencyMs]) => latencyMs)),
+    rest: part(samples.filter(([sentAtMs]) => sentAtMs >= firstMs).map(([, latencyMs]) => latencyMs)),
+  };
+}

@@ -1,8 +1,7 @@
 // The bench's autovacuum stand-in (scripts/bench/maintenance.ts) against the real server: it
 // vacuums and analyzes what autovacuum would, with autovacuum's cost-based delay (an undelayed
 // manual VACUUM took a core at once), and visits each database once per autovacuum_naptime as
-// autovacuum's launcher does (every 10 s, its ANALYZE made every pooled connection plan its
-// statements again six times a minute: the bench's latency tail).
+// autovacuum's launcher does (it visited each every 10 s, six times as often).
 import { Client } from 'pg';
 import { databaseUrlOnServer, maintenanceUrl } from '@clearhouse/shared';
 import { autovacuumNaptimeMs, maintainDatabase, startMaintenance, useAutovacuumCostDelay, type MaintenanceStats } from '../../scripts/bench/maintenance';
