@@ -34,6 +34,14 @@ function readStat(pid: string): { comm: string; ppid: number; cpuMs: number } | 
   }
 }
 
+/**
+ * Whether a process's name (`comm`) is Node's: `node` up to Node 20; Node 22 and later name the
+ * main thread, and so the process, `MainThread`.
+ */
+export function isNodeProcess(comm: string): boolean {
+  return comm.startsWith('node') || comm === 'MainThread';
+}
+
 function cmdline(pid: string): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -80,7 +88,7 @@ export function cpuSnapshot(ownChildrenOnly: boolean, databasePrefix: string | n
       add('rabbitmq', stat.cpuMs, pid);
       continue;
     }
-    if (stat.comm === 'node' || stat.comm.startsWith('node')) {
+    if (isNodeProcess(stat.comm)) {
       const command = cmdline(pid);
       if (ownChildrenOnly && stat.ppid !== process.pid) continue;
       const service = SERVICE_ENTRIES.find(([, entry]) => command.includes(entry));
