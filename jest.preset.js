@@ -5,6 +5,11 @@
 const path = require('node:path');
 const root = __dirname;
 
+/** Jest's own test (jest-runtime's supportsSyncEvaluate) for loading ES modules with require(). */
+function jestRequiresEsmNatively() {
+  return typeof require('node:vm').SourceTextModule?.prototype.hasAsyncGraph === 'function';
+}
+
 module.exports = {
   testEnvironment: 'node',
   transform: {
@@ -22,8 +27,11 @@ module.exports = {
       },
     ],
   },
-  // graphql-request 7 ships only ES modules; it is transpiled like our own code.
-  transformIgnorePatterns: ['/node_modules/(?!(graphql-request)/)'],
+  // graphql-request 7 ships only ES modules. Where Jest can require() them natively (Node 24.9
+  // and later, with --experimental-vm-modules), it loads them as they are, and a CommonJS
+  // transpilation would then run as an ES module and fail; on older Node it is transpiled like
+  // our own code.
+  transformIgnorePatterns: jestRequiresEsmNatively() ? ['/node_modules/'] : ['/node_modules/(?!(graphql-request)/)'],
   moduleNameMapper: {
     '^graphql-request$': path.join(root, 'node_modules/graphql-request/build/entrypoints/main.js'),
     '^@clearhouse/shared$': path.join(root, 'shared/src/index.ts'),
