@@ -14,7 +14,7 @@ import { say } from './progress';
 import { WARM_UP_DESCRIPTION, checkoutAtRate, warmUp } from './scenarios/checkout';
 import { gatewayCost, type GatewayCostResult } from './scenarios/gateway-cost';
 import { ledgerAlone, type LedgerResult } from './scenarios/ledger';
-import { SETTLEMENT_WARM_UP_DESCRIPTION, settlement, settlementWarmUp, type SettlementResult } from './scenarios/settlement';
+import { settlement, type SettlementResult } from './scenarios/settlement';
 import { ms, num, pct, table } from './stats';
 import { workDelta, workSnapshot, type DatabaseWork, type WorkSnapshot } from './work-counters';
 
@@ -144,8 +144,6 @@ export async function main(args: BenchArgs): Promise<number> {
         }
         if (scenario === 'b' && target) {
           const t = target;
-          const warmUpResult = await settlementWarmUp(t, { payConcurrency: args.payConcurrency, drainTimeoutSec: args.drainTimeoutSec, card: '4242424242424242' }, args.settleDurationSec);
-          if (warmUpResult.posted < warmUpResult.paid) throw new Error(`the settlement warm-up left ${warmUpResult.paid - warmUpResult.posted} of ${warmUpResult.paid} paid payments unposted`);
           settlementResult = await measured(
             `settlement ${args.settleRate}/s`,
             (markEnd) => settlement(t, { rate: args.settleRate, durationSec: args.settleDurationSec, payConcurrency: args.payConcurrency, drainTimeoutSec: args.drainTimeoutSec, card: '4242424242424242' }, markEnd),
@@ -200,7 +198,6 @@ export async function main(args: BenchArgs): Promise<number> {
   if (settlementResult) {
     const s = settlementResult;
     out.push(`### (b) full settlement (checkout → hosted page → webhook → SUCCEEDED → ledger → wallet), target ${args.settleRate}/s for ${args.settleDurationSec} s\n`);
-    out.push(`After a ${SETTLEMENT_WARM_UP_DESCRIPTION}.\n`);
     const sustainedSeconds = s.perSecond.filter((n) => n >= 200).length;
     out.push(
       table(

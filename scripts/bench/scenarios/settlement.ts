@@ -16,21 +16,6 @@ export interface SettlementOptions {
   readonly payConcurrency: number;
   readonly drainTimeoutSec: number;
   readonly card: string;
-  /** Names the phase in the progress lines (default `(b)`). */
-  readonly label?: string;
-}
-
-/**
- * Before scenario (b) is measured, the settlement path runs at a moderate rate: the warm-up before
- * the scenarios only creates checkouts, so without this the window's first seconds measure V8
- * compiling the hosted-page payment, the webhook, the PSP retrieve and the consumers.
- */
-export const SETTLEMENT_WARM_UP = { rate: 50, seconds: 10 } as const;
-export const SETTLEMENT_WARM_UP_DESCRIPTION = `settlement warm-up: ${SETTLEMENT_WARM_UP.rate}/s for ${SETTLEMENT_WARM_UP.seconds} s, paid and drained, before (b) is measured`;
-
-/** Runs the settlement warm-up (no longer than `maxSeconds`); its payments are not in (b)'s figures. */
-export async function settlementWarmUp(target: BenchTarget, options: Omit<SettlementOptions, 'rate' | 'durationSec' | 'label'>, maxSeconds: number): Promise<SettlementResult> {
-  return settlement(target, { ...options, rate: SETTLEMENT_WARM_UP.rate, durationSec: Math.min(SETTLEMENT_WARM_UP.seconds, maxSeconds), label: 'warm-up settlement' });
 }
 
 interface Tracked {
@@ -252,7 +237,7 @@ export async function settlement(target: BenchTarget, options: SettlementOptions
 
   const loadStartedAt = Date.now();
   const checkout = await runLoad({
-    label: `${options.label ?? '(b)'} settlement ${options.rate > 0 ? `${options.rate}/s` : 'max'}`,
+    label: `(b) settlement ${options.rate > 0 ? `${options.rate}/s` : 'max'}`,
     url: target.gatewayUrl,
     headers: bearer(target.platformKey),
     rate: options.rate,
@@ -294,7 +279,7 @@ export async function settlement(target: BenchTarget, options: SettlementOptions
   // transaction (bounded).
   const paid = tracked.filter((item) => item.paidAt !== null);
   const drainStartedAt = Date.now();
-  const bar = progress(`${options.label ?? '(b)'} draining (ledger)`, options.drainTimeoutSec * 1000);
+  const bar = progress('(b) draining (ledger)', options.drainTimeoutSec * 1000);
   let backlogAtLoadEnd = -1;
   for (let round = 0; Date.now() - drainStartedAt < options.drainTimeoutSec * 1000; round += 1) {
     const open = paid.filter((item) => item.postedAt === null);
