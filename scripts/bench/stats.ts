@@ -96,3 +96,20 @@ export function splitAtStep(samples: readonly LatencySample[], firstMs: number, 
     rest: part(samples.filter(([sentAtMs]) => sentAtMs >= firstMs).map(([, latencyMs]) => latencyMs)),
   };
 }
+
+/** Seconds at the start of the settlement window the sustained check leaves out (the pipeline fills), and the last (cut short). */
+export const SUSTAINED_SKIP_FIRST_SECONDS = 2;
+
+/**
+ * The verdict on "≥ `target` settled payments/s sustained for `minSeconds` s": the window must be
+ * that long, its average must reach the target, and so must every second after the first
+ * SUSTAINED_SKIP_FIRST_SECONDS except the last. Null when the window is too short to judge.
+ */
+export function sustainedVerdict(perSecond: readonly number[], averagePerSec: number, windowMs: number, target = 200, minSeconds = 60): { passed: boolean | null; detail: string } {
+  const counted = perSecond.slice(SUSTAINED_SKIP_FIRST_SECONDS, -1);
+  const short = counted.filter((n) => n < target);
+  const window = `${num(averagePerSec)}/s in a ${(windowMs / 1000).toFixed(0)} s window`;
+  if (perSecond.length < minSeconds) return { passed: null, detail: `${window} (window shorter than ${minSeconds} s)` };
+  const seconds = short.length === 0 ? `every one of ${counted.length} counted seconds at ≥${target}` : `${short.length} of ${counted.length} counted seconds under ${target} (slowest ${Math.min(...short)})`;
+  return { passed: short.length === 0 && averagePerSec >= target, detail: `${window}; ${seconds}` };
+}
