@@ -82,3 +82,29 @@ test('a batch too big for one statement is written in chunks inside one transact
   expect(big).toHaveLength(2_500);
   expect(big.map((object) => object.data.index)).toEqual(Array.from({ length: 2_500 }, (_, index) => index));
 });
+
+test('each shape of batch is parsed and planned once per connection, then only executed', async () => {
+  const single = new Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const writer = new WriteBehind(single, pino({ level: 'silent' }));
+    for (let index = 0; index < 7; index++) {
+      writer.upsert('objects', row(`prep_${index}`, 500 + index, { index }));
+      writer.upsert('jobs', { id: `prep_job_${index}`, type: 'webhook', created: 500 + index, data: { attempt: 1 } });
+      await writer.flush();
+    }
+    writer.delete('jobs', 'prep_job_0');
+    await writer.flush();
+    // The pool's only connection: what it has prepared, and how often each was executed.
+    const { rows } = await single.query<{ name: string; executions: number }>(
+      `SELECT name, (generic_plans + custom_plans)::int AS executions FROM pg_prepared_statements ORDER BY name`,
+    );
+    expect(rows).toEqual([
+      { name: 'write_behind_jobs_d', executions: 1 },
+      { name: 'write_behind_objects_u_jobs_u', executions: 7 },
+    ]);
+    expect((await loadTable(pool, 'objects')).filter((object) => object.id.startsWith('prep_'))).toHaveLength(7);
+    expect((await loadTable(pool, 'jobs')).filter((job) => job.id.startsWith('prep_job_')).map((job) => job.id)).toEqual(Array.from({ length: 6 }, (_, index) => `prep_job_${index + 1}`));
+  } finally {
+    await single.end();
+  }
+});

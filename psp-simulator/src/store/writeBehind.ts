@@ -119,7 +119,9 @@ export class WriteBehind {
   private async writeOneStatement(changes: readonly TableChanges[]): Promise<void> {
     const ctes: string[] = [];
     const params: unknown[] = [];
+    const shape: string[] = [];
     for (const { table, upserts, deletes } of changes) {
+      if (upserts.length > 0 || deletes.length > 0) shape.push(`${table}_${upserts.length > 0 ? 'u' : ''}${deletes.length > 0 ? 'd' : ''}`);
       if (upserts.length > 0) {
         params.push(JSON.stringify(upserts.map((row) => ({ id: row.id, type: row.type, created: row.created, data: row.data }))));
         ctes.push(
@@ -136,7 +138,9 @@ export class WriteBehind {
       }
     }
     if (ctes.length === 0) return;
-    await this.pool.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+    // Named: each connection parses and plans each shape once, not on every flush (its text
+    // depends only on which tables have upserts and deletes, so a name stands for one text).
+    await this.pool.query({ name: `write_behind_${shape.join('_')}`, text: `WITH ${ctes.join(',\n')} SELECT 1`, values: params });
   }
 
   /** A batch too big for one statement: chunks of rows in one transaction. */
