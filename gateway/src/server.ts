@@ -16,6 +16,7 @@ import type { GraphQLSchema } from 'graphql';
 import {
   correlationIdOf,
   createMetricsRegistry,
+  graphqlMetricsPlugin,
   maskUnexpectedError,
   parseBearer,
   startHttpService,
@@ -75,6 +76,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     costLimit: { maxCost: env.QUERY_COST_MAX },
     blockFieldSuggestion: { enabled: production },
   }).protect();
+  const metrics = createMetricsRegistry('gateway');
   const server = new ApolloServer<GatewayContext>({
     gateway,
     csrfPrevention: true,
@@ -87,6 +89,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     plugins: [
       ...(armor.plugins as never[]),
       production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      graphqlMetricsPlugin<GatewayContext>(metrics),
     ],
     formatError: (formatted) => maskUnexpectedError(formatted),
   });
@@ -114,7 +117,6 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
   const bus = new TopicBus<SubscriptionEvent>();
   const feed = startSubscriptionFeed({ connection: broker, brokerPrefix: env.BROKER_PREFIX, bus, logger });
 
-  const metrics = createMetricsRegistry('gateway');
   const http = await startHttpService<GatewayContext>({
     service: 'gateway',
     port: env.GATEWAY_PORT,

@@ -1,9 +1,10 @@
 // Starts a subgraph's GraphQL edge (Apollo + HTTP) the same way in every subgraph.
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { Registry } from 'prom-client';
 import { subgraphTypeDefs } from '../graphql/typedefs.js';
 import type { Logger } from '../logging/index.js';
 import type { Stoppable } from './lifecycle.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetricsRegistry, graphqlMetricsPlugin } from './metrics.js';
 import { startHttpService, type HttpService, type RawRoute, type ReadinessChecks } from './server.js';
 import { createSubgraphServer, subgraphContext, type RequestContext } from './subgraph.js';
 
@@ -21,15 +22,22 @@ export interface SubgraphServiceOptions<TContext extends RequestContext> {
   readonly readiness: ReadinessChecks;
   /** Largest request body accepted (default: the HTTP service's 1 MiB). */
   readonly bodyBytesMax?: number;
+  /**
+   * The service's registry, served at GET /metrics (default: a new one with Node's default
+   * metrics). Pass the one the service's messaging and PSP metrics were added to.
+   */
+  readonly metrics?: Registry;
 }
 
 export async function startSubgraphService<TContext extends RequestContext>(
   options: SubgraphServiceOptions<TContext>,
 ): Promise<{ http: HttpService; parts: Stoppable[] }> {
+  const metrics = options.metrics ?? createMetricsRegistry(options.service);
   const server = createSubgraphServer<TContext>({
     typeDefs: subgraphTypeDefs(options.schemaFile),
     resolvers: options.resolvers,
     production: options.production,
+    plugins: [graphqlMetricsPlugin<TContext>(metrics)],
   });
   await server.start();
   const baseContext = subgraphContext({ signingSecret: options.signingSecret, logger: options.logger });
@@ -38,7 +46,7 @@ export async function startSubgraphService<TContext extends RequestContext>(
     port: options.port,
     host: options.host,
     logger: options.logger,
-    metrics: createMetricsRegistry(options.service),
+    metrics,
     graphql: { server, path: '/graphql', context: async (request) => options.extendContext(await baseContext(request)) },
     routes: options.routes ?? [],
     readiness: options.readiness,

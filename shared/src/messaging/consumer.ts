@@ -6,6 +6,7 @@ import type { DomainEvent } from './envelope.js';
 import { decodeEnvelope } from './envelope.js';
 import { classifyError, describeError } from './failures.js';
 import type { MessagingLogger } from './logger.js';
+import type { MessagingMetrics, WatchedQueues } from './metrics.js';
 import { ConfirmPublisher } from './publisher.js';
 import type { AttemptRecord } from './retry.js';
 import { deadLetterHeaders, rawBody, readAttempt, readHistory, republishEnvelope, retryHeaders } from './retry.js';
@@ -78,6 +79,8 @@ export interface StartConsumersOptions {
    * milliseconds of added latency.
    */
   batchLingerMs?: number;
+  /** Counts each delivery's outcome by consumer (`clearhouse_messages_consumed_total`). */
+  metrics?: Pick<MessagingMetrics, 'messagesConsumed'>;
   /** Called after every commit of a handler transaction (e.g. to wake the outbox relay). */
   onCommitted?: () => void;
   /** Test hook: runs after the handler's transaction committed and before the ack. */
@@ -85,6 +88,8 @@ export interface StartConsumersOptions {
 }
 
 export interface RunningConsumers {
+  /** Each consumer's work queue and dead-letter queue (for the queue-depth gauges). */
+  readonly queues: readonly WatchedQueues[];
   /** Stops taking messages, lets in-flight handlers finish, closes the channels. */
   stop(): Promise<void>;
 }
@@ -134,11 +139,14 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
   const batchers = new Map<string, Batcher>();
   const publisher = new ConfirmPublisher(connection);
   const running: Consumer[] = [];
+  const queues: WatchedQueues[] = [];
+  const consumed = options.metrics?.messagesConsumed;
   try {
     for (const definition of options.consumers) {
       const topology = consumerTopology(prefix, definition.name, definition.routingKeys, retryTiersMs);
       await declareConsumerTopology(connection, topology);
       running.push(startOne(definition, topology));
+      queues.push({ consumer: definition.name, queue: topology.queue, deadLetterQueue: topology.deadLetterQueue });
     }
   } catch (err) {
     await Promise.allSettled(running.map((c) => c.close()));
@@ -173,6 +181,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
     } catch (err) {
       // Poison: no attempt can parse it, so it is parked now and never enters a retry tier.
       await park(topology, msg, err, attempt, history);
+      consumed?.inc({ consumer: definition.name, outcome: 'dead_lettered' });
       return ConsumerStatus.ACK;
     }
     const ctx: ConsumerContext = { consumer: definition.name, queue: topology.queue, attempt, redelivered: msg.redelivered, logger };
@@ -182,9 +191,11 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
       const parsed = { ...event, payload };
       outcome = definition.batchable ? await enqueue(definition, parsed, ctx) : await withCorrelationId(event.correlationId, () => handleOnce(definition, parsed, ctx));
     } catch (err) {
-      await onFailure(topology, msg, err, attempt, history, event);
+      const failure = await onFailure(topology, msg, err, attempt, history, event);
+      consumed?.inc({ consumer: definition.name, outcome: failure });
       return ConsumerStatus.ACK;
     }
+    consumed?.inc({ consumer: definition.name, outcome: outcome === 'duplicate' ? 'duplicate' : 'handled' });
     if (outcome === 'duplicate') logger.debug({ consumer: definition.name, messageId: event.messageId }, 'duplicate delivery skipped');
     await options.afterCommitForTest?.(event, definition.name);
     return ConsumerStatus.ACK;
@@ -299,7 +310,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
     attempt: number,
     history: readonly AttemptRecord[],
     event: DomainEvent<unknown>,
-  ): Promise<void> {
+  ): Promise<'retry_scheduled' | 'dead_lettered'> {
     const failureClass = classifyError(err);
     const record: AttemptRecord = { attempt, error: describeError(err), at: new Date().toISOString() };
     const tier = failureClass === 'retryable' ? topology.retryQueues[attempt - 1] : undefined;
@@ -309,13 +320,14 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
       // the publish fails, the error reaches rabbitmq-client, which requeues the original.
       await publisher.publish(republishEnvelope(msg, tier.queue, retryHeaders(attempt + 1, [...history, record])), rawBody(msg.body));
       logger.warn({ ...logFields, retryInMs: tier.delayMs }, 'handler failed; retrying later');
-      return;
+      return 'retry_scheduled';
     }
     await publisher.publish(
       republishEnvelope(msg, topology.deadLetterQueue, deadLetterHeaders(topology.queue, attempt, record.error, [...history, record])),
       rawBody(msg.body),
     );
     logger.error(logFields, 'handler failed; message parked in the dead-letter queue');
+    return 'dead_lettered';
   }
 
   async function park(topology: ConsumerTopology, msg: AsyncMessage, err: unknown, attempt: number, history: readonly AttemptRecord[]): Promise<void> {
@@ -328,6 +340,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
   }
 
   return {
+    queues,
     async stop() {
       await Promise.allSettled(running.map((c) => c.close()));
       await publisher.close();

@@ -26,6 +26,8 @@ export { defineConsumer, startConsumers } from './consumer.js';
 export type { DeadLetter, ReplayResult } from './dead-letters.js';
 export { listDeadLetters, showDeadLetter, replayDeadLetters, queueDepth, DEAD_LETTER_SCAN_MAX } from './dead-letters.js';
 export { listQueueNames } from './management.js';
+export type { MessagingMetrics, ConsumedOutcome, WatchedQueues } from './metrics.js';
+export { messagingMetrics, registerOutboxBacklog, registerQueueDepths } from './metrics.js';
 export { startServiceMessaging, SERVICE_CONSUMER_BATCH_LINGER_MS, type ServiceMessaging } from './service.js';
 export type { MessagingRetention } from './retention.js';
 export {

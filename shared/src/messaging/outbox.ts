@@ -8,6 +8,7 @@ import type { SqlClient, TransactionalDb } from './sql.js';
 import { eventsExchangeDeclaration } from './topology.js';
 import { ConfirmPublisher } from './publisher.js';
 import { Sleeper, exponentialBackoffMs, yieldToEventLoop } from './timing.js';
+import type { MessagingMetrics } from './metrics.js';
 
 /** Stored in the row's headers so the relay republishes the producer's own timestamp. */
 const OCCURRED_AT_KEY = 'x-clearhouse-occurred-at';
@@ -88,6 +89,8 @@ export interface OutboxRelayOptions {
    */
   lingerMs?: number;
   onPublished?: (events: readonly DomainEvent<unknown>[]) => void;
+  /** Counts published events (after the marking committed) and failed publishes, by event type. */
+  metrics?: Pick<MessagingMetrics, 'outboxPublished' | 'outboxPublishFailures'>;
   /** Test hook: die after the broker confirmed the batch and before it is marked published. */
   crashAfterPublishForTest?: boolean;
 }
@@ -247,6 +250,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         for (const [index, result] of results.entries()) {
           if (result.error === undefined) continue;
           failed++;
+          options.metrics?.outboxPublishFailures.inc({ event_type: result.event.type });
           const row = rows[index];
           await tx.$executeRawUnsafe(`UPDATE outbox_messages SET published_at = NULL, last_error = $2 WHERE id = $1::uuid`, result.event.messageId, result.error);
           backOff(result.event.messageId, (row?.attempts ?? 0) + 1);
@@ -256,7 +260,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       },
       { timeout: publishTimeoutMs + 15_000, maxWait: 10_000 },
     );
-    for (const event of outcome.published) notBeforeMsById.delete(event.messageId);
+    for (const event of outcome.published) {
+      notBeforeMsById.delete(event.messageId);
+      options.metrics?.outboxPublished.inc({ event_type: event.type });
+    }
     if (outcome.published.length > 0) options.onPublished?.(outcome.published);
     lastOutcome = outcome;
     return outcome.published.length;

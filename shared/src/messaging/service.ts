@@ -1,11 +1,15 @@
 // A service's messaging wiring, the same in every subgraph: one broker connection named after the
 // service (so operators can tell them apart in the management UI) and the outbox relay that
 // publishes what the service committed. Returned parts stop in reverse: relay, then connection.
+import type { Registry } from 'prom-client';
 import { Connection } from 'rabbitmq-client';
 import { eventsExchangeName } from '../config/index.js';
 import type { Stoppable } from '../http/lifecycle.js';
 import { startPeriodicJob } from '../http/periodic.js';
 import type { Logger } from '../logging/index.js';
+import type { RunningConsumers } from './consumer.js';
+import type { DomainEvent } from './envelope.js';
+import { messagingMetrics, registerOutboxBacklog, registerQueueDepths, type MessagingMetrics, type WatchedQueues } from './metrics.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox.js';
 import { deleteExpiredMessages, MESSAGING_CLEANUP_INTERVAL_MS, type MessagingRetention } from './retention.js';
 import type { TransactionalDb } from './sql.js';
@@ -25,6 +29,10 @@ export interface ServiceMessaging {
   readonly broker: Connection;
   readonly relay: OutboxRelay;
   readonly parts: readonly Stoppable[];
+  /** The messaging counters, for startConsumers' `metrics` (undefined without a registry). */
+  readonly metrics: MessagingMetrics | undefined;
+  /** Reports these consumers' work and dead-letter queue depths at each scrape (nothing without a registry). */
+  watchQueues(consumers: RunningConsumers): void;
 }
 
 export function startServiceMessaging(options: {
@@ -35,9 +43,15 @@ export function startServiceMessaging(options: {
   readonly logger: Logger;
   /** How long published outbox rows and inbox rows are kept; deleted hourly after that. */
   readonly retention: MessagingRetention;
+  /** The service's Prometheus registry: outbox, consumer and queue metrics are added to it. */
+  readonly metricsRegistry?: Registry;
+  /** Told about every batch of events the relay published (after it was marked published). */
+  readonly onPublished?: (events: readonly DomainEvent<unknown>[]) => void;
 }): ServiceMessaging {
   const broker = new Connection({ url: options.amqpUrl, connectionName: `${options.brokerPrefix}.${options.service}` });
   broker.on('error', (error) => options.logger.warn({ err: error }, 'broker connection error'));
+  const registry = options.metricsRegistry;
+  const metrics = registry ? messagingMetrics(registry) : undefined;
   const relay = createOutboxRelay({
     db: options.db,
     connection: broker,
@@ -46,8 +60,13 @@ export function startServiceMessaging(options: {
     // Under load, commits of the next few milliseconds share one relay run (claim, publish with
     // confirms, mark): fewer statements per event for a few milliseconds of event latency.
     lingerMs: RELAY_LINGER_MS,
+    ...(metrics ? { metrics } : {}),
+    ...(options.onPublished ? { onPublished: options.onPublished } : {}),
   });
   relay.start();
+  if (registry) registerOutboxBacklog(registry, () => relay.backlog(), options.logger);
+  const watched: WatchedQueues[] = [];
+  if (registry) registerQueueDepths(registry, broker, () => watched, options.logger);
   const logger = options.logger;
   const cleanup = startPeriodicJob({
     name: 'messaging-retention',
@@ -61,6 +80,10 @@ export function startServiceMessaging(options: {
   return {
     broker,
     relay,
+    metrics,
+    watchQueues(consumers) {
+      watched.push(...consumers.queues);
+    },
     parts: [
       { name: 'broker', stop: () => broker.close() },
       { name: 'outbox-relay', stop: () => relay.stop() },

@@ -31,3 +31,4 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
 }
 
 export { executePspCall, PSP_ATTEMPTS_MAX_LIMIT, type PspCallPolicy, type PspExecution, type PspFailure } from './executor.js';
+export { instrumentPsp, pspMetrics, pspOutcomeOf, type PspMetrics } from './metrics.js';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
+  createMetricsRegistry,
   databaseUrl,
   openServiceDatabase,
   startConsumers,
@@ -33,15 +34,18 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
   // Consumers, the outbox relay and every posting run raw SQL on node-postgres directly.
   const db = openServiceDatabase({ url: databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'ledger'), service: 'ledger', poolMax: env.DB_POOL_MAX, logger });
   parts.push({ name: 'pg', stop: () => db.end() });
-  const { broker, relay, parts: messagingParts } = startServiceMessaging({
+  const metrics = createMetricsRegistry('ledger');
+  const messaging = startServiceMessaging({
     service: 'ledger',
     amqpUrl: env.AMQP_URL,
     brokerPrefix: env.BROKER_PREFIX,
     db,
     logger,
     retention: { outboxPublishedMs: env.OUTBOX_RETENTION_MS, inboxMs: env.INBOX_RETENTION_MS },
+    metricsRegistry: metrics,
   });
-  parts.push(...messagingParts);
+  const { broker, relay } = messaging;
+  parts.push(...messaging.parts);
 
   const consumers = await startConsumers({
     connection: broker,
@@ -52,7 +56,9 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
     prefetch: env.LEDGER_CONSUMER_PREFETCH,
     batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS,
     consumers: ledgerConsumers({ hotAccountShards: env.LEDGER_HOT_ACCOUNT_SHARDS }),
+    ...(messaging.metrics ? { metrics: messaging.metrics } : {}),
   });
+  messaging.watchQueues(consumers);
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<LedgerContext>({
@@ -64,6 +70,7 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
     logger,
     schemaFile: SCHEMA_FILE,
     resolvers,
+    metrics,
     extendContext: (base) => ({ ...base, prisma, db, loaders: createLedgerLoaders(db), env }),
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),

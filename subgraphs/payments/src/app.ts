@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
+  createMetricsRegistry,
   databaseUrl,
+  instrumentPsp,
+  pspMetrics,
   openServiceDatabase,
   startConsumers,
   startPeriodicJob,
@@ -27,6 +30,7 @@ import { internalSyncRoute } from './graphql/internal-sync-route.js';
 import { createPaymentsLoaders } from './graphql/loaders.js';
 import { resolvers } from './graphql/resolvers/index.js';
 import { stripeWebhookRoute } from './graphql/webhook-route.js';
+import { paymentStatusMetrics } from './messaging/status-metrics.js';
 import { timelineConsumer } from './messaging/timeline-consumer.js';
 import { prismaApiKeyRepository } from './persistence/api-keys.js';
 import { sqlPaymentsStore } from './persistence/payments.js';
@@ -56,22 +60,29 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
   // node-postgres directly; Prisma Client is left with the API keys.
   const db = openServiceDatabase({ url: databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'payments'), service: 'payments', poolMax: env.DB_POOL_MAX, logger });
   parts.push({ name: 'pg', stop: () => db.end() });
-  const { broker, relay, parts: messagingParts } = startServiceMessaging({
+  const metrics = createMetricsRegistry('payments');
+  const messaging = startServiceMessaging({
     service: 'payments',
     amqpUrl: env.AMQP_URL,
     brokerPrefix: env.BROKER_PREFIX,
     db,
     logger,
     retention: { outboxPublishedMs: env.OUTBOX_RETENTION_MS, inboxMs: env.INBOX_RETENTION_MS },
+    metricsRegistry: metrics,
+    onPublished: paymentStatusMetrics(metrics),
   });
-  parts.push(...messagingParts);
+  const { broker, relay } = messaging;
+  parts.push(...messaging.parts);
 
-  const psp = createStripePsp({
-    apiKey: env.STRIPE_API_KEY,
-    apiBase: stripeApiBase(env),
-    timeoutMs: env.PSP_TIMEOUT_MS,
-    webhookSecret: env.STRIPE_WEBHOOK_SECRET,
-  });
+  const psp = instrumentPsp(
+    createStripePsp({
+      apiKey: env.STRIPE_API_KEY,
+      apiBase: stripeApiBase(env),
+      timeoutMs: env.PSP_TIMEOUT_MS,
+      webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+    }),
+    pspMetrics(metrics),
+  );
   const deps: PaymentsDeps = {
     store: sqlPaymentsStore(db),
     sql: db,
@@ -103,7 +114,17 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
 
   logger.info({ ...deps.aftersale }, 'after-sale policies (DELIVERY_HOLD_MS, REFUND_FEE_POLICY, DISPUTE_FEE_BORNE_BY, DISPUTE_LOSS_BORNE_BY)');
 
-  const consumers = await startConsumers({ connection: broker, db, prefix: env.BROKER_PREFIX, logger, prefetch: 50, batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS, consumers: [timelineConsumer] });
+  const consumers = await startConsumers({
+    connection: broker,
+    db,
+    prefix: env.BROKER_PREFIX,
+    logger,
+    prefetch: 50,
+    batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS,
+    consumers: [timelineConsumer],
+    ...(messaging.metrics ? { metrics: messaging.metrics } : {}),
+  });
+  messaging.watchQueues(consumers);
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<PaymentsContext>({
@@ -115,6 +136,7 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
     logger,
     schemaFile: SCHEMA_FILE,
     resolvers,
+    metrics,
     extendContext: (base) => ({ ...base, apiKeys, deps, loaders: createPaymentsLoaders(deps.store) }),
     routes: [apiKeyResolveRoute(apiKeys, env.INTERNAL_SIGNING_SECRET), stripeWebhookRoute(deps), internalSyncRoute(deps, env.INTERNAL_SIGNING_SECRET)],
     readiness: async () => ({

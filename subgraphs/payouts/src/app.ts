@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
+  createMetricsRegistry,
   databaseUrl,
+  instrumentPsp,
+  pspMetrics,
   openServiceDatabase,
   type TransactionalDb,
   startConsumers,
@@ -82,16 +85,20 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
   const db = openServiceDatabase({ url: options.databaseUrl ?? databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'payouts'), service: 'payouts', poolMax: env.DB_POOL_MAX, logger });
   parts.push({ name: 'pg', stop: () => db.end() });
 
-  const { broker, relay, parts: messagingParts } = startServiceMessaging({
+  const metrics = createMetricsRegistry('payouts');
+  const messaging = startServiceMessaging({
     service: 'payouts',
     amqpUrl: env.AMQP_URL,
     brokerPrefix: env.BROKER_PREFIX,
     db,
     logger,
     retention: { outboxPublishedMs: env.OUTBOX_RETENTION_MS, inboxMs: env.INBOX_RETENTION_MS },
+    metricsRegistry: metrics,
   });
-  parts.push(...messagingParts);
-  const deps: PayoutsDeps = { ...createPayoutsDeps(env, db, logger, () => relay.wake()), ...options.deps };
+  const { broker, relay } = messaging;
+  parts.push(...messaging.parts);
+  const given: PayoutsDeps = { ...createPayoutsDeps(env, db, logger, () => relay.wake()), ...options.deps };
+  const deps: PayoutsDeps = { ...given, psp: instrumentPsp(given.psp, pspMetrics(metrics)) };
 
   const consumers = await startConsumers({
     connection: broker,
@@ -103,7 +110,9 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     logger,
     handlerTimeoutMs: 15_000,
     ...(options.retryTiersMs ? { retryTiersMs: options.retryTiersMs } : {}),
+    ...(messaging.metrics ? { metrics: messaging.metrics } : {}),
   });
+  messaging.watchQueues(consumers);
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const recheck = () =>
@@ -130,6 +139,7 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     logger,
     schemaFile: SCHEMA_FILE,
     resolvers,
+    metrics,
     extendContext: (base) => ({ ...base, prisma, deps }),
     readiness: async () => ({
       database: await prisma.$queryRawUnsafe('SELECT 1').then(() => true, () => false),

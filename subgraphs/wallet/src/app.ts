@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
+  createMetricsRegistry,
   databaseUrl,
   openServiceDatabase,
   startConsumers,
@@ -41,15 +42,18 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
   // Consumers, the outbox relay and every posting run raw SQL on node-postgres directly.
   const db = openServiceDatabase({ url: databaseUrl(env.POSTGRES_URL, env.DATABASE_PREFIX, 'wallet'), service: 'wallet', poolMax: env.DB_POOL_MAX, logger });
   parts.push({ name: 'pg', stop: () => db.end() });
-  const { broker, relay, parts: messagingParts } = startServiceMessaging({
+  const metrics = createMetricsRegistry('wallet');
+  const messaging = startServiceMessaging({
     service: 'wallet',
     amqpUrl: env.AMQP_URL,
     brokerPrefix: env.BROKER_PREFIX,
     db,
     logger,
     retention: { outboxPublishedMs: env.OUTBOX_RETENTION_MS, inboxMs: env.INBOX_RETENTION_MS },
+    metricsRegistry: metrics,
   });
-  parts.push(...messagingParts);
+  const { broker, relay } = messaging;
+  parts.push(...messaging.parts);
 
   const consumers = await startConsumers({
     connection: broker,
@@ -60,7 +64,9 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
     prefetch: env.WALLET_CONSUMER_PREFETCH,
     batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS,
     consumers: walletConsumers,
+    ...(messaging.metrics ? { metrics: messaging.metrics } : {}),
   });
+  messaging.watchQueues(consumers);
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<WalletContext>({
@@ -72,6 +78,7 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
     logger,
     schemaFile: SCHEMA_FILE,
     resolvers,
+    metrics,
     extendContext: (base) => ({ ...base, prisma }),
     routes: walletInternalRoutes(db, env.INTERNAL_SIGNING_SECRET),
     bodyBytesMax: WALLET_REQUEST_BYTES_MAX,
