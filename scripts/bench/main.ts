@@ -16,6 +16,7 @@ import { gatewayCost, type GatewayCostResult } from './scenarios/gateway-cost';
 import { ledgerAlone, type LedgerResult } from './scenarios/ledger';
 import { settlement, type SettlementResult } from './scenarios/settlement';
 import { ms, num, pct, sustainedVerdict, table } from './stats';
+import { messageDelta, messageSnapshot, type MessageSnapshot, type ServiceMessages } from './message-counters';
 import { workDelta, workSnapshot, type DatabaseWork, type WorkSnapshot } from './work-counters';
 
 interface PhaseCost {
@@ -25,6 +26,8 @@ interface PhaseCost {
   cpuMs: Record<string, number>;
   /** PostgreSQL's transaction and row counters per database over the phase (owned platforms only). */
   work?: Record<string, DatabaseWork>;
+  /** Broker messages each service published and consumed over the phase (its own counters). */
+  messages?: Record<string, ServiceMessages>;
 }
 
 export async function main(args: BenchArgs): Promise<number> {
@@ -63,25 +66,39 @@ export async function main(args: BenchArgs): Promise<number> {
     const own = target?.owned ?? true;
     const prefix = own ? `clearhouse_bench_${args.runId}` : null;
     const counted = (): Promise<WorkSnapshot | null> => (prefix ? workSnapshot(postgresServerUrl, prefix).catch(() => null) : Promise.resolve(null));
+    const subgraphUrls = target?.subgraphUrls;
+    const messagesCounted = (): Promise<MessageSnapshot | null> => (subgraphUrls ? messageSnapshot(subgraphUrls) : Promise.resolve(null));
     const workBefore = await counted();
+    const messagesBefore = await messagesCounted();
     const before = cpuSnapshot(own, prefix);
     const startedAt = Date.now();
     let after: ReturnType<typeof cpuSnapshot> | null = null;
     let workAfter: Promise<WorkSnapshot | null> | null = null;
+    let messagesAfter: Promise<MessageSnapshot | null> | null = null;
     let endedAt = 0;
     const result = await run(() => {
       after = cpuSnapshot(own, prefix);
       endedAt = Date.now();
       workAfter = counted();
+      messagesAfter = messagesCounted();
     });
     if (!after) {
       after = cpuSnapshot(own, prefix);
       endedAt = Date.now();
       workAfter = counted();
+      messagesAfter = messagesCounted();
     }
     const delta = cpuDelta(before, after);
     const workEnd = await (workAfter as Promise<WorkSnapshot | null> | null);
-    costs.push({ phase, ops: ops(result), wallMs: endedAt - startedAt, cpuMs: Object.fromEntries(delta), ...(workBefore && workEnd ? { work: workDelta(workBefore, workEnd) } : {}) });
+    const messagesEnd = await (messagesAfter as Promise<MessageSnapshot | null> | null);
+    costs.push({
+      phase,
+      ops: ops(result),
+      wallMs: endedAt - startedAt,
+      cpuMs: Object.fromEntries(delta),
+      ...(workBefore && workEnd ? { work: workDelta(workBefore, workEnd) } : {}),
+      ...(messagesBefore && messagesEnd ? { messages: messageDelta(messagesBefore, messagesEnd) } : {}),
+    });
     return result;
   };
 
@@ -293,6 +310,23 @@ export async function main(args: BenchArgs): Promise<number> {
             ...worked.map((database) => {
               const work = c.work?.[database];
               return work ? `${num(work.commits / Math.max(1, c.ops), 2)} / ${num(work.rowsWritten / Math.max(1, c.ops), 2)}` : '-';
+            }),
+          ]),
+        ),
+      );
+      out.push('');
+    }
+    const messaged = [...new Set(costs.flatMap((c) => Object.keys(c.messages ?? {})))].sort();
+    if (messaged.length > 0) {
+      out.push('Broker messages per operation, by service: published / consumed (each service’s `clearhouse_outbox_published_total` and `clearhouse_messages_consumed_total` from its GET /metrics; counts that, like the rows above, do not move with the VM’s speed):\n');
+      out.push(
+        table(
+          ['phase', ...messaged],
+          costs.map((c) => [
+            c.phase,
+            ...messaged.map((service) => {
+              const messages = c.messages?.[service];
+              return messages ? `${num(messages.published / Math.max(1, c.ops), 2)} / ${num(messages.consumed / Math.max(1, c.ops), 2)}` : '-';
             }),
           ]),
         ),

@@ -15,6 +15,8 @@ export interface BenchTarget {
   readonly gatewayUrl: string;
   readonly paymentsUrl: string;
   readonly ledgerUrl: string;
+  /** Each subgraph's GraphQL URL by name (their GET /metrics feed the broker message counts). */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
   readonly pspUrl: string;
   readonly platformKey: string;
   readonly opsKey: string;
@@ -109,6 +111,12 @@ export async function openTarget(options: TargetOptions): Promise<BenchTarget> {
       gatewayUrl,
       paymentsUrl: process.env.BENCH_PAYMENTS_URL ?? process.env.PAYMENTS_URL ?? `http://${host}:4001/graphql`,
       ledgerUrl: process.env.BENCH_LEDGER_URL ?? process.env.LEDGER_URL ?? `http://${host}:4002/graphql`,
+      subgraphUrls: {
+        payments: process.env.BENCH_PAYMENTS_URL ?? process.env.PAYMENTS_URL ?? `http://${host}:4001/graphql`,
+        ledger: process.env.BENCH_LEDGER_URL ?? process.env.LEDGER_URL ?? `http://${host}:4002/graphql`,
+        wallet: process.env.BENCH_WALLET_URL ?? process.env.WALLET_URL ?? `http://${host}:4003/graphql`,
+        payouts: process.env.BENCH_PAYOUTS_URL ?? process.env.PAYOUTS_URL ?? `http://${host}:4004/graphql`,
+      },
       pspUrl: process.env.BENCH_PSP_URL ?? `http://${host}:4010`,
       platformKey: process.env.CLEARHOUSE_PLATFORM_KEY ?? 'dev_platform_key',
       opsKey: process.env.CLEARHOUSE_OPS_KEY ?? 'dev_ops_key',
@@ -152,6 +160,7 @@ export async function openTarget(options: TargetOptions): Promise<BenchTarget> {
     gatewayUrl: urls.gateway,
     paymentsUrl: urls.payments,
     ledgerUrl: urls.ledger,
+    subgraphUrls: { payments: urls.payments, ledger: urls.ledger, wallet: urls.wallet, payouts: urls.payouts },
     pspUrl: urls.psp,
     platformKey: platform.env.CLEARHOUSE_PLATFORM_KEY!,
     opsKey: platform.env.CLEARHOUSE_OPS_KEY!,

@@ -58,23 +58,40 @@ test('a paid checkout shows in the payment, PSP, outbox, consumer, queue and Gra
   await payOnHostedPage(created.checkoutUrl!, CARDS.success);
   await waitForStatus(created.id, 'SUCCEEDED');
 
-  // The ledger and the wallet each consumed the payment.succeeded; payments consumed their two timeline events.
-  const ledger = await waitForMetric('ledger', 'the posting', (s) => delta('ledger', s, 'clearhouse_messages_consumed_total', { consumer: 'ledger.payment-succeeded', outcome: 'handled' }) === 1);
-  const wallet = await waitForMetric('wallet', 'the credit', (s) => delta('wallet', s, 'clearhouse_messages_consumed_total', { consumer: 'wallet.payment-succeeded', outcome: 'handled' }) === 1);
-  const payments = await waitForMetric('payments', 'both timeline events', (s) => delta('payments', s, 'clearhouse_messages_consumed_total', { consumer: 'payments.timeline', outcome: 'handled' }) === 2);
+  // The ledger and the wallet each consumed the payment.succeeded and published what it caused (counted
+  // once the relay's marking committed, a moment after the consumer's commit); payments consumed their
+  // two timeline events.
+  const ledger = await waitForMetric(
+    'ledger',
+    'the posting and its timeline event',
+    (s) =>
+      delta('ledger', s, 'clearhouse_messages_consumed_total', { consumer: 'ledger.payment-succeeded', outcome: 'handled' }) >= 1 &&
+      delta('ledger', s, 'clearhouse_outbox_published_total', { event_type: 'timeline.recorded' }) >= 1,
+  );
+  const wallet = await waitForMetric(
+    'wallet',
+    'the credit and its events',
+    (s) =>
+      delta('wallet', s, 'clearhouse_messages_consumed_total', { consumer: 'wallet.payment-succeeded', outcome: 'handled' }) >= 1 &&
+      delta('wallet', s, 'clearhouse_outbox_published_total', { event_type: 'wallet.balance_changed' }) >= created.orders.length,
+  );
+  const payments = await waitForMetric('payments', 'both timeline events', (s) => delta('payments', s, 'clearhouse_messages_consumed_total', { consumer: 'payments.timeline', outcome: 'handled' }) >= 2);
   const gateway = await scrape('gateway');
 
-  // Status changes, counted once each as their events were published: the success rate's numerator and denominator.
+  // Status changes, counted once each as their events were published: the success rate's numerator and
+  // denominator. Where the shared platform may meanwhile settle earlier tests' payments (re-checks,
+  // late webhooks), the counts below are at least this checkout's.
   expect(delta('payments', payments, 'clearhouse_payment_status_changes_total', { from: 'CREATED', to: 'REQUIRES_PAYMENT' })).toBe(1);
-  expect(delta('payments', payments, 'clearhouse_payment_status_changes_total', { from: 'REQUIRES_PAYMENT', to: 'SUCCEEDED' })).toBe(1);
-  expect(delta('payments', payments, 'clearhouse_outbox_published_total', { event_type: 'payment.succeeded' })).toBe(1);
+  expect(delta('payments', payments, 'clearhouse_payment_status_changes_total', { from: 'REQUIRES_PAYMENT', to: 'SUCCEEDED' })).toBeGreaterThanOrEqual(1);
+  expect(delta('payments', payments, 'clearhouse_outbox_published_total', { event_type: 'payment.succeeded' })).toBeGreaterThanOrEqual(1);
   // PSP calls by operation and outcome, and their latency.
   expect(delta('payments', payments, 'clearhouse_psp_calls_total', { operation: 'createCheckoutSession', outcome: 'ok' })).toBe(1);
   expect(delta('payments', payments, 'clearhouse_psp_calls_total', { operation: 'retrievePaymentIntent', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
   expect(delta('payments', payments, 'clearhouse_psp_call_duration_seconds_count', { operation: 'createCheckoutSession' })).toBe(1);
-  // What the ledger and the wallet published for it (the timeline entries; the wallet's balance per seller).
+  // What the ledger and the wallet published for it: at least this checkout's, since the shared platform
+  // may meanwhile book earlier tests' disputes and deliveries (waited for above, checked here by name).
   expect(delta('ledger', ledger, 'clearhouse_outbox_published_total', { event_type: 'timeline.recorded' })).toBeGreaterThanOrEqual(1);
-  expect(delta('wallet', wallet, 'clearhouse_outbox_published_total', { event_type: 'wallet.balance_changed' })).toBe(created.orders.length);
+  expect(delta('wallet', wallet, 'clearhouse_outbox_published_total', { event_type: 'wallet.balance_changed' })).toBeGreaterThanOrEqual(created.orders.length);
   // Latency histograms: the checkout through the gateway and in the payments subgraph.
   expect(delta('gateway', gateway, 'clearhouse_graphql_operation_duration_seconds_count', { outcome: 'ok' })).toBeGreaterThanOrEqual(2);
   expect(delta('payments', payments, 'clearhouse_graphql_operation_duration_seconds_count', { outcome: 'ok' })).toBeGreaterThanOrEqual(2);
@@ -100,7 +117,8 @@ test('PSP errors are counted by kind, and a refused checkout changes no payment 
   const delta = (name: string, labels: Record<string, string>) => total(after, name, labels) - total(before, name, labels);
   expect(delta('clearhouse_psp_calls_total', { operation: 'createCheckoutSession', outcome: 'server' })).toBeGreaterThanOrEqual(1);
   expect(delta('clearhouse_psp_calls_total', { operation: 'createCheckoutSession', outcome: 'ok' })).toBe(0);
-  expect(delta('clearhouse_payment_status_changes_total', {})).toBe(0);
+  // Only a registration moves a payment out of CREATED, and this one failed.
+  expect(delta('clearhouse_payment_status_changes_total', { from: 'CREATED' })).toBe(0);
   // The GraphQL answer carried a typed userError, not a GraphQL error: no error was counted.
   expect(delta('clearhouse_graphql_errors_total', {})).toBe(0);
 });
