@@ -299,40 +299,33 @@ export async function main(args: BenchArgs): Promise<number> {
       ),
     );
     out.push('');
-    const worked = [...new Set(costs.flatMap((c) => Object.keys(c.work ?? {})))].sort();
-    if (worked.length > 0) {
-      out.push('PostgreSQL work per operation, by database: transactions committed / rows inserted, updated or deleted (`pg_stat_database`; unlike CPU, these counts do not move with the VM’s speed; transactions include every autocommitted read, the bench’s polls and the outbox relays’ idle checks):\n');
+    /** A table of two counts per operation (`a / b`) for each key (database, service) of each phase. */
+    const pairsPerOperation = (title: string, pairs: (c: PhaseCost) => Record<string, readonly [number, number]> | undefined) => {
+      const keys = [...new Set(costs.flatMap((c) => Object.keys(pairs(c) ?? {})))].sort();
+      if (keys.length === 0) return;
+      out.push(`${title}\n`);
       out.push(
         table(
-          ['phase', ...worked],
+          ['phase', ...keys],
           costs.map((c) => [
             c.phase,
-            ...worked.map((database) => {
-              const work = c.work?.[database];
-              return work ? `${num(work.commits / Math.max(1, c.ops), 2)} / ${num(work.rowsWritten / Math.max(1, c.ops), 2)}` : '-';
+            ...keys.map((key) => {
+              const pair = pairs(c)?.[key];
+              return pair ? `${num(pair[0] / Math.max(1, c.ops), 2)} / ${num(pair[1] / Math.max(1, c.ops), 2)}` : '-';
             }),
           ]),
         ),
       );
       out.push('');
-    }
-    const messaged = [...new Set(costs.flatMap((c) => Object.keys(c.messages ?? {})))].sort();
-    if (messaged.length > 0) {
-      out.push('Broker messages per operation, by service: published / consumed (each service’s `clearhouse_outbox_published_total` and `clearhouse_messages_consumed_total` from its GET /metrics; counts that, like the rows above, do not move with the VM’s speed):\n');
-      out.push(
-        table(
-          ['phase', ...messaged],
-          costs.map((c) => [
-            c.phase,
-            ...messaged.map((service) => {
-              const messages = c.messages?.[service];
-              return messages ? `${num(messages.published / Math.max(1, c.ops), 2)} / ${num(messages.consumed / Math.max(1, c.ops), 2)}` : '-';
-            }),
-          ]),
-        ),
-      );
-      out.push('');
-    }
+    };
+    pairsPerOperation(
+      'PostgreSQL work per operation, by database: transactions committed / rows inserted, updated or deleted (`pg_stat_database`; unlike CPU, these counts do not move with the VM’s speed; transactions include every autocommitted read, the bench’s polls and the outbox relays’ idle checks):',
+      (c) => c.work && Object.fromEntries(Object.entries(c.work).map(([database, work]) => [database, [work.commits, work.rowsWritten] as const])),
+    );
+    pairsPerOperation(
+      'Broker messages per operation, by service: published / consumed (each service’s `clearhouse_outbox_published_total` and `clearhouse_messages_consumed_total` from its GET /metrics; counts that, like the rows above, do not move with the VM’s speed):',
+      (c) => c.messages && Object.fromEntries(Object.entries(c.messages).map(([service, messages]) => [service, [messages.published, messages.consumed] as const])),
+    );
     const databases = [...new Set(costs.flatMap((c) => Object.keys(c.cpuMs).filter((key) => key.startsWith(PG_DATABASE_GROUP))))].sort();
     if (databases.length > 0) {
       out.push('PostgreSQL’s share above, by database (ms of CPU per operation; `server` = the WAL writer, checkpointer and other server processes):\n');
