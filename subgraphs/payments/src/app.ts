@@ -17,6 +17,7 @@ import {
   startSubgraphService,
   type Stoppable,
 } from '@clearhouse/shared';
+import { cancelAbandonedRegistrations } from './application/abandoned-registrations.js';
 import { ensureDevelopmentKeys } from './application/api-keys.js';
 import { cleanupExpiredRecords } from './application/cleanup.js';
 import type { PaymentsDeps } from './application/deps.js';
@@ -164,6 +165,12 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
       intervalMs: env.DELIVERY_RELEASE_INTERVAL_MS,
       logger,
       run: () => releaseDueOrders(deps, env.DELIVERY_RELEASE_BATCH_SIZE),
+    }),
+    startPeriodicJob({
+      name: 'abandoned-registrations',
+      intervalMs: env.CLEANUP_INTERVAL_MS,
+      logger,
+      run: () => cancelAbandonedRegistrations(deps, { olderThanMs: env.PAYMENT_REGISTRATION_ABANDON_MS, batchSize: env.PAYMENT_RECHECK_BATCH_SIZE }),
     }),
     startPeriodicJob({
       name: 'retention-cleanup',

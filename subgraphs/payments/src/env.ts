@@ -52,6 +52,11 @@ export const paymentsEnvShape = {
   PAYMENT_RECHECK_MIN_AGE_MS: envDurationMs(60_000, { minMs: 0, maxMs: 24 * HOUR_MS }),
   PAYMENT_RECHECK_DELAY_MS_MAX: envDurationMs(15 * 60_000, { minMs: 1_000, maxMs: 24 * HOUR_MS }),
   PAYMENT_RECHECK_BATCH_SIZE: envInt(100, { min: 1, max: 1_000 }),
+  /**
+   * A payment left CREATED by a checkout whose PSP registration failed, and not retried by its
+   * client, is canceled this long after its creation (checked every CLEANUP_INTERVAL_MS).
+   */
+  PAYMENT_REGISTRATION_ABANDON_MS: envDurationMs(25 * HOUR_MS, { minMs: HOUR_MS, maxMs: 30 * 24 * HOUR_MS }),
 
   // --- after-sale (delivery, refunds, disputes)
   /** How long after confirmDelivery the seller's net becomes payable (order.delivered@1). 0: at once. */

@@ -286,4 +286,6 @@ export interface PaymentsStore {
   claimRefundsForRecheck(limit: number, delayMs: number): Promise<RefundRecord[]>;
   /** Ids of delivered orders whose order.delivered@1 is due and not yet written. */
   dueReleaseOrderIds(limit: number): Promise<{ orderId: string; paymentId: string }[]>;
+  /** Ids of payments still CREATED (never registered with the PSP) that were created before `cutoff`, oldest first. */
+  createdPaymentIdsBefore(cutoff: Date, limit: number): Promise<string[]>;
 }

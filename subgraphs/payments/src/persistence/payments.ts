@@ -738,5 +738,14 @@ export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
       );
       return rows.map((row) => ({ orderId: row.id, paymentId: row.payment_id }));
     },
+    async createdPaymentIdsBefore(cutoff, limit) {
+      // Served by (status, next_recheck_at): CREATED rows are only those registering now and the abandoned ones.
+      const rows = await db.$queryRawUnsafe<{ id: string }[]>(
+        `SELECT id FROM payments WHERE status = 'CREATED' AND created_at < $1::timestamptz ORDER BY created_at, id LIMIT $2::int`,
+        sqlParam(cutoff),
+        limit,
+      );
+      return rows.map((row) => row.id);
+    },
   };
 }
