@@ -2,6 +2,7 @@
 // published (and failed to), the outbox backlog read at scrape time, each delivery's outcome, and
 // the work and dead-letter queue depths read from the broker.
 import { Registry } from 'prom-client';
+import { Connection } from 'rabbitmq-client';
 import { startConsumers, defineConsumer, type RunningConsumers } from './consumer.js';
 import { newEvent } from './envelope.js';
 import { NonRetryableError, RetryableError } from './failures.js';
@@ -117,4 +118,20 @@ test('a queue the broker does not know reads -1 instead of failing the scrape', 
   // The broker connection is still usable afterwards (the failed passive declare closed only its channel).
   const { messageCount } = await h.broker.connection.queueDeclare({ queue: `${h.prefix}.metered`, passive: true });
   expect(messageCount).toBe(0);
+});
+
+test('while the broker is unreachable every queue reads -1 at once, without a declare waiting out the scrape timeout (2 s)', async () => {
+  // Nothing listens on port 1: the connection never becomes ready.
+  const down = new Connection({ url: 'amqp://guest:guest@127.0.0.1:1', retryLow: 1_000, retryHigh: 1_000 });
+  down.on('error', () => undefined);
+  try {
+    const registry = new Registry();
+    registerQueueDepths(registry, down, () => [{ consumer: 'metered', queue: `${h.prefix}.metered`, deadLetterQueue: `${h.prefix}.metered.dlq` }], h.logger);
+    const startedMs = Date.now();
+    const depths = await samples(registry, 'clearhouse_queue_messages');
+    expect([...depths.values()]).toEqual([-1, -1]);
+    expect(Date.now() - startedMs).toBeLessThan(1_000);
+  } finally {
+    await down.close();
+  }
 });

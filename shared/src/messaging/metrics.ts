@@ -92,7 +92,8 @@ export interface WatchedQueues {
 /**
  * `clearhouse_queue_messages{consumer, queue, kind}`: messages ready in each consumer's work queue
  * (`kind="work"`) and parked in its dead-letter queue (`kind="dead_letter"`), read from the broker
- * (a passive declare) at each scrape. A queue the broker does not answer for reads -1.
+ * (a passive declare) at each scrape. A queue the broker does not answer for, or every queue while
+ * the connection is down, reads -1.
  */
 export function registerQueueDepths(registry: Registry, connection: Connection, queues: () => readonly WatchedQueues[], logger: MessagingLogger): Gauge<'consumer' | 'queue' | 'kind'> {
   return new Gauge({
@@ -105,8 +106,12 @@ export function registerQueueDepths(registry: Registry, connection: Connection, 
         { consumer: watched.consumer, queue: watched.queue, kind: 'work' as const },
         { consumer: watched.consumer, queue: watched.deadLetterQueue, kind: 'dead_letter' as const },
       ]);
+      // While the broker is unreachable, a declare would wait in the client's queue for the
+      // reconnection (one more per scrape): report the outage at once instead.
+      const connected = connection.ready;
       const depths = await Promise.all(
         readings.map(async (labels) => {
+          if (!connected) return -1;
           try {
             const { messageCount } = await withTimeout(connection.queueDeclare({ queue: labels.queue, passive: true }), SCRAPE_READING_TIMEOUT_MS);
             return messageCount;
