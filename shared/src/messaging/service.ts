@@ -7,7 +7,7 @@ import { eventsExchangeName } from '../config/index.js';
 import type { Stoppable } from '../http/lifecycle.js';
 import { startPeriodicJob } from '../http/periodic.js';
 import type { Logger } from '../logging/index.js';
-import type { RunningConsumers } from './consumer.js';
+import { startConsumers, type RunningConsumers, type StartConsumersOptions } from './consumer.js';
 import type { DomainEvent } from './envelope.js';
 import { messagingMetrics, registerOutboxBacklog, registerQueueDepths, type MessagingMetrics, type WatchedQueues } from './metrics.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox.js';
@@ -29,10 +29,13 @@ export interface ServiceMessaging {
   readonly broker: Connection;
   readonly relay: OutboxRelay;
   readonly parts: readonly Stoppable[];
-  /** The messaging counters, for startConsumers' `metrics` (undefined without a registry). */
+  /** The messaging counters (undefined without a registry). */
   readonly metrics: MessagingMetrics | undefined;
-  /** Reports these consumers' work and dead-letter queue depths at each scrape (nothing without a registry). */
-  watchQueues(consumers: RunningConsumers): void;
+  /**
+   * startConsumers on this service's broker connection, counting each delivery's outcome and
+   * reporting the consumers' work and dead-letter queue depths at each scrape (with a registry).
+   */
+  startConsumers(options: Omit<StartConsumersOptions, 'connection' | 'metrics'>): Promise<RunningConsumers>;
 }
 
 export function startServiceMessaging(options: {
@@ -81,8 +84,10 @@ export function startServiceMessaging(options: {
     broker,
     relay,
     metrics,
-    watchQueues(consumers) {
+    async startConsumers(consumerOptions) {
+      const consumers = await startConsumers({ ...consumerOptions, connection: broker, ...(metrics ? { metrics } : {}) });
       watched.push(...consumers.queues);
+      return consumers;
     },
     parts: [
       { name: 'broker', stop: () => broker.close() },

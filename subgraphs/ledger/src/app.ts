@@ -6,7 +6,6 @@ import {
   createMetricsRegistry,
   databaseUrl,
   openServiceDatabase,
-  startConsumers,
   SERVICE_CONSUMER_BATCH_LINGER_MS,
   startServiceMessaging,
   startSubgraphService,
@@ -47,8 +46,7 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
   const { broker, relay } = messaging;
   parts.push(...messaging.parts);
 
-  const consumers = await startConsumers({
-    connection: broker,
+  const consumers = await messaging.startConsumers({
     db,
     prefix: env.BROKER_PREFIX,
     logger,
@@ -56,9 +54,7 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
     prefetch: env.LEDGER_CONSUMER_PREFETCH,
     batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS,
     consumers: ledgerConsumers({ hotAccountShards: env.LEDGER_HOT_ACCOUNT_SHARDS }),
-    ...(messaging.metrics ? { metrics: messaging.metrics } : {}),
   });
-  messaging.watchQueues(consumers);
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<LedgerContext>({

@@ -10,7 +10,6 @@ import {
   instrumentPsp,
   pspMetrics,
   openServiceDatabase,
-  startConsumers,
   startPeriodicJob,
   SERVICE_CONSUMER_BATCH_LINGER_MS,
   startServiceMessaging,
@@ -115,17 +114,14 @@ export async function startPayments(env: PaymentsEnv, logger: Logger): Promise<R
 
   logger.info({ ...deps.aftersale }, 'after-sale policies (DELIVERY_HOLD_MS, REFUND_FEE_POLICY, DISPUTE_FEE_BORNE_BY, DISPUTE_LOSS_BORNE_BY)');
 
-  const consumers = await startConsumers({
-    connection: broker,
+  const consumers = await messaging.startConsumers({
     db,
     prefix: env.BROKER_PREFIX,
     logger,
     prefetch: 50,
     batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS,
     consumers: [timelineConsumer],
-    ...(messaging.metrics ? { metrics: messaging.metrics } : {}),
   });
-  messaging.watchQueues(consumers);
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<PaymentsContext>({

@@ -10,7 +10,6 @@ import {
   pspMetrics,
   openServiceDatabase,
   type TransactionalDb,
-  startConsumers,
   startServiceMessaging,
   startSubgraphService,
   type Stoppable,
@@ -100,8 +99,7 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
   const given: PayoutsDeps = { ...createPayoutsDeps(env, db, logger, () => relay.wake()), ...options.deps };
   const deps: PayoutsDeps = { ...given, psp: instrumentPsp(given.psp, pspMetrics(metrics)) };
 
-  const consumers = await startConsumers({
-    connection: broker,
+  const consumers = await messaging.startConsumers({
     db,
     prefix: env.BROKER_PREFIX,
     consumers: payoutsConsumers(deps, executeTransactionTimeoutMs(env)),
@@ -110,9 +108,7 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     logger,
     handlerTimeoutMs: 15_000,
     ...(options.retryTiersMs ? { retryTiersMs: options.retryTiersMs } : {}),
-    ...(messaging.metrics ? { metrics: messaging.metrics } : {}),
   });
-  messaging.watchQueues(consumers);
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const recheck = () =>

@@ -6,7 +6,6 @@ import {
   createMetricsRegistry,
   databaseUrl,
   openServiceDatabase,
-  startConsumers,
   SERVICE_CONSUMER_BATCH_LINGER_MS,
   startServiceMessaging,
   startSubgraphService,
@@ -55,8 +54,7 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
   const { broker, relay } = messaging;
   parts.push(...messaging.parts);
 
-  const consumers = await startConsumers({
-    connection: broker,
+  const consumers = await messaging.startConsumers({
     db,
     prefix: env.BROKER_PREFIX,
     logger,
@@ -64,9 +62,7 @@ export async function startWallet(env: WalletEnv, logger: Logger): Promise<Runni
     prefetch: env.WALLET_CONSUMER_PREFETCH,
     batchLingerMs: SERVICE_CONSUMER_BATCH_LINGER_MS,
     consumers: walletConsumers,
-    ...(messaging.metrics ? { metrics: messaging.metrics } : {}),
   });
-  messaging.watchQueues(consumers);
   parts.push({ name: 'consumers', stop: () => consumers.stop() });
 
   const edge = await startSubgraphService<WalletContext>({
