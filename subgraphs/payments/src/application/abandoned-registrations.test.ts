@@ -2,13 +2,13 @@
 // age, against a real payments database and an in-process PSP simulator refusing the checkout
 // session (its fault injection), through the official SDK as in the service.
 import { randomBytes } from 'node:crypto';
-import { createLogger, createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
+import { createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
-import { sqlPaymentsStore } from '../persistence/payments.js';
 import { createStripePsp } from '../psp/stripe.js';
 import { ABANDONED_REGISTRATION_CAUSE, cancelAbandonedRegistrations } from './abandoned-registrations.js';
 import { createCheckout } from './create-checkout.js';
 import type { PaymentsDeps } from './deps.js';
+import { testPaymentsDeps } from './deps.test-support.js';
 
 // The simulator's own sources (as the ledger's reconciliation tests load them): it is not a dependency of this package.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,18 +43,8 @@ beforeAll(async () => {
   pg = createPgDatabase(database.url, { poolMax: 10 });
   simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
   simulator = await simulatorModule.startSimulator({ port: 0, host: '127.0.0.1', databaseUrl: simulatorDatabaseUrl, webhookUrl: 'http://127.0.0.1:9/x', webhookSecret: 'whsec_t', logLevel: 'silent' });
-  deps = {
-    store: sqlPaymentsStore(pg),
-    sql: pg,
-    psp: createStripePsp({ apiKey: 'sk_test_abandon', apiBase: simulator.url, timeoutMs: 2_000, webhookSecret: 'whsec_t' }),
-    logger: createLogger({ service: 'test', level: 'silent' }),
-    fees: { percentBps: 290n, fixedMinor: 0n },
-    risk: { paymentAmountMajorMax: 100_000n, buyerPaymentsPerWindowMax: 100, buyerVelocityWindowMs: 60_000, blockedBuyerIds: new Set(), blockedSellerIds: new Set() },
-    pspPolicy: { attemptsMax: 2, timeoutMs: 2_000, backoffMsBase: 1, backoffMsMax: 2 },
-    recheck: { minAgeMs: 1_000, delayMsMax: 5_000 },
-    aftersale: { deliveryHoldMs: 0, refundFeePolicy: 'platform_keeps_fee', disputeFeeBorneBy: 'platform', disputeLossBorneBy: 'seller' },
-    onOutboxWritten: () => undefined,
-  };
+  const psp = createStripePsp({ apiKey: 'sk_test_abandon', apiBase: simulator.url, timeoutMs: 2_000, webhookSecret: 'whsec_t' });
+  deps = testPaymentsDeps(pg, psp, { pspPolicy: { attemptsMax: 2, timeoutMs: 2_000, backoffMsBase: 1, backoffMsMax: 2 } });
 });
 
 afterAll(async () => {

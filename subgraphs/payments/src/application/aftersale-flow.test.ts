@@ -1,13 +1,13 @@
 // The after-sale use cases against a real (throw-away) payments database and a fake PSP.
 import { PrismaPg } from '@prisma/adapter-pg';
-import { createLogger, createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
+import { createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { sqlPaymentsStore } from '../persistence/payments.js';
 import { PspError, type CreateRefundRequest, type PaymentsPsp, type PspDisputeState, type PspPaymentState, type PspRefundState } from '../psp/port.js';
 import { createCheckout } from './create-checkout.js';
 import { confirmDelivery, releaseDueOrders } from './delivery.js';
 import type { PaymentsDeps } from './deps.js';
+import { testPaymentsDeps } from './deps.test-support.js';
 import { applyPspDisputeState } from './disputes.js';
 import { forwardPayoutWebhook } from './payout-webhooks.js';
 import { applyPspRefundState, recheckPendingRefunds, refundPaymentOrder } from './refunds.js';
@@ -91,18 +91,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   psp = new FakePsp();
-  deps = {
-    store: sqlPaymentsStore(pg),
-    sql: pg,
-    psp,
-    logger: createLogger({ service: 'test', level: 'silent' }),
-    fees: { percentBps: 290n, fixedMinor: 0n },
-    risk: { paymentAmountMajorMax: 100_000n, buyerPaymentsPerWindowMax: 100, buyerVelocityWindowMs: 60_000, blockedBuyerIds: new Set(), blockedSellerIds: new Set() },
-    pspPolicy: { attemptsMax: 2, timeoutMs: 1_000, backoffMsBase: 1, backoffMsMax: 2 },
-    recheck: { minAgeMs: 0, delayMsMax: 5_000 },
-    aftersale: { deliveryHoldMs: 0, refundFeePolicy: 'platform_keeps_fee', disputeFeeBorneBy: 'platform', disputeLossBorneBy: 'seller' },
-    onOutboxWritten: () => undefined,
-  };
+  deps = testPaymentsDeps(pg, psp, { recheck: { minAgeMs: 0, delayMsMax: 5_000 } });
 });
 
 afterAll(async () => {

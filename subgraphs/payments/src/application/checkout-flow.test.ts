@@ -1,6 +1,6 @@
 // The use cases against a real (throw-away) payments database and a fake PSP.
 import { PrismaPg } from '@prisma/adapter-pg';
-import { createLogger, createPgDatabase, DomainError, type Caller, type PgDatabase } from '@clearhouse/shared';
+import { createPgDatabase, DomainError, type Caller, type PgDatabase } from '@clearhouse/shared';
 import { countingDatabase, createTestDatabase, waitFor, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { sqlPaymentsStore } from '../persistence/payments.js';
@@ -9,6 +9,7 @@ import { cancelPayment } from './cancel-payment.js';
 import { cleanupExpiredRecords } from './cleanup.js';
 import { createCheckout } from './create-checkout.js';
 import type { PaymentsDeps } from './deps.js';
+import { testPaymentsDeps } from './deps.test-support.js';
 import { NotDeferrableError, StaleVersionError, type PaymentsTransaction } from './ports.js';
 import { syncPaymentWithPsp } from './sync-with-psp.js';
 import { handleStripeWebhook } from './webhooks.js';
@@ -79,18 +80,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   psp = new FakePsp();
-  deps = {
-    store: sqlPaymentsStore(pg),
-    sql: pg,
-    psp,
-    logger: createLogger({ service: 'test', level: 'silent' }),
-    fees: { percentBps: 290n, fixedMinor: 0n },
-    risk: { paymentAmountMajorMax: 100_000n, buyerPaymentsPerWindowMax: 100, buyerVelocityWindowMs: 60_000, blockedBuyerIds: new Set(), blockedSellerIds: new Set() },
-    pspPolicy: { attemptsMax: 2, timeoutMs: 1_000, backoffMsBase: 1, backoffMsMax: 2 },
-    recheck: { minAgeMs: 1_000, delayMsMax: 5_000 },
-    aftersale: { deliveryHoldMs: 0, refundFeePolicy: 'platform_keeps_fee', disputeFeeBorneBy: 'platform', disputeLossBorneBy: 'seller' },
-    onOutboxWritten: () => undefined,
-  };
+  deps = testPaymentsDeps(pg, psp);
 });
 
 afterAll(async () => {
