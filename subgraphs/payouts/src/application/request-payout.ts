@@ -103,6 +103,15 @@ async function execute(deps: PayoutsDeps, command: RequestPayoutCommand, payoutI
     amountMinor: command.amountMinor,
     minAmountMinor: minimumPayoutMinor(deps.config.minimumMajor, command.currency),
   });
+  if (!reservation.ok && reservation.code === 'RESERVATION_RELEASED') {
+    // An earlier run under this key reserved, could not save the payout and gave the amount back
+    // (compensate). The payout id is derived from the key, so this key can never make a payout.
+    return {
+      error: new DomainError('INVALID_STATE', 'an earlier attempt with this idempotency key failed and was rolled back; retry with a new idempotency key', {
+        field: ['input', 'idempotencyKey'],
+      }).toUserError(),
+    };
+  }
   if (!reservation.ok) return { error: reservationRefusal(command, reservation.availableMinor, deps.config.minimumMajor).toUserError() };
   invariant(reservation.amountMinor > 0n, 'wallet reserved a non-positive amount');
   invariant(command.amountMinor === null || reservation.amountMinor === command.amountMinor, 'wallet reserved another amount than asked');

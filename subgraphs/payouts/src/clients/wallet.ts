@@ -7,6 +7,7 @@
 //         at maxAmountMinor, only when available >= minAmountMinor); the same payoutId again
 //         answers the existing reservation (replayed: true) and moves nothing
 //     409 {"code":"INSUFFICIENT_FUNDS","availableMinor":"<signed digits>"}
+//     409 {"code":"RESERVATION_RELEASED"}  this payoutId's hold was given back; it is never replayed
 //   POST /internal/reservations/release {"payoutId"}
 //     200 {"released": bool}  only a held reservation whose payout.requested was never processed
 //   GET /internal/balances?minAvailableMinor=<digits>&limit=<1..1000>&after=<cursor>
@@ -16,7 +17,8 @@ import { signCaller, systemCaller } from '@clearhouse/shared';
 
 export type ReservationResult =
   | { readonly ok: true; readonly amountMinor: bigint; readonly replayed: boolean }
-  | { readonly ok: false; readonly code: 'INSUFFICIENT_FUNDS'; readonly availableMinor: bigint };
+  | { readonly ok: false; readonly code: 'INSUFFICIENT_FUNDS'; readonly availableMinor: bigint }
+  | { readonly ok: false; readonly code: 'RESERVATION_RELEASED' };
 
 export interface ReserveRequest {
   payoutId: string;
@@ -94,6 +96,7 @@ export function createWalletClient(options: WalletClientOptions): WalletReservat
       });
       if (status === 200) return { ok: true, amountMinor: toBigInt(json.amountMinor, 'amountMinor'), replayed: json.replayed === true };
       if (status === 409 && json.code === 'INSUFFICIENT_FUNDS') return { ok: false, code: 'INSUFFICIENT_FUNDS', availableMinor: toBigInt(json.availableMinor, 'availableMinor') };
+      if (status === 409 && json.code === 'RESERVATION_RELEASED') return { ok: false, code: 'RESERVATION_RELEASED' };
       throw new WalletUnavailableError(`wallet refused the reservation of ${request.payoutId}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
     },
 

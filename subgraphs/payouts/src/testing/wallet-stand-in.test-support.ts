@@ -3,7 +3,8 @@
 // (createTestDatabase('wallet')) and reserves exactly as the wallet schema prescribes: in one
 // transaction, the balance row locked (FOR UPDATE), `available_minor >= amount` checked, the
 // amount moved from available to reserved and a `held` wallet_reservations row written (its
-// primary key, the payout id, makes a repeated reservation a replay). Not modelled: the
+// primary key, the payout id, makes a repeated reservation of a held one a replay; a released one
+// is refused with RESERVATION_RELEASED, as the wallet does). Not modelled: the
 // wallet_movements history and the consumers of payout.paid/failed.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -34,8 +35,9 @@ async function reserve(db: PrismaClient, body: Record<string, unknown>): Promise
   const requestedMinor = body.amountMinor === null ? null : BigInt(String(body.amountMinor));
   const minMinor = BigInt(String(body.minAmountMinor ?? '1'));
   return db.$transaction(async (tx: SqlClient) => {
-    const existing = await tx.$queryRawUnsafe<{ amount_minor: bigint }[]>(`SELECT amount_minor FROM wallet_reservations WHERE id = $1`, payoutId);
-    if (existing[0]) return { status: 200, json: { payoutId, amountMinor: String(existing[0].amount_minor), replayed: true } };
+    const existing = await tx.$queryRawUnsafe<{ amount_minor: bigint; status: string }[]>(`SELECT amount_minor, status FROM wallet_reservations WHERE id = $1 FOR UPDATE`, payoutId);
+    if (existing[0]?.status === 'held') return { status: 200, json: { payoutId, amountMinor: String(existing[0].amount_minor), replayed: true } };
+    if (existing[0]) return { status: 409, json: { code: 'RESERVATION_RELEASED', payoutId } };
     const rows = await tx.$queryRawUnsafe<{ available_minor: bigint }[]>(
       `SELECT available_minor FROM wallet_balances WHERE seller_id = $1 AND currency = $2 FOR UPDATE`,
       sellerId,

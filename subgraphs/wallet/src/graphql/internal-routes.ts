@@ -5,6 +5,7 @@
 //   POST /internal/reservations {payoutId, sellerId, currency, amountMinor: "<digits>"|null, minAmountMinor: "<digits>"}
 //     200 {payoutId, amountMinor, replayed}   (null amount = the whole available balance, capped at maxAmountMinor)
 //     409 {code: "INSUFFICIENT_FUNDS", availableMinor}
+//     409 {code: "RESERVATION_RELEASED"}   (this payout id's hold was given back: it cannot be replayed)
 //   POST /internal/reservations/release {payoutId}  → 200 {released}
 //   GET  /internal/balances?minAvailableMinor=&limit=&after=  → 200 {balances: [...], nextCursor}
 // Every request must carry the signed system caller `payouts`.
@@ -51,18 +52,24 @@ function parseJson<T>(schema: z.ZodType<T>, body: Buffer, response: ServerRespon
   return parsed.data;
 }
 
-type ReserveOutcome = { ok: true; amountMinor: bigint; replayed: boolean } | { ok: false; availableMinor: bigint };
+type ReserveOutcome =
+  | { ok: true; amountMinor: bigint; replayed: boolean }
+  | { ok: false; code: 'INSUFFICIENT_FUNDS'; availableMinor: bigint }
+  | { ok: false; code: 'RESERVATION_RELEASED' };
 
 async function reserveForPayout(tx: SqlClient, request: z.infer<typeof reserveBody>): Promise<ReserveOutcome> {
   const existing = await lockReservation(tx, request.payoutId);
-  if (existing) return { ok: true, amountMinor: existing.amountMinor, replayed: true };
+  // Only a hold that is still there may be replayed. A released one was given back (the payout
+  // could not be saved, or it failed): answering it as held would let the payouts subgraph save
+  // and pay a payout that took nothing from the balance.
+  if (existing) return existing.status === 'held' ? { ok: true, amountMinor: existing.amountMinor, replayed: true } : { ok: false, code: 'RESERVATION_RELEASED' };
   // Lock the wallet row first so "the whole available balance" is read and reserved atomically.
   await tx.$queryRawUnsafe('SELECT 1 FROM wallet_balances WHERE seller_id = $1 AND currency = $2 FOR UPDATE', request.sellerId, request.currency);
   const wallet = await findWallet(tx, request.sellerId, request.currency);
   const availableMinor = wallet?.availableMinor ?? 0n;
   const minimumMinor = BigInt(request.minAmountMinor) > 1n ? BigInt(request.minAmountMinor) : 1n;
   const amountMinor = request.amountMinor === null ? (availableMinor < maxAmountMinor(request.currency) ? availableMinor : maxAmountMinor(request.currency)) : BigInt(request.amountMinor);
-  if (amountMinor < minimumMinor || availableMinor < amountMinor) return { ok: false, availableMinor };
+  if (amountMinor < minimumMinor || availableMinor < amountMinor) return { ok: false, code: 'INSUFFICIENT_FUNDS', availableMinor };
   await reserveInTx(tx, { payoutId: request.payoutId, sellerId: request.sellerId, currency: request.currency, amountMinor, at: new Date() });
   return { ok: true, amountMinor, replayed: false };
 }
@@ -79,7 +86,8 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
         try {
           const outcome = await db.$transaction((tx) => reserveForPayout(tx, input), { timeout: TRANSACTION_TIMEOUT_MS });
           if (outcome.ok) sendJson(response, 200, { payoutId: input.payoutId, amountMinor: outcome.amountMinor.toString(), replayed: outcome.replayed });
-          else sendJson(response, 409, { code: 'INSUFFICIENT_FUNDS', availableMinor: outcome.availableMinor.toString() });
+          else if (outcome.code === 'RESERVATION_RELEASED') sendJson(response, 409, { code: outcome.code, payoutId: input.payoutId });
+          else sendJson(response, 409, { code: outcome.code, availableMinor: outcome.availableMinor.toString() });
         } catch (error) {
           if (error instanceof WalletRuleError && error.code === 'INSUFFICIENT_FUNDS') {
             const wallet = await findWallet(db, input.sellerId, input.currency);
