@@ -7,6 +7,7 @@ import { NonRetryableError, RetryableError } from './failures.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox.js';
 import { eventMessage, startHarness, sleep, waitFor, type Harness } from './test-harness.js';
 import { DEFAULT_RETRY_TIERS_MS, DELIVERY_LIMIT, consumerQueueName, deadLetterQueueName } from './topology.js';
+import type { SqlClient } from './sql.js';
 
 const TIERS_MS = [200, 400, 800];
 /** Timer and broker scheduling slack allowed on each measured delay. */
@@ -223,7 +224,7 @@ describe('batchable consumers (group commit)', () => {
     });
   }
 
-  async function txid(tx: Parameters<Parameters<typeof defineConsumer>[0]['handle']>[1]): Promise<string> {
+  async function txid(tx: SqlClient): Promise<string> {
     const rows = await tx.$queryRawUnsafe<{ id: string }[]>('SELECT txid_current()::text AS id');
     return rows[0]!.id;
   }
@@ -428,5 +429,164 @@ describe('batchable consumers (group commit)', () => {
     expect(await h.effectCount(twice.messageId)).toBe(1);
     expect(await h.effectCount(opener.messageId)).toBe(1);
     expect(handled).toBe(2);
+  });
+});
+
+describe('a handler whose effect starts outside the database (handleOutsideTransaction)', () => {
+  /** Connections of this database holding a transaction open after writing an inbox row. */
+  async function openInboxTransactions(): Promise<number> {
+    const rows = await h.db.$queryRawUnsafe<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'INSERT INTO inbox_messages%'`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  test('runs its external call with no transaction open, then writes its effect and the inbox row in one transaction', async () => {
+    const openDuringCall: Record<string, number> = {};
+    await start({
+      consumers: [
+        // The usual kind, as the probe's control: its handler runs inside the inbox transaction.
+        defineConsumer({
+          name: 'inside-probe',
+          routingKeys: ['payout.inside_probe'],
+          async handle(event, tx) {
+            openDuringCall.inside = await openInboxTransactions();
+            await h.recordEffect(tx, 'inside-probe', event.messageId);
+          },
+        }),
+        defineConsumer({
+          name: 'outside-probe',
+          routingKeys: ['payout.outside_probe'],
+          async handleOutsideTransaction(event, record) {
+            openDuringCall.outside = await openInboxTransactions();
+            const inboxBefore = await h.db.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM inbox_messages WHERE message_id = $1`, event.messageId);
+            openDuringCall.inboxRowsBefore = inboxBefore.length;
+            await record((tx) => h.recordEffect(tx, 'outside-probe', event.messageId));
+          },
+        }),
+      ],
+    });
+    const inside = newEvent('payout.inside_probe', 1, 'po_inside', {});
+    const outside = newEvent('payout.outside_probe', 1, 'po_outside', {});
+    await publish(inside);
+    await waitFor('the control handled', async () => (await h.effectCount(inside.messageId)) === 1);
+    await publish(outside);
+    await waitFor('handled', async () => (await h.effectCount(outside.messageId)) === 1);
+    expect(openDuringCall).toEqual({ inside: 1, outside: 0, inboxRowsBefore: 0 });
+    const inbox = await h.db.$queryRawUnsafe<{ consumer: string }[]>(`SELECT consumer FROM inbox_messages WHERE message_id = $1`, outside.messageId);
+    expect(inbox).toEqual([{ consumer: 'outside-probe' }]);
+  });
+
+  test('a message already in the inbox is skipped before the handler runs', async () => {
+    let calls = 0;
+    await start({
+      consumers: [
+        defineConsumer({
+          name: 'outside-once',
+          routingKeys: ['payout.outside_once'],
+          async handleOutsideTransaction(event, record) {
+            calls++;
+            await record((tx) => h.recordEffect(tx, 'outside-once', event.messageId));
+          },
+        }),
+      ],
+    });
+    const event = newEvent('payout.outside_once', 1, 'po_once', {});
+    const { properties, body } = eventMessage(event);
+    await h.publishRaw(h.broker.connection, 'payout.outside_once', body, properties);
+    await waitFor('first delivery handled', async () => (await h.effectCount(event.messageId)) === 1);
+    await h.publishRaw(h.broker.connection, 'payout.outside_once', body, properties);
+    await waitFor('redelivery acked', async () => (await queueDepth(h.broker.connection, consumerQueueName(h.prefix, 'outside-once'))) === 0);
+    await sleep(200);
+    expect(calls).toBe(1);
+    expect(await h.effectCount(event.messageId)).toBe(1);
+  });
+
+  test('two deliveries in flight at once both make the (idempotent) call; only the first record writes', async () => {
+    let calls = 0;
+    const outcomes: string[] = [];
+    await start({
+      prefetch: 5,
+      consumers: [
+        defineConsumer({
+          name: 'outside-race',
+          routingKeys: ['payout.outside_race'],
+          async handleOutsideTransaction(event, record) {
+            calls++;
+            await sleep(300);
+            try {
+              await record((tx) => h.recordEffect(tx, 'outside-race', event.messageId));
+              outcomes.push('recorded');
+            } catch (error) {
+              outcomes.push((error as Error).name);
+              throw error;
+            }
+          },
+        }),
+      ],
+    });
+    const event = newEvent('payout.outside_race', 1, 'po_race', {});
+    const { properties, body } = eventMessage(event);
+    await Promise.all([
+      h.publishRaw(h.broker.connection, 'payout.outside_race', body, properties),
+      h.publishRaw(h.broker.connection, 'payout.outside_race', body, properties),
+    ]);
+    await waitFor('both deliveries done', () => outcomes.length === 2, 5_000);
+    await waitFor('both acked', async () => (await queueDepth(h.broker.connection, consumerQueueName(h.prefix, 'outside-race'))) === 0);
+    expect(calls).toBe(2);
+    expect(outcomes.sort()).toEqual(['DuplicateDelivery', 'recorded']);
+    expect(await h.effectCount(event.messageId)).toBe(1);
+    // The duplicate is neither retried nor parked.
+    await sleep(TIERS_MS[0]! + 300);
+    expect(calls).toBe(2);
+    expect(await queueDepth(h.broker.connection, deadLetterQueueName(consumerQueueName(h.prefix, 'outside-race')))).toBe(0);
+  });
+
+  test('a handler that has nothing to write still records the delivery; a failure before record writes nothing and is retried', async () => {
+    let skipCalls = 0;
+    const attempts: number[] = [];
+    await start({
+      consumers: [
+        defineConsumer({
+          name: 'outside-skip',
+          routingKeys: ['payout.outside_skip'],
+          async handleOutsideTransaction() {
+            skipCalls++;
+          },
+        }),
+        defineConsumer({
+          name: 'outside-retry',
+          routingKeys: ['payout.outside_retry'],
+          async handleOutsideTransaction(event, record, ctx) {
+            attempts.push(ctx.attempt);
+            if (ctx.attempt === 1) throw new RetryableError('the PSP timed out');
+            await record((tx) => h.recordEffect(tx, 'outside-retry', event.messageId));
+          },
+        }),
+      ],
+    });
+    const skip = newEvent('payout.outside_skip', 1, 'po_skip', {});
+    const { properties, body } = eventMessage(skip);
+    await h.publishRaw(h.broker.connection, 'payout.outside_skip', body, properties);
+    await waitFor('skip recorded', async () => (await h.db.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM inbox_messages WHERE message_id = $1`, skip.messageId)).length === 1);
+    await h.publishRaw(h.broker.connection, 'payout.outside_skip', body, properties);
+    await waitFor('redelivery acked', async () => (await queueDepth(h.broker.connection, consumerQueueName(h.prefix, 'outside-skip'))) === 0);
+    await sleep(200);
+    expect(skipCalls).toBe(1);
+    expect(await h.effectCount(skip.messageId)).toBe(0);
+
+    const retried = newEvent('payout.outside_retry', 1, 'po_retry', {});
+    await publish(retried);
+    await waitFor('recorded on the second attempt', async () => (await h.effectCount(retried.messageId)) === 1, 5_000);
+    expect(attempts).toEqual([1, 2]);
+  });
+
+  test('a definition with both handlers, or a batched one outside the transaction, is refused at definition time', () => {
+    const base = { name: 'bad-outside', routingKeys: ['payout.bad'] };
+    const noop = async () => {};
+    expect(() => defineConsumer({ ...base, handle: noop, handleOutsideTransaction: noop } as never)).toThrow('exactly one of handle and handleOutsideTransaction');
+    expect(() => defineConsumer({ ...base } as never)).toThrow('exactly one of handle and handleOutsideTransaction');
+    expect(() => defineConsumer({ ...base, batchable: true, handleOutsideTransaction: noop } as never)).toThrow('cannot be batched');
   });
 });

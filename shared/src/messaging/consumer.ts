@@ -23,7 +23,7 @@ export interface ConsumerContext {
   logger: MessagingLogger;
 }
 
-export interface ConsumerDefinition<T = unknown> {
+interface ConsumerBase<T> {
   /** Unique per service; names the queue (`${prefix}.${name}`) and the inbox rows. */
   name: string;
   routingKeys: readonly string[];
@@ -31,6 +31,10 @@ export interface ConsumerDefinition<T = unknown> {
   schema?: z.ZodType<T>;
   /** Options of the handler's transaction (e.g. Serializable isolation). */
   transaction?: TransactionOptions;
+}
+
+/** A consumer whose whole effect is in its own database: the handler runs inside the inbox transaction. */
+export interface TransactionalConsumerDefinition<T = unknown> extends ConsumerBase<T> {
   /**
    * Deliveries that arrive while a transaction of this consumer is running share the next one
    * (group commit, at most `StartConsumersOptions.batchSizeMax`). Only for handlers whose whole
@@ -50,19 +54,55 @@ export interface ConsumerDefinition<T = unknown> {
    * statement for all of them). Must have the effect of `handle` on each event, in order.
    */
   handleBatch?(events: readonly DomainEvent<T>[], tx: SqlClient, ctxs: readonly ConsumerContext[]): Promise<void>;
+  handleOutsideTransaction?: never;
 }
 
+/** Runs `fn` in one transaction together with the delivery's inbox row. */
+export type RecordInTransaction = <R>(fn: (tx: SqlClient) => Promise<R>) => Promise<R>;
+
+/**
+ * A consumer whose effect starts outside the database (a PSP call): no external call may run
+ * inside a database transaction, so the handler runs with none open. It makes its external call
+ * first, then writes what came of it through `record`, whose one transaction also writes the
+ * inbox row; `record` runs at most once per delivery. A delivery whose message id is in the inbox
+ * already is skipped before the handler runs. Two deliveries of one message can still run the
+ * handler at the same time (a redelivery while the first is in flight), so the external call must
+ * be idempotent by itself (e.g. a PSP idempotency key derived from our ids); the second `record`
+ * finds the inbox row, writes nothing and the delivery counts as a duplicate. A handler that
+ * returns without calling `record` (nothing to write) has its inbox row written alone.
+ */
+export interface ExternalEffectConsumerDefinition<T = unknown> extends ConsumerBase<T> {
+  handleOutsideTransaction(event: DomainEvent<T>, record: RecordInTransaction, ctx: ConsumerContext): Promise<void>;
+  handle?: never;
+  handleBatch?: never;
+  batchable?: false;
+  batchConcurrency?: never;
+}
+
+export type ConsumerDefinition<T = unknown> = TransactionalConsumerDefinition<T> | ExternalEffectConsumerDefinition<T>;
+
 export function defineConsumer<T>(definition: ConsumerDefinition<T>): ConsumerDefinition<T> {
-  // Validates the names now, at import time, rather than when the service connects.
+  // Validates the names and the handler now, at import time, rather than when the service connects.
   consumerTopology('x', definition.name, definition.routingKeys);
+  checkHandlers(definition);
   return Object.freeze({ ...definition });
+}
+
+function checkHandlers(definition: ConsumerDefinition<unknown>): void {
+  const { name } = definition;
+  if ((definition.handle === undefined) === (definition.handleOutsideTransaction === undefined)) {
+    throw new Error(`consumer ${name} needs exactly one of handle and handleOutsideTransaction`);
+  }
+  if (definition.handleOutsideTransaction && (definition.batchable || definition.batchConcurrency !== undefined)) {
+    throw new Error(`consumer ${name}: a handler outside the transaction cannot be batched`);
+  }
 }
 
 export interface StartConsumersOptions {
   connection: Connection;
   db: TransactionalDb;
   prefix: string;
-  // `handle` is declared as a method, so a ConsumerDefinition<Payment> is assignable here.
+  // The handlers are declared as methods, so a ConsumerDefinition<Payment> is assignable here.
   consumers: readonly ConsumerDefinition<unknown>[];
   /** Messages in flight per consumer (prefetch = concurrency). */
   prefetch?: number;
@@ -102,6 +142,14 @@ const BATCH_LINGER_MS_MAX = 10_000;
 
 type Outcome = 'handled' | 'duplicate';
 
+/** Thrown out of `record` when another delivery of the message recorded it first: nothing is written. */
+class DuplicateDelivery extends Error {
+  constructor() {
+    super('the message was handled by another delivery');
+    this.name = 'DuplicateDelivery';
+  }
+}
+
 interface PendingMessage {
   readonly event: DomainEvent<unknown>;
   readonly ctx: ConsumerContext;
@@ -128,6 +176,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
   const names = new Set(options.consumers.map((c) => c.name));
   if (names.size !== options.consumers.length) throw new Error('consumer names must be unique');
   for (const definition of options.consumers) {
+    checkHandlers(definition);
     const concurrency = definition.batchConcurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > BATCH_CONCURRENCY_MAX) throw new Error(`batchConcurrency of ${definition.name} must be 1..${BATCH_CONCURRENCY_MAX}`);
   }
@@ -207,6 +256,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
 
   /** Records the message id and runs the handler in one transaction: a redelivery is a no-op. */
   async function handleOnce(definition: ConsumerDefinition<unknown>, event: DomainEvent<unknown>, ctx: ConsumerContext): Promise<Outcome> {
+    if (definition.handleOutsideTransaction) return handleOutsideTransaction(definition, event, ctx);
     const outcome = await db.$transaction(async (tx) => {
       const inserted = await tx.$executeRawUnsafe(
         `INSERT INTO inbox_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
@@ -221,8 +271,34 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
     return outcome;
   }
 
+  /** See ExternalEffectConsumerDefinition: the handler first, with no transaction open; its writes and the inbox row in one. */
+  async function handleOutsideTransaction(definition: ExternalEffectConsumerDefinition<unknown>, event: DomainEvent<unknown>, ctx: ConsumerContext): Promise<Outcome> {
+    const seen = await db.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM inbox_messages WHERE consumer = $1 AND message_id = $2`, definition.name, event.messageId);
+    if (seen.length > 0) return 'duplicate';
+    const recordInbox = (client: SqlClient) =>
+      client.$executeRawUnsafe(`INSERT INTO inbox_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, definition.name, event.messageId);
+    let recorded = false;
+    const record: RecordInTransaction = async (fn) => {
+      if (recorded) throw new Error(`consumer ${definition.name}: record() runs at most once per delivery`);
+      recorded = true;
+      return db.$transaction(async (tx) => {
+        if ((await recordInbox(tx)) === 0) throw new DuplicateDelivery();
+        return fn(tx);
+      }, transactionOptions(definition));
+    };
+    try {
+      await definition.handleOutsideTransaction(event, record, ctx);
+    } catch (error) {
+      if (error instanceof DuplicateDelivery) return 'duplicate';
+      throw error;
+    }
+    if (!recorded && (await recordInbox(db)) === 0) return 'duplicate';
+    options.onCommitted?.();
+    return 'handled';
+  }
+
   /** Queues a parsed message for its consumer's next batch; settles when that batch commits. */
-  function enqueue(definition: ConsumerDefinition<unknown>, event: DomainEvent<unknown>, ctx: ConsumerContext): Promise<Outcome> {
+  function enqueue(definition: TransactionalConsumerDefinition<unknown>, event: DomainEvent<unknown>, ctx: ConsumerContext): Promise<Outcome> {
     let batcher = batchers.get(definition.name);
     if (!batcher) {
       batcher = { waiting: [], inFlight: 0, concurrency: definition.batchConcurrency ?? 1, lingerTimer: null };
@@ -238,7 +314,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
    * Starts batches while messages wait and a slot is free: one transaction per batch. With a
    * linger, a batch short of batchSizeMax starts only once its oldest message waited that long.
    */
-  function pump(definition: ConsumerDefinition<unknown>, batcher: Batcher): void {
+  function pump(definition: TransactionalConsumerDefinition<unknown>, batcher: Batcher): void {
     while (batcher.waiting.length > 0 && batcher.inFlight < batcher.concurrency) {
       const [oldest] = batcher.waiting as [PendingMessage];
       const lingerLeftMs = batchLingerMs - (performance.now() - oldest.queuedAt);
@@ -264,7 +340,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
     }
   }
 
-  async function runBatch(definition: ConsumerDefinition<unknown>, batch: readonly PendingMessage[]): Promise<void> {
+  async function runBatch(definition: TransactionalConsumerDefinition<unknown>, batch: readonly PendingMessage[]): Promise<void> {
     if (batch.length === 1) {
       const [only] = batch as [PendingMessage];
       await withCorrelationId(only.event.correlationId, () => handleOnce(definition, only.event, only.ctx)).then(only.resolve, only.reject);

@@ -21,7 +21,7 @@ export { ConfirmPublisher, UnroutableError } from './publisher.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox.js';
 export { writeOutbox, writeOutboxBatch, outboxBatchInsert, createOutboxRelay, RelayCrashForTest } from './outbox.js';
 export type { AttemptRecord } from './retry.js';
-export type { ConsumerContext, ConsumerDefinition, StartConsumersOptions, RunningConsumers } from './consumer.js';
+export type { ConsumerContext, ConsumerDefinition, TransactionalConsumerDefinition, ExternalEffectConsumerDefinition, RecordInTransaction, StartConsumersOptions, RunningConsumers } from './consumer.js';
 export { defineConsumer, startConsumers } from './consumer.js';
 export type { DeadLetter, ReplayResult } from './dead-letters.js';
 export { listDeadLetters, showDeadLetter, replayDeadLetters, queueDepth, DEAD_LETTER_SCAN_MAX } from './dead-letters.js';

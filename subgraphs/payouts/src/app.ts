@@ -57,11 +57,6 @@ export function createPayoutsDeps(env: PayoutsEnv, db: TransactionalDb, logger: 
   };
 }
 
-/** Longest a payout execution may keep its consumer transaction open: every PSP attempt plus backoff. */
-export function executeTransactionTimeoutMs(env: PayoutsEnv): number {
-  return env.PSP_ATTEMPTS_MAX * (env.PSP_TIMEOUT_MS + 1_000 + 5_000) + 5_000;
-}
-
 export interface StartPayoutsOptions {
   /** The database URL itself (tests use a throw-away database); default <DATABASE_PREFIX>_payouts. */
   databaseUrl?: string;
@@ -102,8 +97,8 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
   const consumers = await messaging.startConsumers({
     db,
     prefix: env.BROKER_PREFIX,
-    consumers: payoutsConsumers(deps, executeTransactionTimeoutMs(env)),
-    // Each in-flight execution holds a pooled connection while the PSP answers.
+    consumers: payoutsConsumers(deps),
+    // Bounds the payouts at the PSP at once (each execution's PSP call holds no connection).
     prefetch: Math.max(1, Math.floor(env.DB_POOL_MAX / 2)),
     logger,
     handlerTimeoutMs: 15_000,

@@ -192,6 +192,39 @@ describe('execution at the PSP', () => {
     expect(keys).toContain(`payout:${payout.id}:1`);
   });
 
+  it('the consumer holds no database transaction open while the PSP answers (no external call inside a transaction)', async () => {
+    const sellerId = seller('slowpsp');
+    await h.wallet.seed(sellerId, 'USD', 5_000n);
+    await h.admin('POST', '/__admin/faults', { apiLatencyMs: 1_500, paths: ['/v1/payouts'] });
+    const { payout } = await request({ sellerId, amountMinor: 900n });
+    // Sampled for as long as the payout waits for the PSP's answer (1.5 s of latency at least).
+    let samples = 0;
+    let openWhileWaiting = 0;
+    while ((await findPayout(h.service.deps.db, payout.id))?.status === 'PENDING' && samples < 400) {
+      const [row] = await h.service.deps.db.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'INSERT INTO inbox_messages%'`,
+      );
+      openWhileWaiting = Math.max(openWhileWaiting, Number(row?.n ?? 0));
+      samples++;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(samples).toBeGreaterThan(20);
+    expect(openWhileWaiting).toBe(0);
+    await waitForStatus(payout.id, 'PAID');
+    // The delivery is recorded once its outcome is written (or, when the payout.paid webhook got
+    // there first and a retry found the payout final, alone).
+    const inbox = await waitFor(async () => {
+      const rows = await h.service.deps.db.$queryRawUnsafe<{ consumer: string }[]>(
+        `SELECT i.consumer FROM inbox_messages i JOIN outbox_messages o ON o.id::text = i.message_id WHERE o.correlation_id = $1 AND o.event_type = 'payout.requested'`,
+        payout.id,
+      );
+      return rows.length > 0 ? rows : undefined;
+    }, 10_000, 'the delivery in the inbox');
+    expect(inbox).toEqual([{ consumer: EXECUTE_PAYOUT_CONSUMER }]);
+    expect(await pspPayoutsFor(payout.id, `ba_${sellerId}`)).toHaveLength(1);
+  });
+
   it('a payout the PSP fails permanently ends FAILED with payout.failed', async () => {
     const sellerId = `${seller('s')}_fail_closed`;
     await h.wallet.seed(sellerId, 'USD', 5_000n);

@@ -7,6 +7,6 @@ import { pspPayoutUpdatedConsumer } from './psp-payout-updated.consumer.js';
 export { EXECUTE_PAYOUT_CONSUMER } from './execute-payout.consumer.js';
 export { PSP_PAYOUT_UPDATED_CONSUMER } from './psp-payout-updated.consumer.js';
 
-export function payoutsConsumers(deps: PayoutsDeps, executeTransactionTimeoutMs: number): ConsumerDefinition<unknown>[] {
-  return [executePayoutConsumer(deps, executeTransactionTimeoutMs), pspPayoutUpdatedConsumer(deps)] as ConsumerDefinition<unknown>[];
+export function payoutsConsumers(deps: PayoutsDeps): ConsumerDefinition<unknown>[] {
+  return [executePayoutConsumer(deps), pspPayoutUpdatedConsumer(deps)] as ConsumerDefinition<unknown>[];
 }
