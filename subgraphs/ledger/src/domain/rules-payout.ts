@@ -133,7 +133,8 @@ export function postPayoutFailed(payout: PayoutFailedV1, context: PostingContext
       correlationId: payout.payoutId,
       ...causation(context),
       reversesReference: requested.reference,
-      metadata: { ...requested.metadata, failureCode: payout.failureCode ?? null },
+      // pspPayoutId: reconciliation matches the PSP's payout / payout_reversal lines by it.
+      metadata: { ...requested.metadata, pspPayoutId: payout.pspPayoutId ?? null, failureCode: payout.failureCode ?? null },
       entries: mirrorEntries(requested.entries),
     };
   });

@@ -17,8 +17,10 @@
 //                       booked: ops books the PSP's fee with the BOOK_PSP_FEE correction, or
 //                       disputes it with the PSP). A fee already booked for the charge that
 //                       differs from the line: FEE_MISMATCH (MANUAL_REVIEW).
-//   refund            → refund_succeeded by pspRefundId; payout → payout_paid by pspPayoutId;
-//   payout_reversal   → payout_failed naming pspPayoutId; dispute → dispute_opened by
+//   refund            → refund_succeeded by pspRefundId; payout → payout_paid by pspPayoutId
+//                       (a failed payout: its payout_failed, which stands for the payout and
+//                       its reversal); payout_reversal → payout_failed naming pspPayoutId
+//                       (amount: the payout amount in its metadata); dispute → dispute_opened by
 //                       pspDisputeId (amount and dispute fee compared); dispute_reversal →
 //                       dispute_won of that dispute. Missing: MISSING_IN_LEDGER (MANUAL_REVIEW,
 //                       no scripted fix); amount: AMOUNT_MISMATCH; dispute fee: FEE_MISMATCH.
@@ -255,18 +257,40 @@ function matchCharge(line: PspLine, index: LedgerIndex, options: MatchOptions): 
   return { findings, ...(fee.feeBooking === undefined ? {} : { feeBooking: fee.feeBooking }) };
 }
 
+/**
+ * What a payout_failed posting gave back, in the payout currency (its metadata; its entries never
+ * touch psp_receivable): the amount of the PSP's payout and of its payout_reversal.
+ */
+function failedPayoutAmount(tx: LedgerTxView): { currency: string; amountMinor: bigint } | null {
+  const currency = metaString(tx, 'payoutCurrency');
+  const amount = metaString(tx, 'payoutAmountMinor');
+  if (currency === undefined || amount === undefined || !/^[0-9]{1,30}$/.test(amount)) return null;
+  return { currency, amountMinor: BigInt(amount) };
+}
+
 /** refund, payout, payout_reversal, dispute, dispute_reversal: one posting per PSP object. */
 function matchMovement(line: PspLine, kind: Exclude<PspLineKind, 'charge' | 'unknown'>, index: LedgerIndex): LineOutcome {
   const pspReference = pspReferenceOf(line);
+  const onPspReceivable = (amount: (tx: LedgerTxView) => bigint) => (tx: LedgerTxView) => ({ currency: tx.currency, amountMinor: amount(tx) });
   const maps = {
-    refund: { map: index.refundsByPspId, posting: 'refund_succeeded', amount: (tx: LedgerTxView) => tx.pspReceivableCreditMinor },
-    payout: { map: index.payoutsPaidByPspId, posting: 'payout_paid', amount: (tx: LedgerTxView) => tx.pspReceivableCreditMinor },
-    payout_reversal: { map: index.payoutsFailedByPspId, posting: 'payout_failed', amount: null },
-    dispute: { map: index.disputesOpenedByPspId, posting: 'dispute_opened', amount: (tx: LedgerTxView) => tx.disputesClearingCreditMinor },
+    refund: { map: index.refundsByPspId, posting: 'refund_succeeded', amount: onPspReceivable((tx) => tx.pspReceivableCreditMinor) },
+    payout: { map: index.payoutsPaidByPspId, posting: 'payout_paid', amount: onPspReceivable((tx) => tx.pspReceivableCreditMinor) },
+    payout_reversal: { map: index.payoutsFailedByPspId, posting: 'payout_failed', amount: failedPayoutAmount },
+    dispute: { map: index.disputesOpenedByPspId, posting: 'dispute_opened', amount: onPspReceivable((tx) => tx.disputesClearingCreditMinor) },
     dispute_reversal: { map: index.disputesWonByPspId, posting: 'dispute_won', amount: null },
   } as const;
-  const rule = maps[kind];
-  const candidates = line.sourceId === null ? [] : (rule.map.get(line.sourceId) ?? []);
+  let rule: { map: Map<string, LedgerTxView[]>; posting: string; amount: ((tx: LedgerTxView) => { currency: string; amountMinor: bigint } | null) | null } = maps[kind];
+  let candidates = line.sourceId === null ? [] : (rule.map.get(line.sourceId) ?? []);
+  // A payout that failed: the PSP debited it (this line) and credited it back (its
+  // payout_reversal line); the ledger never moved psp_receivable for it, and its payout_failed
+  // posting stands for both lines.
+  if (kind === 'payout' && candidates.length === 0 && line.sourceId !== null) {
+    const failed = index.payoutsFailedByPspId.get(line.sourceId) ?? [];
+    if (failed.length > 0) {
+      rule = maps.payout_reversal;
+      candidates = failed;
+    }
+  }
   if (candidates.length === 0) {
     return {
       findings: [
@@ -297,7 +321,8 @@ function matchMovement(line: PspLine, kind: Exclude<PspLineKind, 'charge' | 'unk
   }
   const tx = candidates[0]!;
   const findings: Finding[] = [];
-  if (rule.amount !== null && (tx.currency !== line.currency || rule.amount(tx) !== abs(line.grossMinor))) {
+  const posted = rule.amount === null ? undefined : rule.amount(tx);
+  if (posted !== undefined && (posted === null || posted.currency !== line.currency || posted.amountMinor !== abs(line.grossMinor))) {
     findings.push(
       finding(line, {
         kind: 'AMOUNT_MISMATCH',
@@ -305,9 +330,9 @@ function matchMovement(line: PspLine, kind: Exclude<PspLineKind, 'charge' | 'unk
         rule: `${kind}.amount_differs`,
         pspReference,
         ledgerReference: tx.reference,
-        expectedMinor: rule.amount(tx),
+        expectedMinor: posted?.amountMinor ?? null,
         actualMinor: abs(line.grossMinor),
-        note: `the PSP booked ${abs(line.grossMinor)} ${line.currency}; the ledger posted ${rule.amount(tx)} ${tx.currency} (${tx.reference})`,
+        note: `the PSP booked ${abs(line.grossMinor)} ${line.currency}; the ledger posted ${posted === null ? 'an unknown amount' : `${posted.amountMinor} ${posted.currency}`} (${tx.reference})`,
       }),
     );
   }

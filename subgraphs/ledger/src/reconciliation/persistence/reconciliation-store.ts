@@ -168,8 +168,10 @@ const LEDGER_VIEW_SQL = `
    WHERE t.id = ANY($1::uuid[])
    GROUP BY t.id`;
 
-/** Neither a reversal nor reversed: a reversed posting and its reversal cancel out. */
-const LIVE = `t.reverses_transaction_id IS NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions r WHERE r.reverses_transaction_id = t.id)`;
+/** Not reversed itself: a reversed posting and its reversal cancel out. */
+const NOT_REVERSED = `NOT EXISTS (SELECT 1 FROM journal_transactions r WHERE r.reverses_transaction_id = t.id)`;
+/** Neither a reversal nor reversed. */
+const LIVE = `t.reverses_transaction_id IS NULL AND ${NOT_REVERSED}`;
 
 function toView(row: LedgerRow): LedgerTxView {
   return {
@@ -210,13 +212,16 @@ export async function loadLedgerForDay(db: SqlClient, lines: readonly PspLine[],
   const feeReferences = lines.map((line) => `psp_fee_booked:${line.balanceTransactionId}`);
   for (const batch of chunks(pspIds)) {
     const rows = await db.$queryRawUnsafe<{ id: string }[]>(
+      // payout_failed is by construction the reversal of its payout_requested, and it is what the
+      // PSP's payout_reversal line matches: it counts unless it was itself reversed.
       `SELECT t.id::text AS id FROM journal_transactions t
-        WHERE ${LIVE} AND (
-              (t.kind = 'payment_succeeded' AND (t.metadata->>'pspPaymentIntentId' = ANY($1::text[]) OR t.metadata->>'pspChargeId' = ANY($1::text[])))
-           OR (t.kind = 'refund_succeeded' AND t.metadata->>'pspRefundId' = ANY($1::text[]))
-           OR (t.kind IN ('payout_paid', 'payout_failed') AND t.metadata->>'pspPayoutId' = ANY($1::text[]))
-           OR (t.kind = 'dispute_opened' AND t.metadata->>'pspDisputeId' = ANY($1::text[]))
-           OR (t.kind = 'psp_fee_booked' AND (t.correlation_id = ANY($1::text[]) OR t.metadata->>'sourceId' = ANY($1::text[]))))`,
+        WHERE ${NOT_REVERSED} AND (
+              (t.kind IN ('payout_paid', 'payout_failed') AND t.metadata->>'pspPayoutId' = ANY($1::text[]))
+           OR (t.reverses_transaction_id IS NULL AND (
+                 (t.kind = 'payment_succeeded' AND (t.metadata->>'pspPaymentIntentId' = ANY($1::text[]) OR t.metadata->>'pspChargeId' = ANY($1::text[])))
+              OR (t.kind = 'refund_succeeded' AND t.metadata->>'pspRefundId' = ANY($1::text[]))
+              OR (t.kind = 'dispute_opened' AND t.metadata->>'pspDisputeId' = ANY($1::text[]))
+              OR (t.kind = 'psp_fee_booked' AND (t.correlation_id = ANY($1::text[]) OR t.metadata->>'sourceId' = ANY($1::text[]))))))`,
       batch,
     );
     rows.forEach((row) => ids.add(row.id));
