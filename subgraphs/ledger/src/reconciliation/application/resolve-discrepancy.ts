@@ -3,6 +3,7 @@
 // resolved at most once and never deleted.
 //   BOOK_PSP_FEE               (FEE_MISMATCH of a charge) books the PSP's fee as reported on the
 //                              ingested line: postPspFeeBooked, reference psp_fee_booked:<txn>.
+//                              Refused for other lines (a dispute's fee is booked in dispute_opened).
 //   REVERSE_LEDGER_TRANSACTION (DUPLICATE, AMOUNT_MISMATCH, FEE_MISMATCH of a booked fee)
 //                              reverses the discrepancy's ledger transaction: reverseTransaction,
 //                              reference reversal:<reference>, the note in its metadata.
@@ -38,12 +39,19 @@ async function bookPspFee(deps: ResolveDeps, discrepancy: DiscrepancyRow, note: 
   if (discrepancy.kind !== 'FEE_MISMATCH' || discrepancy.balanceTransactionId === null) {
     throw new DomainError('INVALID_STATE', 'BOOK_PSP_FEE applies to a FEE_MISMATCH of a PSP line', { field: ['input', 'correction'] });
   }
-  const lines = await deps.db.$queryRawUnsafe<{ currency: string; fee: string; source_id: string | null; created_at: Date }[]>(
-    `SELECT currency, fee_minor::text AS fee, source_id, created_at FROM psp_settlement_lines WHERE balance_transaction_id = $1`,
+  const lines = await deps.db.$queryRawUnsafe<{ currency: string; fee: string; source_id: string | null; created_at: Date; reporting_category: string }[]>(
+    `SELECT currency, fee_minor::text AS fee, source_id, created_at, reporting_category FROM psp_settlement_lines WHERE balance_transaction_id = $1`,
     discrepancy.balanceTransactionId,
   );
   const line = lines[0];
   if (!line) throw new DomainError('INVALID_STATE', `the PSP line ${discrepancy.balanceTransactionId} was never ingested`);
+  // Only a charge's fee is booked on its own (psp_fee_booked). A dispute's fee is part of its
+  // dispute_opened posting: booking the line's whole fee again would count it twice.
+  if (line.reporting_category !== 'charge') {
+    throw new DomainError('INVALID_STATE', `BOOK_PSP_FEE applies to the fee of a charge; ${discrepancy.balanceTransactionId} is a ${line.reporting_category} line`, {
+      field: ['input', 'correction'],
+    });
+  }
   const reference = `psp_fee_booked:${discrepancy.balanceTransactionId}`;
   const existing = await loadTransactionByReference(deps.db, reference);
   if (existing !== undefined && !existing.reversed) {
