@@ -13,18 +13,20 @@ export interface JournalEntryDraft {
 /** Alias kept for readers who know the Formance vocabulary. */
 export type Posting = JournalEntryDraft;
 
-export type TransactionKind =
-  | 'payment_succeeded'
-  | 'order_delivered'
-  | 'payout_requested'
-  | 'payout_paid'
-  | 'payout_failed'
-  | 'refund_succeeded'
-  | 'dispute_opened'
-  | 'dispute_won'
-  | 'dispute_lost'
-  | 'psp_fee_booked'
-  | 'reversal';
+export const TRANSACTION_KINDS = [
+  'payment_succeeded',
+  'order_delivered',
+  'payout_requested',
+  'payout_paid',
+  'payout_failed',
+  'refund_succeeded',
+  'dispute_opened',
+  'dispute_won',
+  'dispute_lost',
+  'psp_fee_booked',
+  'reversal',
+] as const;
+export type TransactionKind = (typeof TRANSACTION_KINDS)[number];
 
 /** JSON-safe metadata: bigints travel as digit strings. */
 export type TransactionMetadata = Readonly<Record<string, string | number | boolean | null>>;

@@ -62,11 +62,6 @@ export function decodeCursor(cursor: string): { postedAt: Date; id: string } | u
   return { postedAt, id };
 }
 
-export function clampPageSize(first: number | null | undefined, fallback = 50): number {
-  const size = first ?? fallback;
-  return Math.max(1, Math.min(PAGE_SIZE_MAX, Math.trunc(size)));
-}
-
 export async function findAccount(db: SqlClient, code: string, currency: string): Promise<AccountView | undefined> {
   const rows = await db.$queryRawUnsafe<{ type: string; balance_minor: string; shards: bigint }[]>(
     `SELECT min(type) AS type, coalesce(sum(balance_minor), 0)::text AS balance_minor, count(*) AS shards

@@ -1,12 +1,10 @@
 // Thin resolvers: access check, then one query from persistence/ledger-queries.ts.
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { GraphQLError } from 'graphql';
 import { isSupportedCurrency, scalarResolvers } from '@clearhouse/shared';
 import { auditLedger, sellerLedgerBalances } from '../../application/audit.js';
 import { isKnownAccountCode } from '../../domain/index.js';
 import {
   balanceAt,
-  clampPageSize,
   decodeCursor,
   findAccount,
   listAccountEntries,
@@ -16,12 +14,9 @@ import {
 } from '../../persistence/ledger-queries.js';
 import { requireAccountAccess, requireFinance, requireOps } from '../access.js';
 import type { LedgerContext } from '../context.js';
+import { badInput, requirePageSize, requireTransactionKind } from './arguments.js';
 import { reconciliationResolvers } from './reconciliation.js';
 import { connectionOf, entryOf, moneyOf, transactionOf } from '../mappers.js';
-
-function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
-}
 
 function requireCurrency(currency: string): void {
   if (!isSupportedCurrency(currency)) throw badInput(`unsupported currency ${JSON.stringify(currency.slice(0, 8))}`);
@@ -56,7 +51,7 @@ export const resolvers: GraphQLResolverMap<LedgerContext> = {
     },
     journalTransactions: async (_: unknown, args: { first?: number | null; after?: string | null; kind?: string | null }, context: LedgerContext) => {
       requireFinance(context.caller);
-      const page = await listTransactions(context.db, clampPageSize(args.first), requireCursor(args.after), args.kind ?? undefined);
+      const page = await listTransactions(context.db, requirePageSize(args.first, 50), requireCursor(args.after), requireTransactionKind(args.kind));
       return connectionOf(page, transactionOf);
     },
     audit: async (_: unknown, __: unknown, context: LedgerContext) => {
@@ -88,7 +83,7 @@ export const resolvers: GraphQLResolverMap<LedgerContext> = {
     balance: (account: AccountView) => moneyOf(account.balanceMinor, account.currency),
     balanceAt: async (account: AccountView, args: { at: Date }, context: LedgerContext) => moneyOf(await balanceAt(context.db, account.code, account.currency, args.at), account.currency),
     entries: async (account: AccountView, args: { first?: number | null; after?: string | null }, context: LedgerContext) =>
-      connectionOf(await listAccountEntries(context.db, account.code, account.currency, clampPageSize(args.first), requireCursor(args.after)), entryOf),
+      connectionOf(await listAccountEntries(context.db, account.code, account.currency, requirePageSize(args.first, 50), requireCursor(args.after)), entryOf),
   },
   Payment: {
     // Seller keys get an empty list: the journal is finance data (see graphql/access.ts).

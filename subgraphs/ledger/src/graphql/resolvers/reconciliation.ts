@@ -17,11 +17,11 @@ import {
   type RunRow,
 } from '../../reconciliation/persistence/reconciliation-store.js';
 import { requireFinance } from '../access.js';
+import { badInput, requirePageSize } from './arguments.js';
 import type { LedgerContext } from '../context.js';
 import { moneyOf } from '../mappers.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const PAGE_SIZE_MAX = 200;
 /** A day of 1M payments takes minutes; the key stays locked while the run holds it. */
 const RUN_LOCK_TTL_MS = 15 * 60_000;
 
@@ -84,16 +84,18 @@ function encodeCursor(row: DiscrepancyRow): string {
   return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`, 'utf8').toString('base64url');
 }
 
+// Query arguments: a bad one is a BAD_USER_INPUT GraphQL error (a DomainError thrown by a query
+// resolver would be masked as an internal error; mutations report DomainErrors as userErrors).
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (id === undefined || !UUID_PATTERN.test(id) || Number.isNaN(createdAt.getTime())) throw new DomainError('INVALID_INPUT', 'invalid cursor', { field: ['after'] });
+  if (id === undefined || !UUID_PATTERN.test(id) || Number.isNaN(createdAt.getTime())) throw badInput('invalid cursor', 'after');
   return { createdAt, id };
 }
 
 function oneOf<T extends string>(values: readonly T[], value: string | null | undefined, field: string): T | undefined {
   if (value === null || value === undefined) return undefined;
-  if (!values.includes(value as T)) throw new DomainError('INVALID_INPUT', `unknown ${field}`, { field: [field] });
+  if (!values.includes(value as T)) throw badInput(`unknown ${field}`, field);
   return value as T;
 }
 
@@ -164,8 +166,8 @@ interface DiscrepanciesArgs {
 
 async function discrepanciesResolver(_: unknown, args: DiscrepanciesArgs, context: LedgerContext) {
   requireFinance(context.caller);
-  const first = Math.min(Math.max(args.first ?? 50, 1), PAGE_SIZE_MAX);
-  if (args.date != null && !isUtcDay(args.date)) throw new DomainError('INVALID_INPUT', 'date must be YYYY-MM-DD', { field: ['date'] });
+  const first = requirePageSize(args.first, 50);
+  if (args.date != null && !isUtcDay(args.date)) throw badInput('date must be a UTC day YYYY-MM-DD', 'date');
   const filter = {
     ...(oneOf<DiscrepancyStatus>(DISCREPANCY_STATUSES, args.status, 'status') ? { status: args.status as DiscrepancyStatus } : {}),
     ...(oneOf<DiscrepancyCategory>(DISCREPANCY_CATEGORIES, args.category, 'category') ? { category: args.category as DiscrepancyCategory } : {}),
