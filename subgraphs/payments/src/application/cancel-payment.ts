@@ -3,10 +3,9 @@
 // state is then applied through the same path as webhooks.
 import { DomainError, runIdempotent, type Caller, type JsonValue } from '@clearhouse/shared';
 import { UNPAID_STATUSES } from '../domain/payment-status.js';
-import { callPsp } from '../psp/executor.js';
 import { toMutationResult, type MutationResponse, type MutationResult } from './create-checkout.js';
 import { idempotencyLockTtlMs, type PaymentsDeps } from './deps.js';
-import { retrievePspState, syncPaymentWithPsp } from './sync-with-psp.js';
+import { expireCheckoutSessionAtPsp, retrievePspState, syncPaymentWithPsp } from './sync-with-psp.js';
 import { transitionPayment } from './transition.js';
 
 export const CANCEL_PAYMENT_OPERATION = 'cancelPayment';
@@ -34,8 +33,7 @@ async function cancelOnce(deps: PaymentsDeps, paymentId: string): Promise<{ resp
         await syncPaymentWithPsp(deps, paymentId, before, 'cancelPayment found the payment paid');
         return { response: invalidState(paymentId, before.status) };
       }
-      const idempotencyKey = `cancel:${paymentId}`;
-      await callPsp({ operation: 'checkout.sessions.expire', policy: deps.pspPolicy, logger: deps.logger }, () => deps.psp.expireCheckoutSession(payment.pspCheckoutSessionId ?? '', idempotencyKey));
+      const idempotencyKey = await expireCheckoutSessionAtPsp(deps, payment, 'cancel');
       await deps.store.addTimeline({ paymentId, at: new Date(), source: 'psp', type: 'psp.checkout_session_expired', message: `checkout session ${payment.pspCheckoutSessionId} expired for cancelPayment`, data: { idempotencyKey } });
       const after = await retrievePspState(deps, payment.pspPaymentIntentId);
       const outcome = await syncPaymentWithPsp(deps, paymentId, after, 'cancelPayment');

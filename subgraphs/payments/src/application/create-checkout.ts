@@ -10,7 +10,7 @@
 // the version the payment was created with is checked by the UPDATE; on a mismatch it is redone
 // under the row lock).
 import { randomUUID } from 'node:crypto';
-import { DomainError, runIdempotent, type Caller, type IdempotentExecutionContext, type JsonValue, type UserErrorPayload } from '@clearhouse/shared';
+import { DomainError, hashRequest, runIdempotent, type Caller, type IdempotentExecutionContext, type JsonValue, type UserErrorPayload } from '@clearhouse/shared';
 import { splitOrderFees, validateCheckoutInput, type CreateCheckoutInput, type ValidCheckout } from '../domain/checkout.js';
 import { evaluateRisk } from '../domain/risk.js';
 import { callPsp } from '../psp/executor.js';
@@ -242,13 +242,40 @@ export interface CreateCheckoutCommand {
   input: CreateCheckoutInput;
 }
 
+/** What createCheckout's idempotency hashes: the checked input without its key. */
+function checkoutRequest(checkout: Omit<ValidCheckout, 'idempotencyKey'>): Omit<ValidCheckout, 'idempotencyKey'> {
+  return { buyerId: checkout.buyerId, currency: checkout.currency, orders: checkout.orders, totalMinor: checkout.totalMinor, returnUrl: checkout.returnUrl, metadata: checkout.metadata };
+}
+
+/**
+ * The payment found under the key must be the one this input makes. The key row says so while it
+ * is kept; once it was deleted (past its retention) and the key is reused, only the payment can
+ * tell: another input under the same key is IDEMPOTENCY_KEY_REUSED, never the old payment
+ * passed off as the new checkout.
+ */
+async function assertMadeFrom(deps: PaymentsDeps, payment: PaymentRecord, checkout: ValidCheckout): Promise<PaymentRecord> {
+  const orders = await deps.store.ordersOfPayments([payment.id]);
+  const stored = checkoutRequest({
+    buyerId: payment.buyerId,
+    currency: payment.currency,
+    orders: orders.map((order) => ({ sellerId: order.sellerId, amountMinor: order.amountMinor, reference: order.reference })),
+    totalMinor: payment.amountMinor,
+    returnUrl: payment.returnUrl,
+    metadata: (payment.metadata ?? null) as Record<string, unknown> | null,
+  });
+  if (hashRequest(CREATE_CHECKOUT_OPERATION, stored) !== hashRequest(CREATE_CHECKOUT_OPERATION, checkoutRequest(checkout))) {
+    throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used with a different input', { field: ['input', 'idempotencyKey'] });
+  }
+  return payment;
+}
+
 /** The payment this caller created under this key in an earlier run, or a new one. */
 async function findOrCreatePayment(deps: PaymentsDeps, command: CreateCheckoutCommand, checkout: ValidCheckout, takeover: boolean): Promise<{ created: StoredPayment } | { payment: PaymentRecord } | DomainError> {
   // A key never seen before cannot have a payment yet, unless its key row was deleted after the
   // retention period and the key reused: the unique (caller, key) of payments catches that.
   if (takeover) {
     const payment = await deps.store.findPaymentByIdempotencyKey(command.caller.keyId, checkout.idempotencyKey);
-    if (payment) return { payment };
+    if (payment) return { payment: await assertMadeFrom(deps, payment, checkout) };
   }
   try {
     const created = await createPayment(deps, command.caller, checkout);
@@ -257,7 +284,7 @@ async function findOrCreatePayment(deps: PaymentsDeps, command: CreateCheckoutCo
     if (!(error instanceof DuplicateIdempotencyKeyError)) throw error;
     const payment = await deps.store.findPaymentByIdempotencyKey(command.caller.keyId, checkout.idempotencyKey);
     if (!payment) throw error;
-    return { payment };
+    return { payment: await assertMadeFrom(deps, payment, checkout) };
   }
 }
 
@@ -271,7 +298,7 @@ export async function createCheckout(deps: PaymentsDeps, command: CreateCheckout
     callerId: command.caller.keyId,
     key: checkout.idempotencyKey,
     operation: CREATE_CHECKOUT_OPERATION,
-    request: { ...checkout, idempotencyKey: undefined },
+    request: checkoutRequest(checkout),
     lockTtlMs: idempotencyLockTtlMs(deps.pspPolicy),
     execute: async (context: IdempotentExecutionContext) => {
       const found = await findOrCreatePayment(deps, command, checkout, context.takeover);

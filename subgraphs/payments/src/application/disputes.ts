@@ -12,13 +12,22 @@
 import { randomUUID } from 'node:crypto';
 import { newEvent, serializeEventPayload, type DisputeLostV1, type DisputeOpenedV1, type DisputeWonV1 } from '@clearhouse/shared';
 import { planDisputeHolds, planDisputeReturn } from '../domain/aftersale.js';
+import { PSP_PENDING_STATUSES, type PaymentStatus } from '../domain/payment-status.js';
 import type { PspDisputeState, PspWebhookEvent } from '../psp/port.js';
 import type { PaymentsDeps } from './deps.js';
 import type { DisputeRecord, PaymentRecord, PaymentsTransaction } from './ports.js';
+import { retrievePspState, syncPaymentWithPsp } from './sync-with-psp.js';
 import { transitionPayment } from './transition.js';
 
 /** A fully refunded charge has nothing left to dispute (the PSP disputes captured − refunded). */
 const DISPUTABLE_STATUSES = ['SUCCEEDED', 'PARTIALLY_REFUNDED'] as const;
+/**
+ * Statuses in which we have not (yet) seen the money collected. A chargeback proves the PSP
+ * collected it: the payment intent's success webhook is late, reordered or lost, so the PSP's
+ * current state of the intent is applied before the dispute (ARCHITECTURE: the PSP's current
+ * state is authoritative), instead of the dispute being dropped as "not disputable".
+ */
+const NOT_YET_PAID_STATUSES: readonly PaymentStatus[] = [...PSP_PENDING_STATUSES, 'FAILED'];
 
 async function openDispute(deps: PaymentsDeps, tx: PaymentsTransaction, payment: PaymentRecord, state: PspDisputeState, at: Date): Promise<DisputeRecord | null> {
   const existing = await tx.findDisputeByPspId(state.pspDisputeId);
@@ -109,6 +118,11 @@ export async function applyPspDisputeState(deps: PaymentsDeps, state: PspDispute
   if (!state.paymentIntentId) return 'ignored';
   const known = await deps.store.findPaymentByIntent(state.paymentIntentId);
   if (!known) return 'unknown_payment';
+  if (NOT_YET_PAID_STATUSES.includes(known.status)) {
+    // Outside any transaction (a PSP call); a failure throws, so the webhook is answered 503 and delivered again.
+    const intent = await retrievePspState(deps, state.paymentIntentId);
+    await syncPaymentWithPsp(deps, known.id, intent, `dispute ${state.pspDisputeId} found the payment ${known.status}`);
+  }
   const outcome = await deps.store.transaction(async (tx) => {
     if (webhook && !(await tx.markWebhookProcessed(webhook.id, webhook.type))) return 'duplicate_webhook';
     const payment = await tx.lockPayment(known.id);

@@ -271,6 +271,8 @@ export interface PaymentsStore {
   /** A timeline entry on its own (a PSP call outside any transaction). */
   addTimeline(entry: TimelineEntry): Promise<void>;
   bumpRegistrationRound(paymentId: string): Promise<number>;
+  /** Takes the next key round for expiring the payment's checkout session (a new one per expiry and per server error). */
+  bumpExpireRound(paymentId: string): Promise<number>;
   /**
    * Claims payments in `statuses` whose next re-check is due: moves their next re-check to
    * `nextAt(payment)` and returns them. Several instances never claim the same row at once.

@@ -3,7 +3,7 @@
 import { DomainError } from '@clearhouse/shared';
 import { PSP_PENDING_STATUSES, type PaymentStatus } from '../domain/payment-status.js';
 import { callPsp, type PspCallPolicy } from '../psp/executor.js';
-import type { PspPaymentState, PspWebhookEvent } from '../psp/port.js';
+import type { PspError, PspPaymentState, PspWebhookEvent } from '../psp/port.js';
 import { recheckDelayMs, type PaymentsDeps } from './deps.js';
 import { NotDeferrableError, StaleVersionError, WebhookAlreadyRecordedError, type PaymentOrderRecord, type PaymentPatch, type PaymentRecord, type PaymentsTransaction } from './ports.js';
 import { transitionPayment } from './transition.js';
@@ -100,16 +100,42 @@ export async function syncPaymentWithPsp(deps: PaymentsDeps, paymentId: string, 
   return outcome;
 }
 
+/** The PSP key of one round of expiring a payment's checkout session: `cancel:<id>:<round>` or `expire:<id>:<round>`. */
+export function sessionExpireIdempotencyKey(purpose: 'cancel' | 'expire', paymentId: string, round: number): string {
+  return `${purpose}:${paymentId}:${round}`;
+}
+
+/**
+ * Expires the payment's hosted session at the PSP (which cancels its unpaid intent), outside any
+ * transaction; throws the last PspError. Every call takes a new key round, and so does a server
+ * error within it: Stripe stores a 5xx under its key and replays it for 24 hours, so a retry
+ * with the same key could never get through (a cancelPayment retried after PSP_UNAVAILABLE
+ * would fail for a day). Expiring is idempotent at the PSP by nature (a session no longer open
+ * is left alone), so a new round never has a second effect. Returns the key last used.
+ */
+export async function expireCheckoutSessionAtPsp(deps: PaymentsDeps, payment: PaymentRecord, purpose: 'cancel' | 'expire'): Promise<string> {
+  const sessionId = payment.pspCheckoutSessionId;
+  if (!sessionId) throw new Error(`payment ${payment.id} has no checkout session to expire`);
+  let round = await deps.store.bumpExpireRound(payment.id);
+  const onAttemptFailed = async (error: PspError) => {
+    if (error.answeredWithServerError) round = await deps.store.bumpExpireRound(payment.id);
+  };
+  await callPsp({ operation: 'checkout.sessions.expire', policy: deps.pspPolicy, logger: deps.logger, onAttemptFailed }, () =>
+    deps.psp.expireCheckoutSession(sessionId, sessionExpireIdempotencyKey(purpose, payment.id, round)),
+  );
+  return sessionExpireIdempotencyKey(purpose, payment.id, round);
+}
+
 /**
  * FAILED is final: expire the hosted session so the buyer cannot pay on it again. Best effort;
  * should it fail, a later success is still taken (FAILED → SUCCEEDED, see the transition table).
  */
 export async function withdrawCheckoutPage(deps: PaymentsDeps, payment: PaymentRecord): Promise<void> {
   if (!payment.pspCheckoutSessionId) return;
-  const idempotencyKey = `expire:${payment.id}`;
   let message: string;
+  let idempotencyKey: string | null = null;
   try {
-    await callPsp({ operation: 'checkout.sessions.expire', policy: deps.pspPolicy, logger: deps.logger }, () => deps.psp.expireCheckoutSession(payment.pspCheckoutSessionId ?? '', idempotencyKey));
+    idempotencyKey = await expireCheckoutSessionAtPsp(deps, payment, 'expire');
     message = `checkout session ${payment.pspCheckoutSessionId} expired`;
   } catch (error) {
     deps.logger.warn({ paymentId: payment.id, err: error }, 'could not expire the checkout session of a failed payment');

@@ -688,6 +688,7 @@ export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
     webhookSnapshot: (eventId, paymentIntentId) => webhookSnapshot(db, eventId, paymentIntentId),
     addTimeline: (entry) => insertTimelineRow(db, entry),
     bumpRegistrationRound: (paymentId) => bumpRound(db, 'payments', 'psp_registration_round', paymentId),
+    bumpExpireRound: (paymentId) => bumpRound(db, 'payments', 'psp_expire_round', paymentId),
     async claimPaymentsForRecheck(statuses, limit, delayMsFor) {
       return db.$transaction((tx) => claimPaymentsForRecheck(tx, statuses, limit, delayMsFor), TRANSACTION_OPTIONS);
     },
