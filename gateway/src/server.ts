@@ -5,11 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError } from 'graphql';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { Connection } from 'rabbitmq-client';
 import type { GraphQLSchema } from 'graphql';
@@ -17,10 +16,10 @@ import {
   correlationIdOf,
   createMetricsRegistry,
   graphqlMetricsPlugin,
-  maskUnexpectedError,
   parseBearer,
   startHttpService,
   unauthenticated,
+  type Caller,
   type HttpService,
   type Logger,
   type Stoppable,
@@ -29,6 +28,7 @@ import { ApiKeyResolver } from './auth/api-keys.js';
 import type { GatewayContext } from './context.js';
 import { SignedSubgraphDataSource } from './datasource.js';
 import { applyLibraryEnv, type GatewayEnv } from './env.js';
+import { isInternalError, publicError, rateLimited } from './errors.js';
 import { SubgraphHttpClient } from './subgraph-http.js';
 import { TopicBus } from './subscriptions/event-bus.js';
 import { startSubscriptionFeed, type SubscriptionEvent } from './subscriptions/feed.js';
@@ -90,24 +90,29 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
       ...(armor.plugins as never[]),
       production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
       graphqlMetricsPlugin<GatewayContext>(metrics),
+      internalErrorLoggingPlugin(),
     ],
-    formatError: (formatted) => maskUnexpectedError(formatted),
+    formatError: (formatted) => publicError(formatted),
   });
   await server.start();
 
   const keys = new ApiKeyResolver({ paymentsBaseUrl: env.PAYMENTS_URL, signingSecret: env.INTERNAL_SIGNING_SECRET, cacheTtlMs: env.AUTH_CACHE_TTL_MS, http: subgraphHttp });
   const limiter = new RateLimiterMemory({ points: env.RATE_LIMIT_PER_SECOND, duration: 1 });
+  /** One budget per key for every operation it starts: HTTP requests and graphql-ws subscriptions. */
+  async function admit(caller: Caller): Promise<void> {
+    try {
+      await limiter.consume(caller.keyId);
+    } catch {
+      throw rateLimited();
+    }
+  }
 
   async function context(request: IncomingMessage): Promise<GatewayContext> {
     const secret = parseBearer(request.headers.authorization);
     if (!secret) throw unauthenticated('missing API key: send Authorization: Bearer <key>');
     const caller = await keys.resolve(secret);
     if (!caller) throw unauthenticated('invalid API key');
-    try {
-      await limiter.consume(caller.keyId);
-    } catch {
-      throw new GraphQLError('rate limit exceeded for this API key', { extensions: { code: 'RATE_LIMITED', http: { status: 429 } } });
-    }
+    await admit(caller);
     const correlationId = correlationIdOf(request);
     return { caller, correlationId, logger: logger.child({ correlationId, keyId: caller.keyId }) };
   }
@@ -141,6 +146,9 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     bus,
     feed,
     logger,
+    validationRules: armor.validationRules,
+    production,
+    admit,
   });
   return {
     http,
@@ -152,5 +160,21 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
       { name: 'http', stop: () => http.close() },
       { name: 'subscriptions', stop: () => subscriptions.stop() },
     ],
+  };
+}
+
+/** Errors masked for the client (publicError) are logged here, with the correlation id, for operators. */
+function internalErrorLoggingPlugin(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            const masked = publicError(error.toJSON()).extensions?.code === 'INTERNAL_SERVER_ERROR';
+            if (masked || isInternalError(error.extensions)) contextValue.logger?.error({ err: error.originalError ?? error, path: error.path }, 'unexpected GraphQL error');
+          }
+        },
+      };
+    },
   };
 }

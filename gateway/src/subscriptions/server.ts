@@ -2,6 +2,10 @@
 // execute subscriptions, so each one is answered here: authenticate the connection with the same
 // API keys, check object-level access, then on every broker event for that payment or seller
 // run the subscriber's own selection as a query through the federated graph and push the result.
+// Every operation started on a connection passes the same gates as one sent over HTTP: the
+// per-key rate limit, the token, depth, alias and cost limits, and in production no introspection
+// and no field suggestions. Only subscriptions are served here; queries and mutations go over
+// HTTP (graphql-ws would otherwise execute them locally, against the bare API schema).
 import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
@@ -9,24 +13,33 @@ import { useServer } from 'graphql-ws/use/ws';
 import {
   GraphQLError,
   Kind,
+  NoSchemaIntrospectionCustomRule,
   getOperationAST,
+  parse,
   print,
+  specifiedRules,
+  validate,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type FieldNode,
+  type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  type ValidationRule,
 } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values.js';
 import { WebSocketServer } from 'ws';
 import { canAccessSeller, parseBearer, type Caller, type Logger } from '@clearhouse/shared';
 import type { ApiKeyResolver } from '../auth/api-keys.js';
 import type { GatewayContext } from '../context.js';
+import { withoutSuggestions } from '../errors.js';
 import { BoundedQueue, type TopicBus } from './event-bus.js';
 import { paymentTopic, sellerTopic, type ReleaseDemand, type SubscriptionDemand, type SubscriptionEvent } from './feed.js';
 
 const UPDATES_BUFFERED_MAX = 100;
+/** graphql-armor's default token limit, which the gateway's HTTP path applies. */
+const QUERY_TOKENS_MAX = 1_000;
 
 /** Which query answers each subscription field, and with which argument. */
 const ROOTS = {
@@ -41,6 +54,15 @@ interface SubscriptionContext extends GatewayContext {
 
 function errorResult(message: string, code: string): ExecutionResult {
   return { errors: [new GraphQLError(message, { extensions: { code } })] };
+}
+
+/**
+ * graphql-ws serializes each error with its toJSON(): Apollo's already formatted errors (plain
+ * objects) become GraphQLErrors again. Their locations point into the query derived from the
+ * subscription, not into the client's document, so they are left out.
+ */
+function asGraphQLError(formatted: GraphQLFormattedError): GraphQLError {
+  return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
 }
 
 /** The subscription's selection as a query on the matching root field, under the same response key. */
@@ -170,32 +192,107 @@ export interface SubscriptionServerOptions {
   /** Binds the feed's queue while subscriptions are open. */
   readonly feed: SubscriptionDemand;
   readonly logger: Logger;
+  /** Validation beyond the specification's rules: the gateway's depth, alias and cost limits. */
+  readonly validationRules: readonly ValidationRule[];
+  /** In production: no introspection and no field suggestions. */
+  readonly production: boolean;
+  /** The per-key rate limit shared with HTTP: resolves when the caller may start an operation, rejects (with the error to send) when not. */
+  readonly admit: (caller: Caller) => Promise<void>;
+}
+
+/** Refuses, with the errors to send, what may not run over graphql-ws; otherwise the execution arguments. */
+export async function admitOperation(
+  options: Pick<SubscriptionServerOptions, 'schema' | 'validationRules' | 'production' | 'admit'>,
+  caller: Caller | undefined,
+  payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+): Promise<readonly GraphQLError[] | ExecutionArgs> {
+  if (!caller) return [new GraphQLError('unauthenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
+  try {
+    await options.admit(caller);
+  } catch (error) {
+    // The error without its HTTP status (an HTTP-only extension).
+    const code = error instanceof GraphQLError && typeof error.extensions.code === 'string' ? error.extensions.code : 'RATE_LIMITED';
+    return [new GraphQLError(error instanceof GraphQLError ? error.message : 'rate limit exceeded for this API key', { extensions: { code } })];
+  }
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query, { maxTokens: QUERY_TOKENS_MAX });
+  } catch (error) {
+    const message = error instanceof GraphQLError ? error.message : 'the query could not be parsed';
+    return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+  }
+  const schema = options.schema();
+  const rules = [...specifiedRules, ...options.validationRules, ...(options.production ? [NoSchemaIntrospectionCustomRule] : [])];
+  const invalid = validate(schema, document, rules);
+  if (invalid.length > 0) {
+    return invalid.map(
+      (error) =>
+        new GraphQLError(options.production ? withoutSuggestions(error.message) : error.message, {
+          nodes: error.nodes,
+          extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+        }),
+    );
+  }
+  const operation = getOperationAST(document, payload.operationName ?? undefined);
+  if (!operation || operation.operation !== 'subscription') {
+    return [new GraphQLError('only subscriptions are served over graphql-ws: send queries and mutations as HTTP POST requests', { extensions: { code: 'BAD_REQUEST' } })];
+  }
+  return { schema, document, operationName: payload.operationName ?? undefined, variableValues: payload.variables ?? undefined };
 }
 
 export function startSubscriptionServer(options: SubscriptionServerOptions): { stop(): Promise<void> } {
   const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path });
-  const callers = new WeakMap<object, Caller>();
+  // The key a connection authenticated with, looked up again (through the resolver's short cache)
+  // for every operation and every pushed update: a key revoked while its connection is open stops
+  // receiving data within the cache TTL, as it does over HTTP.
+  const connections = new WeakMap<object, { readonly caller: Caller; readonly secret: string }>();
+  type Verdict = { readonly caller: Caller } | { readonly refused: ExecutionResult };
+  async function verify(ctx: { extra: { socket: { close(code: number, reason: string): void } } }): Promise<Verdict> {
+    const connection = connections.get(ctx);
+    if (!connection) return { refused: errorResult('unauthenticated', 'UNAUTHENTICATED') };
+    let current: Caller | null;
+    try {
+      current = await options.keys.resolve(connection.secret);
+    } catch (error) {
+      options.logger.warn({ err: error, keyId: connection.caller.keyId }, 'subscription: the API key could not be looked up');
+      return { refused: errorResult('the API key could not be verified right now; retry later', 'SERVICE_UNAVAILABLE') };
+    }
+    if (current && current.keyId === connection.caller.keyId && current.role === connection.caller.role && current.sellerId === connection.caller.sellerId) return { caller: current };
+    connections.delete(ctx);
+    // 4403 Forbidden, as for a connection refused at the start: every subscription on it ends.
+    ctx.extra.socket.close(4403, 'Forbidden');
+    return { refused: errorResult('the API key is no longer valid', 'UNAUTHENTICATED') };
+  }
   const cleanup = useServer<Record<string, unknown> | undefined>(
     {
       schema: () => options.schema(),
+      onSubscribe: async (ctx, _id, payload) => {
+        const verdict = await verify(ctx);
+        if ('refused' in verdict) return [...(verdict.refused.errors ?? [])];
+        const admitted = await admitOperation(options, verdict.caller, payload);
+        return Array.isArray(admitted) ? [...admitted] : (admitted as ExecutionArgs);
+      },
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const header = (params.authorization ?? params.Authorization) as string | undefined;
         const secret = parseBearer(header);
         const caller = secret ? await options.keys.resolve(secret).catch(() => null) : null;
-        if (!caller) return false;
-        callers.set(ctx, caller);
+        if (!caller || !secret) return false;
+        connections.set(ctx, { caller, secret });
         return true;
       },
       context: (ctx) => {
-        const caller = callers.get(ctx);
+        const caller = connections.get(ctx)?.caller;
         if (!caller) throw new GraphQLError('unauthenticated', { extensions: { code: 'UNAUTHENTICATED' } });
         const correlationId = randomUUID();
         const base: GatewayContext = { caller, correlationId, logger: options.logger.child({ correlationId, keyId: caller.keyId }) };
         const execute = async (query: string, variables: Record<string, unknown> | undefined): Promise<ExecutionResult> => {
+          const verdict = await verify(ctx);
+          if ('refused' in verdict) return verdict.refused;
           const response = await options.apollo.executeOperation({ query, variables }, { contextValue: base });
           if (response.body.kind !== 'single') return errorResult('unexpected incremental response', 'INTERNAL_SERVER_ERROR');
-          return response.body.singleResult as ExecutionResult;
+          const { data, errors } = response.body.singleResult;
+          return errors ? { data, errors: errors.map(asGraphQLError) } : { data };
         };
         const context: SubscriptionContext = { ...base, execute };
         return context as unknown as Record<string, unknown>;
