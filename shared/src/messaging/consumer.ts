@@ -81,6 +81,8 @@ export interface ExternalEffectConsumerDefinition<T = unknown> extends ConsumerB
 
 export type ConsumerDefinition<T = unknown> = TransactionalConsumerDefinition<T> | ExternalEffectConsumerDefinition<T>;
 
+export function defineConsumer<T>(definition: TransactionalConsumerDefinition<T>): TransactionalConsumerDefinition<T>;
+export function defineConsumer<T>(definition: ExternalEffectConsumerDefinition<T>): ExternalEffectConsumerDefinition<T>;
 export function defineConsumer<T>(definition: ConsumerDefinition<T>): ConsumerDefinition<T> {
   // Validates the names and the handler now, at import time, rather than when the service connects.
   consumerTopology('x', definition.name, definition.routingKeys);

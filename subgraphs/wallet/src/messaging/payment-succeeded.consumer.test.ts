@@ -4,7 +4,7 @@
 //
 // To make a batch deterministic, a first delivery is held up behind a row lock the test holds
 // while the burst arrives; the kit queues the burst and runs it as the next batch.
-import type { ConsumerDefinition, DomainEvent, PaymentSucceededV1 } from '@clearhouse/shared';
+import type { ConsumerDefinition, DomainEvent, PaymentSucceededV1, TransactionalConsumerDefinition } from '@clearhouse/shared';
 import { consumerQueueName, deadLetterQueueName, listDeadLetters } from '@clearhouse/shared';
 import type { z } from 'zod';
 import { findWallet } from '../persistence/wallet-store.js';
@@ -20,7 +20,7 @@ const CONSUMER = 'wallet.payment-succeeded';
 const seen = { parsed: 0, batches: [] as { messageIds: string[]; failed: boolean }[] };
 
 const real = paymentSucceededConsumer;
-const observed: ConsumerDefinition<PaymentSucceededV1> = {
+const observed: TransactionalConsumerDefinition<PaymentSucceededV1> = {
   ...real,
   schema: {
     parse: (value: unknown) => {

@@ -4,7 +4,7 @@
 // settlement whose reservation is not there yet (RESERVATION_NOT_HELD) may be events arriving out
 // of order across queues, so they are retried through the bounded tiers and then parked; every
 // other rule violation is parked at once.
-import type { ConsumerDefinition, DomainEvent, EventKey, EventPayload, SqlClient } from '@clearhouse/shared';
+import type { DomainEvent, EventKey, EventPayload, SqlClient, TransactionalConsumerDefinition } from '@clearhouse/shared';
 import { EVENT_SCHEMAS, NonRetryableError, RetryableError, defineConsumer } from '@clearhouse/shared';
 import type { z } from 'zod';
 import { WalletRuleError } from '../domain/index.js';
@@ -46,7 +46,7 @@ function walletConsumerBase<K extends EventKey>(name: string, eventKey: K) {
 }
 
 /** A consumer with more to do than move balances (payout reservations): one event at a time. */
-export function walletConsumer<K extends EventKey>(spec: WalletConsumerSpec<K>): ConsumerDefinition<EventPayload<K>> {
+export function walletConsumer<K extends EventKey>(spec: WalletConsumerSpec<K>): TransactionalConsumerDefinition<EventPayload<K>> {
   return defineConsumer<EventPayload<K>>({
     ...walletConsumerBase(spec.name, spec.eventKey),
     handle: (event, tx) => classifyingRuleErrors(() => spec.apply(tx, event.payload, event)),
@@ -59,7 +59,7 @@ export function walletConsumer<K extends EventKey>(spec: WalletConsumerSpec<K>):
  * (e.g. one event breaks a rule), the kit rolls it back and runs each message alone through
  * `handle`, so only the bad one is retried or parked.
  */
-export function walletChangeConsumer<K extends EventKey>(spec: WalletChangeConsumerSpec<K>): ConsumerDefinition<EventPayload<K>> {
+export function walletChangeConsumer<K extends EventKey>(spec: WalletChangeConsumerSpec<K>): TransactionalConsumerDefinition<EventPayload<K>> {
   return defineConsumer<EventPayload<K>>({
     ...walletConsumerBase(spec.name, spec.eventKey),
     handle: (event, tx) => classifyingRuleErrors(() => applyWalletChangeBatch(tx, [spec.changesOf(event.payload, event)])),
