@@ -57,11 +57,14 @@ describe('ledger consumers', () => {
     expect((await findAccount(h.prisma, 'seller_available:cons_a', 'USD'))?.balanceMinor).toBe(order.netAmountMinor);
     expect((await findAccount(h.prisma, 'seller_pending:cons_b', 'USD'))?.balanceMinor).toBe(4_000n - 116n);
     expect((await findAccount(h.prisma, 'platform_fee_revenue', 'USD'))?.balanceMinor).toBe(290n);
-    const timeline = await h.prisma.$queryRawUnsafe<{ payload: { type: string; source: string; data: { kind: string } } }[]>(
+    const timeline = await h.prisma.$queryRawUnsafe<{ payload: { type: string; source: string; data: { kind: string; sellerId?: string } } }[]>(
       `SELECT payload FROM outbox_messages WHERE routing_key = 'timeline.recorded' AND correlation_id = $1 ORDER BY created_at`,
       payment.paymentId,
     );
     expect(timeline.map((row) => row.payload.data.kind)).toEqual(['payment_succeeded', 'order_delivered']);
+    // The delivery is seller cons_a's alone: named, so seller cons_b's key does not see it on the
+    // payment's timeline; the pay-in moved both sellers' accounts and names neither.
+    expect(timeline.map((row) => row.payload.data.sellerId)).toEqual([undefined, 'cons_a']);
     expect(timeline[0]?.payload.source).toBe('ledger');
     expect(await countRows(`SELECT count(*) AS n FROM ledger_check_account_balances()`)).toBe(0);
   });

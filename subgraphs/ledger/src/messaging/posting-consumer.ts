@@ -6,7 +6,7 @@ import type { ConsumerDefinition, DomainEvent, EventKey, EventPayload, SqlClient
 import { EVENT_SCHEMAS, NonRetryableError, defineConsumer, formatAmount, newEvent, serializeEventPayload, writeOutbox, writeOutboxBatch } from '@clearhouse/shared';
 import type { z } from 'zod';
 import { PostingRejectedError, postTransactionInTx, postTransactionsInTx, type PostingOptions } from '../application/post-transaction.js';
-import type { JournalTransactionDraft, PostingContext, PostingResult } from '../domain/index.js';
+import { sellerIdOf, type JournalTransactionDraft, type PostingContext, type PostingResult } from '../domain/index.js';
 
 export type LedgerConsumerOptions = PostingOptions;
 
@@ -93,12 +93,27 @@ async function recordOnTimeline(tx: SqlClient, cause: DomainEvent<unknown>, draf
   if (event) await writeOutbox(tx, event);
 }
 
+/**
+ * The one seller whose accounts a posting moves (a delivery, an order's refund), or undefined when
+ * it moves several sellers' or none. The payments subgraph shows a seller key only the timeline
+ * entries without a sellerId or with its own: another seller's order stays out of sight.
+ */
+export function timelineSellerOf(draft: JournalTransactionDraft): string | undefined {
+  const sellers = new Set<string>();
+  for (const entry of draft.entries) {
+    const sellerId = sellerIdOf(entry.accountCode);
+    if (sellerId !== undefined) sellers.add(sellerId);
+  }
+  return sellers.size === 1 ? [...sellers][0] : undefined;
+}
+
 /** timeline.recorded@1 for the payment a posting belongs to (none for payouts and PSP fees). */
 function timelineEvent(cause: DomainEvent<unknown>, draft: JournalTransactionDraft, transactionId: string): DomainEvent<unknown> | undefined {
   const paymentId = paymentIdOf(draft);
   if (paymentId === undefined) return undefined;
   const [moved] = movedAmounts(draft);
   const amountText = moved === undefined ? '' : ` ${formatAmount(moved.amountMinor, moved.currency)} ${moved.currency}`;
+  const sellerId = timelineSellerOf(draft);
   const payload = serializeEventPayload('timeline.recorded@1', {
     paymentId,
     source: 'ledger',
@@ -110,6 +125,7 @@ function timelineEvent(cause: DomainEvent<unknown>, draft: JournalTransactionDra
       transactionId,
       amount: moved === undefined ? null : { amountMinor: moved.amountMinor.toString(), currency: moved.currency },
       causationEventId: cause.messageId,
+      ...(sellerId === undefined ? {} : { sellerId }),
     },
     at: new Date(),
   });
