@@ -433,11 +433,17 @@ describe('batchable consumers (group commit)', () => {
 });
 
 describe('a handler whose effect starts outside the database (handleOutsideTransaction)', () => {
-  /** Connections of this database holding a transaction open after writing an inbox row. */
+  /**
+   * Connections of this database holding a transaction open for over 300 ms after writing an
+   * inbox row: a handler's slow external call (each probe below waits 400 ms first; any other
+   * consumer's transaction lasts milliseconds).
+   */
   async function openInboxTransactions(): Promise<number> {
+    await sleep(400);
     const rows = await h.db.$queryRawUnsafe<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'INSERT INTO inbox_messages%'`,
+        WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'INSERT INTO inbox_messages%'
+          AND now() - xact_start > interval '300 milliseconds'`,
     );
     return Number(rows[0]?.n ?? 0);
   }

@@ -197,13 +197,16 @@ describe('execution at the PSP', () => {
     await h.wallet.seed(sellerId, 'USD', 5_000n);
     await h.admin('POST', '/__admin/faults', { apiLatencyMs: 1_500, paths: ['/v1/payouts'] });
     const { payout } = await request({ sellerId, amountMinor: 900n });
-    // Sampled for as long as the payout waits for the PSP's answer (1.5 s of latency at least).
+    // Sampled for as long as the payout waits for the PSP's answer (1.5 s of latency at least): a
+    // consumer transaction left open after its inbox row for over half a second is one waiting
+    // for the PSP (the other consumers' transactions last milliseconds).
     let samples = 0;
     let openWhileWaiting = 0;
     while ((await findPayout(h.service.deps.db, payout.id))?.status === 'PENDING' && samples < 400) {
       const [row] = await h.service.deps.db.$queryRawUnsafe<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'INSERT INTO inbox_messages%'`,
+          WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'INSERT INTO inbox_messages%'
+            AND now() - xact_start > interval '500 milliseconds'`,
       );
       openWhileWaiting = Math.max(openWhileWaiting, Number(row?.n ?? 0));
       samples++;
