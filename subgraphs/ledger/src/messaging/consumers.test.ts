@@ -69,6 +69,27 @@ describe('ledger consumers', () => {
     expect(await countRows(`SELECT count(*) AS n FROM ledger_check_account_balances()`)).toBe(0);
   });
 
+  it('a payout.failed that arrives before its payout.requested is retried until the request is posted, then reverses it', async () => {
+    const payout = { payoutId: 'po_cons_early', sellerId: 'cons_early', currency: 'USD', amountMinor: 700n };
+    const failed = eventOf('payout.failed@1', payout.payoutId, { ...payout, failureCode: 'account_closed', failedAt: AT });
+    const requested = eventOf('payout.requested@1', payout.payoutId, { ...payout, requestedAt: AT });
+    await h.publish(failed);
+    // Its first attempt finds nothing to reverse: nothing is posted and the delivery is not recorded.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await countRows(`SELECT count(*) AS n FROM journal_transactions WHERE correlation_id = $1`, payout.payoutId)).toBe(0);
+    expect(await inboxed('ledger.payout-failed', failed.messageId)).toBeUndefined();
+    await h.publish(requested);
+    await waitFor(() => inboxed('ledger.payout-failed', failed.messageId), 'payout.failed consumed on a retry');
+    const rows = await h.prisma.$queryRawUnsafe<{ id: string; kind: string; reverses: string | null }[]>(
+      `SELECT id::text AS id, kind, reverses_transaction_id::text AS reverses FROM journal_transactions WHERE correlation_id = $1 ORDER BY kind`,
+      payout.payoutId,
+    );
+    expect(rows.map((row) => row.kind)).toEqual(['payout_failed', 'payout_requested']);
+    expect(rows[0]?.reverses).toBe(rows[1]?.id);
+    expect((await findAccount(h.prisma, 'payouts_in_transit', 'USD'))?.balanceMinor).toBe(0n);
+    expect(await countRows(`SELECT count(*) AS n FROM ledger_check_account_balances()`)).toBe(0);
+  });
+
   it('posts once when the same cause arrives as two different messages (reference is unique)', async () => {
     const payment = paymentSucceeded([{ sellerId: 'cons_c', amountMinor: 1_000n }], { paymentId: 'pay_cons_2' });
     const first = eventOf('payment.succeeded@1', payment.paymentId, payment);

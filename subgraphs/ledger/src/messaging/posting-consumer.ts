@@ -3,9 +3,10 @@
 // record the posting on the payment's timeline through the outbox. Rule rejections are
 // non-retryable (parked in the DLQ); database trouble is retried by the kit's tiers.
 import type { ConsumerDefinition, DomainEvent, EventKey, EventPayload, SqlClient } from '@clearhouse/shared';
-import { EVENT_SCHEMAS, NonRetryableError, defineConsumer, formatAmount, newEvent, serializeEventPayload, writeOutbox, writeOutboxBatch } from '@clearhouse/shared';
+import { EVENT_SCHEMAS, NonRetryableError, RetryableError, defineConsumer, formatAmount, newEvent, serializeEventPayload, writeOutbox, writeOutboxBatch } from '@clearhouse/shared';
 import type { z } from 'zod';
 import { PostingRejectedError, postTransactionInTx, postTransactionsInTx, type PostingOptions } from '../application/post-transaction.js';
+import { ReversalTargetMissingError } from '../persistence/journal-writer.js';
 import { sellerIdOf, type JournalTransactionDraft, type PostingContext, type PostingResult } from '../domain/index.js';
 
 export type LedgerConsumerOptions = PostingOptions;
@@ -36,6 +37,7 @@ export function postingConsumer<K extends EventKey>(spec: PostingConsumerSpec<K>
         outcome = await postTransactionInTx(tx, result.transaction, options);
       } catch (error) {
         if (error instanceof PostingRejectedError) throw new NonRetryableError(error.message);
+        if (error instanceof ReversalTargetMissingError) throw new RetryableError(error.message, { cause: error });
         throw error;
       }
       if (outcome.status === 'posted') await recordOnTimeline(tx, event, result.transaction, outcome.transaction.id);
@@ -60,6 +62,7 @@ export function postingConsumer<K extends EventKey>(spec: PostingConsumerSpec<K>
         );
       } catch (error) {
         if (error instanceof PostingRejectedError) throw new NonRetryableError(error.message);
+        if (error instanceof ReversalTargetMissingError) throw new RetryableError(error.message, { cause: error });
         throw error;
       }
       const timeline = posted.flatMap((item, index) => {

@@ -26,6 +26,22 @@ interface PostRow {
   entries: { code: string; currency: string; shard: number; direction: string; amount_minor: string }[] | null;
 }
 
+/**
+ * A reversal whose target is not posted (yet). Its cause travels on another queue (payout.failed
+ * and payout.requested, dispute.won and dispute.opened) and may arrive first: the caller retries
+ * later rather than post the reversal unlinked, which would lose the link and the "reversed at
+ * most once" rule for that pair.
+ */
+export class ReversalTargetMissingError extends Error {
+  override readonly name = 'ReversalTargetMissingError';
+  constructor(
+    readonly reference: string,
+    readonly reversesReference: string,
+  ) {
+    super(`${reference} reverses ${reversesReference}, which is not posted (yet)`);
+  }
+}
+
 const POST_SQL = `SELECT transaction_id::text AS transaction_id, posted, posted_at, entries
   FROM ledger_post_transaction($1::uuid, $2, $3, $4::timestamptz, $5::jsonb, $6, $7, $8,
        $9::text[], $10::text[], $11::int2[], $12::text[], $13::text[], $14::text[], $15::int8[])`;
@@ -41,6 +57,11 @@ export async function writeJournalTransaction(tx: SqlClient, draft: JournalTrans
     invariant(definition !== undefined, `unknown account ${entry.accountCode}`);
     return definition;
   });
+  if (draft.reversesReference !== undefined) {
+    // Journal transactions are never deleted: once seen, the target stays for the insert below.
+    const target = await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM journal_transactions WHERE reference = $1', draft.reversesReference);
+    if (target.length === 0) throw new ReversalTargetMissingError(draft.reference, draft.reversesReference);
+  }
   const shards = draft.entries.map((entry) => shardFor(entry.accountCode, draft.reference, hotAccountShards));
   const metadata = draft.reversesReference === undefined ? draft.metadata : { ...draft.metadata, reversesReference: draft.reversesReference };
   const rows = await tx.$queryRawUnsafe<PostRow[]>(
