@@ -126,6 +126,10 @@ async function payWithCard(sim: Sim, target: Target, form: Record<string, unknow
 
 async function answerChallenge(sim: Sim, target: Target, form: Record<string, unknown>, response: ServerResponse): Promise<void> {
   if (target.paymentIntent.status !== 'requires_action') return redirect(response, `/pay/${target.id}`);
+  // Only the challenge's own two answers count: anything else is a malformed post, not a denial.
+  if (form.approve !== '1' && form.approve !== '0') {
+    return sendHtml(response, 400, challengePage(`/pay/${target.id}/3ds`, amountText(target.paymentIntent)));
+  }
   completeAuthentication(sim, target.paymentIntent, form.approve === '1');
   await sim.writer.flush();
   showOutcome(sim, target, response);

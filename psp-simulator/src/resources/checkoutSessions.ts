@@ -70,15 +70,24 @@ export function createCheckoutSession({ sim, params }: ApiCall): object {
   const items = parseLineItems(params);
   const { amountTotal, currency } = sessionAmount(items);
   const paymentIntentData = optionalObject(params, 'payment_intent_data') ?? {};
-  const id = newId('cs_test');
   const created = sim.clock.nowSeconds();
   const expires = expiresAt(sim, params);
+  // Every parameter is read before anything is written: a rejected request creates no intent.
+  const captureMethod = oneOf(paymentIntentData, 'capture_method', ['automatic', 'automatic_async', 'manual'] as const, 'automatic');
+  const paymentIntentDescription = optionalString(paymentIntentData, 'description') ?? null;
+  const paymentIntentMetadata = applyMetadata({}, paymentIntentData);
+  const cancelUrl = optionalString(params, 'cancel_url') ?? null;
+  const clientReferenceId = optionalString(params, 'client_reference_id') ?? null;
+  const customerEmail = optionalString(params, 'customer_email') ?? null;
+  const metadata = applyMetadata({}, params);
+  const successUrl = optionalString(params, 'success_url') ?? null;
+  const id = newId('cs_test');
   const paymentIntent = newPaymentIntent(sim, {
     amount: amountTotal,
     currency,
-    captureMethod: oneOf(paymentIntentData, 'capture_method', ['automatic', 'automatic_async', 'manual'] as const, 'automatic'),
-    description: optionalString(paymentIntentData, 'description') ?? null,
-    metadata: applyMetadata({}, paymentIntentData),
+    captureMethod,
+    description: paymentIntentDescription,
+    metadata: paymentIntentMetadata,
     checkoutSessionId: id,
   });
   const session: CheckoutSession = {
@@ -86,21 +95,21 @@ export function createCheckoutSession({ sim, params }: ApiCall): object {
     object: 'checkout.session',
     amount_subtotal: amountTotal,
     amount_total: amountTotal,
-    cancel_url: optionalString(params, 'cancel_url') ?? null,
-    client_reference_id: optionalString(params, 'client_reference_id') ?? null,
+    cancel_url: cancelUrl,
+    client_reference_id: clientReferenceId,
     created,
     currency,
     customer: null,
-    customer_email: optionalString(params, 'customer_email') ?? null,
+    customer_email: customerEmail,
     expires_at: expires,
     livemode: false,
-    metadata: applyMetadata({}, params),
+    metadata,
     mode: 'payment',
     payment_intent: paymentIntent.id,
     payment_method_types: ['card'],
     payment_status: 'unpaid',
     status: 'open',
-    success_url: optionalString(params, 'success_url') ?? null,
+    success_url: successUrl,
     url: `${sim.publicUrl}/pay/${id}`,
     __sim: { lineItems: items.map(({ name, quantity, unitAmount }) => ({ name, quantity, unitAmount })) },
   };

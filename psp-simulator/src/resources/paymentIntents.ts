@@ -6,7 +6,7 @@ import { publicView, type Charge, type Metadata, type PaymentIntent } from '../c
 import { listObjects } from '../api/list.js';
 import { applyMetadata, oneOf, optionalBoolean, optionalInteger, optionalString, requiredCurrency, requiredInteger } from '../api/params.js';
 import type { ApiCall } from '../api/types.js';
-import { cardFromPaymentMethod } from './cards.js';
+import { cardFromPaymentMethod, type ResolvedCard } from './cards.js';
 import { attemptPayment, cancelPaymentIntent, captureCharge, confirmableStatuses, declineError } from './paymentFlow.js';
 
 const captureMethods = ['automatic', 'automatic_async', 'manual'] as const;
@@ -62,22 +62,28 @@ export function getPaymentIntent(sim: Sim, id: string, param = 'intent'): Paymen
 }
 
 export function createPaymentIntent({ sim, params }: ApiCall): object {
-  const paymentIntent = newPaymentIntent(sim, {
+  // Every parameter (and the payment method a confirm uses) is checked before the intent is
+  // created: a rejected request creates nothing.
+  const input: NewPaymentIntent = {
     amount: requiredInteger(params, 'amount', 1),
     currency: requiredCurrency(params),
     captureMethod: oneOf(params, 'capture_method', captureMethods, 'automatic'),
     description: optionalString(params, 'description') ?? null,
     metadata: applyMetadata({}, params),
-  });
+  };
   const paymentMethod = optionalString(params, 'payment_method');
+  const confirmNow = optionalBoolean(params, 'confirm') === true;
+  const returnUrl = optionalString(params, 'return_url');
+  const card = paymentMethod !== undefined && confirmNow ? resolveCard(sim, paymentMethod) : undefined;
+  const paymentIntent = newPaymentIntent(sim, input);
   if (paymentMethod === undefined) return paymentIntent;
-  if (optionalBoolean(params, 'confirm') !== true) {
+  if (!card) {
     paymentIntent.payment_method = paymentMethod;
     paymentIntent.status = 'requires_confirmation';
     sim.store.save(paymentIntent);
     return paymentIntent;
   }
-  return confirm(sim, paymentIntent, paymentMethod, optionalString(params, 'return_url'));
+  return confirm(sim, paymentIntent, card, returnUrl);
 }
 
 export function retrievePaymentIntent({ sim, pathParams }: ApiCall): object {
@@ -86,13 +92,13 @@ export function retrievePaymentIntent({ sim, pathParams }: ApiCall): object {
 
 export function updatePaymentIntent({ sim, params, pathParams }: ApiCall): object {
   const paymentIntent = getPaymentIntent(sim, pathParams.id ?? '');
+  // The stored object is changed in place: everything is checked before the first change.
   const amount = optionalInteger(params, 'amount', 1);
-  if (amount !== undefined) {
-    if (!confirmableStatuses.includes(paymentIntent.status)) throw unexpectedState('The amount can only be changed before the PaymentIntent is confirmed.');
-    paymentIntent.amount = amount;
-  }
-  paymentIntent.metadata = applyMetadata(paymentIntent.metadata, params);
+  const metadata = applyMetadata(paymentIntent.metadata, params);
   const description = optionalString(params, 'description');
+  if (amount !== undefined && !confirmableStatuses.includes(paymentIntent.status)) throw unexpectedState('The amount can only be changed before the PaymentIntent is confirmed.');
+  if (amount !== undefined) paymentIntent.amount = amount;
+  paymentIntent.metadata = metadata;
   if (description !== undefined) paymentIntent.description = description;
   sim.store.save(paymentIntent);
   return paymentIntent;
@@ -101,16 +107,24 @@ export function updatePaymentIntent({ sim, params, pathParams }: ApiCall): objec
 export function confirmPaymentIntent({ sim, params, pathParams }: ApiCall): object {
   const paymentIntent = getPaymentIntent(sim, pathParams.id ?? '');
   const paymentMethod = optionalString(params, 'payment_method') ?? paymentIntent.payment_method ?? undefined;
+  const returnUrl = optionalString(params, 'return_url');
   if (paymentMethod === undefined) throw invalidRequest('You cannot confirm this PaymentIntent because it is missing a payment method.', 'payment_method', 'payment_intent_unexpected_state');
-  return confirm(sim, paymentIntent, paymentMethod, optionalString(params, 'return_url'));
-}
-
-function confirm(sim: Sim, paymentIntent: PaymentIntent, paymentMethod: string, returnUrl: string | undefined): PaymentIntent {
   if (!confirmableStatuses.includes(paymentIntent.status)) {
     throw unexpectedState(`You cannot confirm this PaymentIntent because it has a status of ${paymentIntent.status}.`);
   }
+  return confirm(sim, paymentIntent, resolveCard(sim, paymentMethod), returnUrl);
+}
+
+function resolveCard(sim: Sim, paymentMethod: string): ResolvedCard {
   const card = cardFromPaymentMethod(paymentMethod, new Date(sim.clock.nowMs()).getUTCFullYear());
   if (!card) throw noSuchObject('PaymentMethod', paymentMethod, 'payment_method');
+  return card;
+}
+
+function confirm(sim: Sim, paymentIntent: PaymentIntent, card: ResolvedCard, returnUrl: string | undefined): PaymentIntent {
+  if (!confirmableStatuses.includes(paymentIntent.status)) {
+    throw unexpectedState(`You cannot confirm this PaymentIntent because it has a status of ${paymentIntent.status}.`);
+  }
   attemptPayment(sim, paymentIntent, card, returnUrl ? { returnUrl } : {});
   const failure = declineError(paymentIntent, publicView(paymentIntent));
   if (failure) throw failure;

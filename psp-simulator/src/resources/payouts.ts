@@ -26,8 +26,14 @@ export function failureFor(destination: string | null): { code: string; message:
 }
 
 export function createPayout({ sim, params }: ApiCall): object {
+  // Every parameter is read before anything is written: a rejected request moves no money.
   const amount = requiredInteger(params, 'amount', 1);
   const currency = requiredCurrency(params);
+  const description = optionalString(params, 'description') ?? null;
+  const destination = optionalString(params, 'destination') ?? null;
+  const metadata = applyMetadata({}, params);
+  const method = optionalString(params, 'method') ?? 'standard';
+  const statementDescriptor = optionalString(params, 'statement_descriptor') ?? null;
   const id = newId('po');
   const created = sim.clock.nowSeconds();
   const transaction = createBalanceTransaction(sim, {
@@ -37,7 +43,7 @@ export function createPayout({ sim, params }: ApiCall): object {
     type: 'payout',
     reportingCategory: 'payout',
     source: id,
-    description: optionalString(params, 'description') ?? 'STRIPE PAYOUT',
+    description: description ?? 'STRIPE PAYOUT',
     payoutId: id,
   });
   const payout: Payout = {
@@ -49,15 +55,15 @@ export function createPayout({ sim, params }: ApiCall): object {
     balance_transaction: transaction.id,
     created,
     currency,
-    description: optionalString(params, 'description') ?? null,
-    destination: optionalString(params, 'destination') ?? null,
+    description,
+    destination,
     failure_balance_transaction: null,
     failure_code: null,
     failure_message: null,
     livemode: false,
-    metadata: applyMetadata({}, params),
-    method: optionalString(params, 'method') ?? 'standard',
-    statement_descriptor: optionalString(params, 'statement_descriptor') ?? null,
+    metadata,
+    method,
+    statement_descriptor: statementDescriptor,
     status: 'pending',
     type: 'bank_account',
   };

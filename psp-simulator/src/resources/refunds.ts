@@ -5,7 +5,7 @@ import { newId } from '../core/ids.js';
 import { jobKinds } from '../core/jobKinds.js';
 import type { Job } from '../core/jobs.js';
 import type { Sim } from '../core/sim.js';
-import type { Charge, PaymentIntent, Refund } from '../core/types.js';
+import type { Charge, Dispute, PaymentIntent, Refund } from '../core/types.js';
 import { fieldEquals, listObjects } from '../api/list.js';
 import { applyMetadata, oneOf, optionalInteger, optionalString } from '../api/params.js';
 import type { ApiCall } from '../api/types.js';
@@ -29,13 +29,25 @@ function chargeToRefund(sim: Sim, paymentIntentId: string | undefined, chargeId:
   return charge;
 }
 
+/** A chargeback takes the money back itself: Stripe refuses refunds while it is open or once it is lost. */
+function assertNotChargedBack(sim: Sim, charge: Charge): void {
+  if (!charge.disputed) return;
+  const chargedBack = sim.store.all<Dispute>('dispute').some((dispute) => dispute.charge === charge.id && dispute.status !== 'won');
+  if (chargedBack) throw invalidRequest(`Charge ${charge.id} has been charged back; cannot issue a refund.`, undefined, 'charge_disputed');
+}
+
 export function createRefund({ sim, params }: ApiCall): object {
   const charge = chargeToRefund(sim, optionalString(params, 'payment_intent'), optionalString(params, 'charge'));
+  // Every parameter is read before anything is written: a rejected request writes nothing.
+  const metadata = applyMetadata({}, params);
+  const reason = params.reason === undefined ? null : oneOf(params, 'reason', reasons, 'requested_by_customer');
+  const requestedAmount = optionalInteger(params, 'amount', 1);
   const refundable = charge.amount_captured - charge.amount_refunded;
   if (!charge.captured || refundable <= 0) {
     throw invalidRequest(`Charge ${charge.id} has already been refunded.`, undefined, 'charge_already_refunded');
   }
-  const amount = optionalInteger(params, 'amount', 1) ?? refundable;
+  assertNotChargedBack(sim, charge);
+  const amount = requestedAmount ?? refundable;
   if (amount > refundable) {
     throw invalidRequest(`Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`, 'amount', 'amount_too_large');
   }
@@ -58,9 +70,9 @@ export function createRefund({ sim, params }: ApiCall): object {
     charge: charge.id,
     created: sim.clock.nowSeconds(),
     currency: charge.currency,
-    metadata: applyMetadata({}, params),
+    metadata,
     payment_intent: charge.payment_intent,
-    reason: params.reason === undefined ? null : oneOf(params, 'reason', reasons, 'requested_by_customer'),
+    reason,
     status: 'pending',
   };
   sim.store.save(refund);

@@ -11,6 +11,11 @@ export function createTransfer({ sim, params }: ApiCall): object {
   const amount = requiredInteger(params, 'amount', 1);
   const currency = requiredCurrency(params);
   const destination = requiredString(params, 'destination');
+  // Every parameter is read before anything is written: a rejected request moves no money.
+  const description = optionalString(params, 'description') ?? null;
+  const metadata = applyMetadata({}, params);
+  const sourceTransaction = optionalString(params, 'source_transaction') ?? null;
+  const transferGroup = optionalString(params, 'transfer_group') ?? null;
   const id = newId('tr');
   const transaction = createBalanceTransaction(sim, {
     amount: -amount,
@@ -19,7 +24,7 @@ export function createTransfer({ sim, params }: ApiCall): object {
     type: 'transfer',
     reportingCategory: 'transfer',
     source: id,
-    description: optionalString(params, 'description') ?? null,
+    description,
   });
   const transfer: StoredObject = {
     id,
@@ -29,16 +34,16 @@ export function createTransfer({ sim, params }: ApiCall): object {
     balance_transaction: transaction.id,
     created: sim.clock.nowSeconds(),
     currency,
-    description: optionalString(params, 'description') ?? null,
+    description,
     destination,
     destination_payment: newId('py'),
     livemode: false,
-    metadata: applyMetadata({}, params),
+    metadata,
     reversals: { object: 'list', data: [], has_more: false, url: `/v1/transfers/${id}/reversals` },
     reversed: false,
-    source_transaction: optionalString(params, 'source_transaction') ?? null,
+    source_transaction: sourceTransaction,
     source_type: 'card',
-    transfer_group: optionalString(params, 'transfer_group') ?? null,
+    transfer_group: transferGroup,
   };
   sim.store.save(transfer);
   sim.events.emit('transfer.created', transfer);
