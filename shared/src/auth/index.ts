@@ -50,6 +50,8 @@ interface SignedCallerBody {
   expiresAtMs: number;
 }
 
+const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/;
+
 function hmac(secret: string, payload: string): string {
   return createHmac('sha256', secret).update(payload, 'utf8').digest('hex');
 }
@@ -85,6 +87,8 @@ export function verifyCaller(headers: HeaderSource, secret: string, nowMs: numbe
   const encoded = readHeader(headers, CALLER_HEADER);
   const signature = readHeader(headers, SIGNATURE_HEADER);
   if (!encoded || !signature || encoded.length > 2048) return null;
+  // Exactly what hmac() produces: Buffer.from(…, 'hex') would silently drop trailing junk.
+  if (!SIGNATURE_PATTERN.test(signature)) return null;
   const expected = Buffer.from(hmac(secret, encoded), 'hex');
   const given = Buffer.from(signature, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;

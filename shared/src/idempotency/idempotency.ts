@@ -8,7 +8,15 @@
 //                           released (a retryable failure) or an expired lock (a crashed
 //                           holder): taken over and executed again; the operation must then
 //                           finish the work the first run began (e.g. find its payment by key)
-//   same key, other input → IDEMPOTENCY_KEY_REUSED
+//   same key, other input → IDEMPOTENCY_KEY_REUSED; also when the operation itself finds the
+//                           key's work made from another input (the key row was past its
+//                           retention): the row this call claimed is then deleted again, so
+//                           the refused input does not lock the original input out of its key
+//
+// Each claim sets `locked_until` to now() + the lock TTL, and a takeover is only possible once
+// that moment has passed, so `locked_until` grows with every claim of a key: it is the claim's
+// fencing token. A run writes its outcome only while the row still carries its own token, so a
+// holder that outlived its lock cannot release or overwrite the key of the run that took it over.
 //
 // The key row is written in its own statement, never inside the operation's transaction: the
 // operation may call a PSP, which must not happen inside a database transaction.
@@ -93,9 +101,16 @@ export function hashRequest(operation: string, request: unknown): string {
   return createHash('sha256').update(JSON.stringify([operation, canonicalize(request, 0)]), 'utf8').digest('hex');
 }
 
+// PostgreSQL text cannot hold NUL (the INSERT fails), and a lone surrogate is sent as U+FFFD, so
+// two different keys would share one row: both are refused as input, never stored.
+const UNSTORABLE_KEY_PATTERN = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function assertIdempotencyKey(key: string): void {
-  if (key.length < 1 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX) {
+  if (typeof key !== 'string' || key.length < 1 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX) {
     throw new DomainError('INVALID_INPUT', `idempotencyKey must be 1-${IDEMPOTENCY_KEY_LENGTH_MAX} characters`, { field: ['input', 'idempotencyKey'] });
+  }
+  if (UNSTORABLE_KEY_PATTERN.test(key)) {
+    throw new DomainError('INVALID_INPUT', 'idempotencyKey must be valid Unicode text without NUL characters', { field: ['input', 'idempotencyKey'] });
   }
 }
 
@@ -109,73 +124,98 @@ async function readRow(db: SqlClient, callerId: string, key: string): Promise<Ke
   return rows[0];
 }
 
-async function claimNew(db: SqlClient, options: RunIdempotentOptions, hash: string): Promise<boolean> {
-  const inserted = await db.$executeRawUnsafe(
+/**
+ * The claim's fencing token: its `locked_until` as ISO 8601 in UTC to the microsecond, which
+ * reads back exactly whatever the session's DateStyle and TimeZone (`::text` would not).
+ */
+type LockToken = string;
+const LOCK_TOKEN_SQL = `to_char(locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+async function claimNew(db: SqlClient, options: RunIdempotentOptions, hash: string): Promise<LockToken | undefined> {
+  const inserted = await db.$queryRawUnsafe<{ token: string }[]>(
     `INSERT INTO idempotency_keys (caller_id, key, operation, request_hash, status, locked_until)
      VALUES ($1, $2, $3, $4, 'in_progress', now() + ($5::int * interval '1 millisecond'))
-     ON CONFLICT (caller_id, key) DO NOTHING`,
+     ON CONFLICT (caller_id, key) DO NOTHING
+     RETURNING ${LOCK_TOKEN_SQL} AS token`,
     options.callerId,
     options.key,
     options.operation,
     hash,
     options.lockTtlMs,
   );
-  return inserted === 1;
+  return inserted[0]?.token;
 }
 
-/** Takes over a released key or one whose holder's lock expired; false if someone else did. */
-async function claimExisting(db: SqlClient, options: RunIdempotentOptions, hash: string): Promise<boolean> {
-  const updated = await db.$executeRawUnsafe(
+/** Takes over a released key or one whose holder's lock expired; undefined if someone else did. */
+async function claimExisting(db: SqlClient, options: RunIdempotentOptions, hash: string): Promise<LockToken | undefined> {
+  const updated = await db.$queryRawUnsafe<{ token: string }[]>(
     `UPDATE idempotency_keys
         SET status = 'in_progress', locked_until = now() + ($5::int * interval '1 millisecond')
       WHERE caller_id = $1 AND key = $2 AND operation = $3 AND request_hash = $4
-        AND (status = 'released' OR (status = 'in_progress' AND (locked_until IS NULL OR locked_until <= now())))`,
+        AND (status = 'released' OR (status = 'in_progress' AND (locked_until IS NULL OR locked_until <= now())))
+      RETURNING ${LOCK_TOKEN_SQL} AS token`,
     options.callerId,
     options.key,
     options.operation,
     hash,
     options.lockTtlMs,
   );
-  return updated === 1;
+  return updated[0]?.token;
 }
 
-function finishStatement(options: RunIdempotentOptions, status: IdempotencyStatus, response: JsonValue | null, firstParam = 1): { sql: string; params: unknown[] } {
+/** Writes the run's outcome, only while the row still carries the run's claim (see the header). */
+function finishStatement(options: RunIdempotentOptions, token: LockToken, status: IdempotencyStatus, response: JsonValue | null, firstParam = 1): { sql: string; params: unknown[] } {
   const p = (offset: number) => `$${firstParam + offset}`;
   return {
     sql: `UPDATE idempotency_keys
         SET status = ${p(2)}, response = ${p(3)}::jsonb, locked_until = NULL,
             completed_at = CASE WHEN ${p(2)} = 'completed' THEN now() ELSE NULL END
-      WHERE caller_id = ${p(0)} AND key = ${p(1)}`,
-    params: [options.callerId, options.key, status, response === null ? null : JSON.stringify(response)],
+      WHERE caller_id = ${p(0)} AND key = ${p(1)} AND locked_until = ${p(4)}::timestamptz`,
+    params: [options.callerId, options.key, status, response === null ? null : JSON.stringify(response), token],
   };
 }
 
-async function finish(db: SqlClient, options: RunIdempotentOptions, status: IdempotencyStatus, response: JsonValue | null): Promise<void> {
-  const statement = finishStatement(options, status, response);
+async function finish(db: SqlClient, options: RunIdempotentOptions, token: LockToken, status: IdempotencyStatus, response: JsonValue | null): Promise<void> {
+  const statement = finishStatement(options, token, status, response);
   await db.$executeRawUnsafe(statement.sql, ...statement.params);
 }
 
-async function run(options: RunIdempotentOptions, takeover: boolean): Promise<IdempotentResult> {
+/**
+ * The operation found the key's work made from another input: this run's claim stands for
+ * nothing, so it goes (released instead, it would carry the refused input's hash and refuse the
+ * original input under its own key from then on).
+ */
+async function forget(db: SqlClient, options: RunIdempotentOptions, token: LockToken): Promise<void> {
+  await db.$executeRawUnsafe(
+    `DELETE FROM idempotency_keys WHERE caller_id = $1 AND key = $2 AND status = 'in_progress' AND locked_until = $3::timestamptz`,
+    options.callerId,
+    options.key,
+    token,
+  );
+}
+
+async function run(options: RunIdempotentOptions, takeover: boolean, token: LockToken): Promise<IdempotentResult> {
   let outcome: { response: JsonValue; retryable?: boolean; completed?: boolean };
   const context: IdempotentExecutionContext = {
     takeover,
-    complete: (tx, response) => finish(tx, options, 'completed', response),
-    completionStatement: (response, firstParam) => finishStatement(options, 'completed', response, firstParam),
+    complete: (tx, response) => finish(tx, options, token, 'completed', response),
+    completionStatement: (response, firstParam) => finishStatement(options, token, 'completed', response, firstParam),
   };
   try {
     outcome = await options.execute(context);
   } catch (error) {
-    await finish(options.db, options, 'released', null);
+    if (error instanceof DomainError && error.code === 'IDEMPOTENCY_KEY_REUSED') await forget(options.db, options, token);
+    else await finish(options.db, options, token, 'released', null);
     throw error;
   }
   if (outcome.completed === true) {
     if (outcome.retryable === true) {
-      await finish(options.db, options, 'released', null);
+      await finish(options.db, options, token, 'released', null);
       throw new Error('runIdempotent: an operation cannot be both completed and retryable');
     }
     return { response: outcome.response, replayed: false };
   }
-  await finish(options.db, options, outcome.retryable === true ? 'released' : 'completed', outcome.response);
+  await finish(options.db, options, token, outcome.retryable === true ? 'released' : 'completed', outcome.response);
   return { response: outcome.response, replayed: false };
 }
 
@@ -185,7 +225,8 @@ export async function runIdempotent(options: RunIdempotentOptions): Promise<Idem
     throw new Error(`runIdempotent: lockTtlMs must be ${LOCK_TTL_MS_MIN}..${LOCK_TTL_MS_MAX}`);
   }
   const hash = hashRequest(options.operation, options.request);
-  if (await claimNew(options.db, options, hash)) return run(options, false);
+  const newToken = await claimNew(options.db, options, hash);
+  if (newToken !== undefined) return run(options, false, newToken);
 
   const row = await readRow(options.db, options.callerId, options.key);
   // Deleted by the cleanup between our INSERT and SELECT: only possible for a key older than the
@@ -195,7 +236,10 @@ export async function runIdempotent(options: RunIdempotentOptions): Promise<Idem
     throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used with a different input', { field: ['input', 'idempotencyKey'] });
   }
   if (row.status === 'completed') return { response: row.response, replayed: true };
-  if ((row.status === 'released' || row.lock_expired) && (await claimExisting(options.db, options, hash))) return run(options, true);
+  if (row.status === 'released' || row.lock_expired) {
+    const takeoverToken = await claimExisting(options.db, options, hash);
+    if (takeoverToken !== undefined) return run(options, true, takeoverToken);
+  }
   throw new DomainError('IDEMPOTENCY_KEY_IN_USE', 'a request with this idempotency key is still in progress; retry shortly');
 }
 
