@@ -27,6 +27,15 @@ export function aftersaleFailure(id: string | null, error: DomainError): Aftersa
 
 export const ORDER_ID_PATTERN = /^ord_[0-9a-f-]{36}$/;
 
+/**
+ * PostgreSQL text cannot hold U+0000: a free-text input with it would fail in the database as an
+ * untyped error, after the idempotency key was claimed. Refused up front, before anything is
+ * written (the idempotency key itself is checked by runIdempotent).
+ */
+export function assertNoNulCharacter(value: string, field: string[]): void {
+  if (value.includes('\u0000')) throw new DomainError('INVALID_INPUT', `${field.at(-1) ?? 'input'} must not contain NUL characters`, { field });
+}
+
 export function orderNotFound(paymentOrderId: string): DomainError {
   return new DomainError('NOT_FOUND', `no payment order ${paymentOrderId}`, { field: ['input', 'paymentOrderId'] });
 }

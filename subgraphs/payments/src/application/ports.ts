@@ -64,6 +64,9 @@ export interface RefundRecord {
   updatedAt: Date;
   succeededAt: Date | null;
   nextRecheckAt: Date | null;
+  /** The refundPaymentOrder request (caller, idempotency key) that made it; unique when set. */
+  idempotencyCallerId: string | null;
+  idempotencyKey: string | null;
 }
 
 export type RefundPatch = Partial<Pick<RefundRecord, 'status' | 'pspRefundId' | 'failureCode' | 'feeRefundMinor' | 'pendingMinor' | 'availableMinor' | 'succeededAt' | 'nextRecheckAt'>>;
@@ -281,6 +284,8 @@ export interface PaymentsStore {
   deleteWebhookEventsOlderThan(cutoff: Date, limit: number): Promise<number>;
   findPaymentByIntent(paymentIntentId: string): Promise<PaymentRecord | null>;
   findRefunds(ids: readonly string[]): Promise<RefundRecord[]>;
+  /** The refund a refundPaymentOrder request made under this (caller, idempotency key), if any. */
+  findRefundByIdempotencyKey(callerId: string, key: string): Promise<RefundRecord | null>;
   /** Oldest first, per order. */
   refundsOfOrders(orderIds: readonly string[]): Promise<RefundRecord[]>;
   bumpRefundRound(refundId: string): Promise<number>;

@@ -8,13 +8,16 @@
 //  3. Settle from the PSP's state (answer, webhook or re-check; the PSP is authoritative):
 //     Refund SUCCEEDED, amounts, order and payment statuses, refund.succeeded@1 with the split
 //     from planRefund (REFUND_FEE_POLICY) and payment.status_changed@1, in one transaction.
+// The Refund row carries the request's (caller, idempotency key), unique: a run that takes over
+// a key whose earlier run failed or crashed after step 1 (maybe after the PSP refunded) finishes
+// that refund instead of reserving and sending a second one.
 import { randomUUID } from 'node:crypto';
 import { DomainError, newEvent, planRefund, runIdempotent, serializeEventPayload, type Caller, type RefundSucceededV1 } from '@clearhouse/shared';
 import { decideRefund, orderStatusAfterRefund, paymentStatusAfterRefund } from '../domain/aftersale.js';
 import { nextOrderStatus } from '../domain/order-status.js';
 import { callPsp, type PspCallPolicy } from '../psp/executor.js';
 import { PspError, type PspRefundState, type PspWebhookEvent } from '../psp/port.js';
-import { aftersaleFailure, aftersaleResult, ORDER_ID_PATTERN, orderNotFound, type AftersaleResponse, type AftersaleResult } from './aftersale-common.js';
+import { aftersaleFailure, aftersaleResult, assertNoNulCharacter, ORDER_ID_PATTERN, orderNotFound, type AftersaleResponse, type AftersaleResult } from './aftersale-common.js';
 import { idempotencyLockTtlMs, type PaymentsDeps } from './deps.js';
 import type { PaymentRecord, PaymentsTransaction, RefundRecord } from './ports.js';
 import { statusChangedEvent, transitionPayment } from './transition.js';
@@ -36,7 +39,7 @@ export function refundIdempotencyKey(refundId: string, round: number): string {
 
 type Reservation = { kind: 'reserved'; refund: RefundRecord; payment: PaymentRecord } | { kind: 'rejected'; response: AftersaleResponse };
 
-async function reserveRefund(deps: PaymentsDeps, input: RefundPaymentOrderInput): Promise<Reservation> {
+async function reserveRefund(deps: PaymentsDeps, callerId: string, input: RefundPaymentOrderInput): Promise<Reservation> {
   const [found] = await deps.store.findOrders([input.paymentOrderId]);
   if (!found) return { kind: 'rejected', response: aftersaleFailure(null, orderNotFound(input.paymentOrderId)) };
   return deps.store.transaction(async (tx): Promise<Reservation> => {
@@ -61,6 +64,8 @@ async function reserveRefund(deps: PaymentsDeps, input: RefundPaymentOrderInput)
       status: 'PENDING' as const,
       reason: input.reason ?? null,
       nextRecheckAt: new Date(at.getTime() + deps.recheck.minAgeMs),
+      idempotencyCallerId: callerId,
+      idempotencyKey: input.idempotencyKey,
     };
     await tx.insertRefund(refund);
     await tx.updateOrder(order.id, { reservedRefundMinor: order.reservedRefundMinor + decision.amountMinor });
@@ -235,23 +240,57 @@ async function failRejectedRefund(deps: PaymentsDeps, refund: RefundRecord, erro
   });
 }
 
-async function refundOnce(deps: PaymentsDeps, input: RefundPaymentOrderInput): Promise<AftersaleResponse> {
-  const reservation = await reserveRefund(deps, input);
-  if (reservation.kind === 'rejected') return reservation.response;
-  const { refund, payment } = reservation;
-  if (!payment.pspPaymentIntentId) throw new Error(`payment ${payment.id} succeeded without a payment intent`);
-  const execution = await executeRefundAtPsp(deps, refund, payment.pspPaymentIntentId);
+function pspRefused(refundId: string, message: string): AftersaleResponse {
+  return aftersaleFailure(refundId, new DomainError('INVALID_STATE', `the payment service provider refused the refund: ${message.slice(0, 300)}`, { field: ['input', 'paymentOrderId'] }));
+}
+
+/** Steps 2 and 3 for a refund just reserved. */
+async function executeAndSettle(deps: PaymentsDeps, refund: RefundRecord, paymentIntentId: string): Promise<AftersaleResponse> {
+  const execution = await executeRefundAtPsp(deps, refund, paymentIntentId);
   if (execution.kind === 'answered') {
     await applyPspRefundState(deps, refund.id, execution.state, 'refundPaymentOrder');
     return { id: refund.id, userErrors: [] };
   }
   if (execution.kind === 'rejected') {
     await failRejectedRefund(deps, refund, execution.error);
-    return aftersaleFailure(refund.id, new DomainError('INVALID_STATE', `the payment service provider refused the refund: ${execution.error.message.slice(0, 300)}`, { field: ['input', 'paymentOrderId'] }));
+    return pspRefused(refund.id, execution.error.message);
   }
   // Unanswered: the refund is accepted and stays PENDING; the re-check job finishes it.
   deps.logger.warn({ refundId: refund.id, kind: execution.error.kind }, 'refund not confirmed by the PSP yet; the re-check will finish it');
   return { id: refund.id, userErrors: [] };
+}
+
+/**
+ * The refund an earlier run under the same key made: the same answer for the same input, and a
+ * refund still PENDING is brought up to the PSP's state (looked up first, created with its own
+ * key round only when the PSP has none), never reserved or sent a second time.
+ */
+async function resumeRefund(deps: PaymentsDeps, refund: RefundRecord, input: RefundPaymentOrderInput): Promise<AftersaleResponse> {
+  const requestedMinor = input.amountMinor ?? null;
+  const sameInput = refund.paymentOrderId === input.paymentOrderId && refund.reason === (input.reason ?? null) && (requestedMinor === null || requestedMinor === refund.amountMinor);
+  if (!sameInput) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used with a different input', { field: ['input', 'idempotencyKey'] });
+  if (refund.status === 'SUCCEEDED') return { id: refund.id, userErrors: [] };
+  if (refund.status === 'FAILED') return pspRefused(refund.id, refund.failureCode ?? 'psp_rejected');
+  const payment = await deps.store.findPayment(refund.paymentId);
+  if (!payment?.pspPaymentIntentId) throw new Error(`refund ${refund.id}: payment ${refund.paymentId} has no payment intent`);
+  try {
+    const caught = await catchUpWithPsp(deps, refund, payment.pspPaymentIntentId, deps.pspPolicy, 'refundPaymentOrder (taken over)');
+    return caught.kind === 'rejected' ? pspRefused(refund.id, caught.error.message) : { id: refund.id, userErrors: [] };
+  } catch (error) {
+    if (!(error instanceof PspError) || !error.retryable) throw error;
+    deps.logger.warn({ refundId: refund.id, kind: error.kind }, 'refund not confirmed by the PSP yet; the re-check will finish it');
+    return { id: refund.id, userErrors: [] };
+  }
+}
+
+async function refundOnce(deps: PaymentsDeps, callerId: string, input: RefundPaymentOrderInput): Promise<AftersaleResponse> {
+  const earlier = await deps.store.findRefundByIdempotencyKey(callerId, input.idempotencyKey);
+  if (earlier) return resumeRefund(deps, earlier, input);
+  const reservation = await reserveRefund(deps, callerId, input);
+  if (reservation.kind === 'rejected') return reservation.response;
+  const { refund, payment } = reservation;
+  if (!payment.pspPaymentIntentId) throw new Error(`payment ${payment.id} succeeded without a payment intent`);
+  return executeAndSettle(deps, refund, payment.pspPaymentIntentId);
 }
 
 export async function refundPaymentOrder(deps: PaymentsDeps, caller: Caller, input: RefundPaymentOrderInput): Promise<AftersaleResult> {
@@ -263,6 +302,7 @@ export async function refundPaymentOrder(deps: PaymentsDeps, caller: Caller, inp
   if (reason !== null && (reason.length === 0 || reason.length > REASON_LENGTH_MAX)) {
     throw new DomainError('INVALID_INPUT', `reason must be 1-${REASON_LENGTH_MAX} characters`, { field: ['input', 'reason'] });
   }
+  if (reason !== null) assertNoNulCharacter(reason, ['input', 'reason']);
   const { response, replayed } = await runIdempotent({
     db: deps.sql,
     callerId: caller.keyId,
@@ -270,7 +310,7 @@ export async function refundPaymentOrder(deps: PaymentsDeps, caller: Caller, inp
     operation: REFUND_PAYMENT_ORDER_OPERATION,
     request: { paymentOrderId: input.paymentOrderId, amountMinor: amountMinor === null ? null : amountMinor.toString(), reason },
     lockTtlMs: idempotencyLockTtlMs(deps.pspPolicy),
-    execute: async () => ({ response: await refundOnce(deps, { ...input, amountMinor, reason }) }),
+    execute: async () => ({ response: await refundOnce(deps, caller.keyId, { ...input, amountMinor, reason }) }),
   });
   return aftersaleResult(response, replayed);
 }
@@ -296,6 +336,32 @@ export interface RefundRecheckSummary {
   failed: number;
 }
 
+type PspCatchUp = { kind: 'applied'; settlement: RefundSettlement } | { kind: 'rejected'; error: PspError } | { kind: 'unanswered' };
+
+/**
+ * Brings a PENDING refund up to the PSP's state: asked about first (by its PSP id, or found among
+ * the intent's refunds by our id), created at the PSP (its current key round) only when the PSP
+ * has none. A failed PSP look-up throws.
+ */
+async function catchUpWithPsp(deps: PaymentsDeps, refund: RefundRecord, paymentIntentId: string, policy: PspCallPolicy, cause: string): Promise<PspCatchUp> {
+  let state: PspRefundState | undefined;
+  if (refund.pspRefundId) state = await callPsp({ operation: 'refunds.retrieve', policy, logger: deps.logger }, () => deps.psp.retrieveRefund(refund.pspRefundId ?? ''));
+  else {
+    const listed = await callPsp({ operation: 'refunds.list', policy, logger: deps.logger }, () => deps.psp.listRefunds(paymentIntentId));
+    state = listed.find((candidate) => candidate.refundId === refund.id);
+  }
+  if (!state) {
+    const execution = await executeRefundAtPsp(deps, refund, paymentIntentId, policy);
+    if (execution.kind === 'rejected') {
+      await failRejectedRefund(deps, refund, execution.error);
+      return { kind: 'rejected', error: execution.error };
+    }
+    if (execution.kind === 'unanswered') return { kind: 'unanswered' };
+    state = execution.state;
+  }
+  return { kind: 'applied', settlement: await applyPspRefundState(deps, refund.id, state, cause) };
+}
+
 /** The safety net: PENDING refunds are asked about (or created again when the PSP never answered). */
 export async function recheckPendingRefunds(deps: PaymentsDeps, batchSize: number): Promise<RefundRecheckSummary> {
   const due = await deps.store.claimRefundsForRecheck(batchSize, deps.recheck.minAgeMs);
@@ -306,24 +372,8 @@ export async function recheckPendingRefunds(deps: PaymentsDeps, batchSize: numbe
     try {
       const payment = await deps.store.findPayment(refund.paymentId);
       if (!payment?.pspPaymentIntentId) continue;
-      let state: PspRefundState | undefined;
-      if (refund.pspRefundId) state = await callPsp({ operation: 'refunds.retrieve', policy: once, logger: deps.logger }, () => deps.psp.retrieveRefund(refund.pspRefundId ?? ''));
-      else {
-        const listed = await callPsp({ operation: 'refunds.list', policy: once, logger: deps.logger }, () => deps.psp.listRefunds(payment.pspPaymentIntentId ?? ''));
-        state = listed.find((candidate) => candidate.refundId === refund.id);
-      }
-      if (!state) {
-        const execution = await executeRefundAtPsp(deps, refund, payment.pspPaymentIntentId, once);
-        if (execution.kind === 'rejected') {
-          await failRejectedRefund(deps, refund, execution.error);
-          summary.settled += 1;
-          continue;
-        }
-        if (execution.kind === 'unanswered') continue;
-        state = execution.state;
-      }
-      const outcome = await applyPspRefundState(deps, refund.id, state, 'scheduled re-check');
-      if (outcome.kind === 'succeeded' || outcome.kind === 'failed') summary.settled += 1;
+      const caught = await catchUpWithPsp(deps, refund, payment.pspPaymentIntentId, once, 'scheduled re-check');
+      if (caught.kind === 'rejected' || (caught.kind === 'applied' && (caught.settlement.kind === 'succeeded' || caught.settlement.kind === 'failed'))) summary.settled += 1;
     } catch (error) {
       summary.failed += 1;
       deps.logger.warn({ refundId: refund.id, err: error }, 're-check of a refund failed; it stays due');

@@ -79,14 +79,15 @@ export interface DisputeOrderHold extends SellerSplit {
 
 /**
  * Splits a disputed amount over the orders by what each still holds for the buyer (amount minus
- * refunded; largest remainder, ties to the earlier order), takes each share from the order's
- * pending hold first (planSellerDebit), and splits the PSP's dispute fee the same way when the
+ * refunded minus refunds in flight, refundableMinor: the PSP disputes captured − refunded and
+ * counts a pending refund as refunded; largest remainder, ties to the earlier order), takes each
+ * share from the order's pending hold first (planSellerDebit), and splits the PSP's dispute fee the same way when the
  * sellers bear it (DISPUTE_FEE_BORNE_BY=seller), else the orders carry no fee.
  */
 export function planDisputeHolds(orders: readonly AftersaleOrder[], disputedMinor: bigint, disputeFeeMinor: bigint, feeBorneBy: DisputeFeeBearer): DisputeOrderHold[] {
   if (orders.length === 0) throw new Error('a dispute needs at least one order');
   if (disputedMinor <= 0n) throw new Error('the disputed amount must be positive');
-  const stillPaidMinor = orders.map((order) => order.amountMinor - order.refundedAmountMinor);
+  const stillPaidMinor = orders.map((order) => refundableMinor(order));
   const ratios = stillPaidMinor.some((paid) => paid > 0n) ? stillPaidMinor : orders.map((order) => order.amountMinor);
   const shares = allocateByRatios(disputedMinor, ratios);
   const fees = feeBorneBy === 'seller' && disputeFeeMinor > 0n ? allocateByRatios(disputeFeeMinor, shares.some((s) => s > 0n) ? shares : ratios) : orders.map(() => 0n);

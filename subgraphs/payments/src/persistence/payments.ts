@@ -124,8 +124,12 @@ async function selectPayment(client: SqlClient, where: string, ...values: unknow
   return row ? toPayment(row) : null;
 }
 
-async function selectRefund(client: SqlClient, id: string): Promise<RefundRecord | null> {
-  const [row] = await client.$queryRawUnsafe<RefundRow[]>(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = $1`, id);
+function selectRefund(client: SqlClient, id: string): Promise<RefundRecord | null> {
+  return selectRefundWhere(client, 'id = $1', id);
+}
+
+async function selectRefundWhere(client: SqlClient, where: string, ...values: unknown[]): Promise<RefundRecord | null> {
+  const [row] = await client.$queryRawUnsafe<RefundRow[]>(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE ${where}`, ...values);
   return row ? toRefund(row) : null;
 }
 
@@ -392,8 +396,9 @@ async function insertTimelineAndOutbox(tx: SqlClient, entries: readonly Timeline
 
 async function insertRefund(tx: SqlClient, refund: NewRefund): Promise<void> {
   await tx.$executeRawUnsafe(
-    `INSERT INTO refunds (id, payment_id, payment_order_id, amount_minor, currency, status, reason, next_recheck_at)
-     VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8::timestamptz)`,
+    `INSERT INTO refunds (id, payment_id, payment_order_id, amount_minor, currency, status, reason, next_recheck_at,
+                          idempotency_caller_id, idempotency_key)
+     VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8::timestamptz, $9, $10)`,
     refund.id,
     refund.paymentId,
     refund.paymentOrderId,
@@ -402,6 +407,8 @@ async function insertRefund(tx: SqlClient, refund: NewRefund): Promise<void> {
     refund.status,
     refund.reason,
     sqlParam(refund.nextRecheckAt),
+    refund.idempotencyCallerId,
+    refund.idempotencyKey,
   );
 }
 
@@ -701,6 +708,7 @@ export function sqlPaymentsStore(db: TransactionalDb): PaymentsStore {
     },
     findPaymentByIntent: (paymentIntentId) => selectPayment(db, 'psp_payment_intent_id = $1', paymentIntentId),
     findRefunds: (ids) => selectByIds(db, REFUND_COLUMNS, 'refunds', ids, toRefund),
+    findRefundByIdempotencyKey: (callerId, key) => selectRefundWhere(db, 'idempotency_caller_id = $1 AND idempotency_key = $2', callerId, key),
     async refundsOfOrders(orderIds) {
       const ids = boundedIds(orderIds);
       if (ids.length === 0) return [];
