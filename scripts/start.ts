@@ -20,8 +20,47 @@ function portsFromEnv(env: NodeJS.ProcessEnv): PlatformPorts {
   };
 }
 
+/** How often start-up checks whether it was orphaned (see watchParent). */
+const PARENT_CHECK_INTERVAL_MS = 500;
+
+/**
+ * npm runs this script through `sh -c`; on Debian and Ubuntu that shell (dash) stays between npm
+ * and node, and a SIGTERM sent to `npm start` (kill, a supervisor, `docker stop`) ends npm and the
+ * shell but never reaches this process, which would keep the whole platform running. Losing the
+ * parent is therefore treated like SIGTERM.
+ */
+function watchParent(onOrphaned: () => void): void {
+  const parentPid = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parentPid) {
+      clearInterval(timer);
+      onOrphaned();
+    }
+  }, PARENT_CHECK_INTERVAL_MS);
+  timer.unref();
+}
+
 async function main(): Promise<void> {
   const env = process.env;
+  let platformStop: (() => Promise<void>) | null = null;
+  let platformStarting: Promise<unknown> | null = null;
+  const stopRequested = new AbortController();
+  let shuttingDown = false;
+  const shutdown = async (reason: string, exitCode = 0) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`${reason}: shutting down gracefully...`);
+    stopRequested.abort();
+    // Still starting: startPlatform stops the services it already spawned, then rejects.
+    if (platformStop) await platformStop();
+    else if (platformStarting) await platformStarting.catch(() => undefined);
+    log('stopped');
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  watchParent(() => void shutdown('npm exited (SIGTERM?)'));
+
   const problem = await ensureInfrastructure(env, log, true);
   if (problem) {
     process.stderr.write(`${problem}\n`);
@@ -39,29 +78,26 @@ async function main(): Promise<void> {
   await prepareAllDatabases(env, log);
 
   const ports = portsFromEnv(env);
-  let platformStop: (() => Promise<void>) | null = null;
-  let shuttingDown = false;
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log(`${signal}: shutting down gracefully...`);
-    if (platformStop) await platformStop();
-    log('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
-  const platform = await startPlatform({
+  if (shuttingDown) return;
+  const starting = startPlatform({
     env,
     ports,
     stdio: 'inherit',
     onExit: (service, code, signal) => {
       if (shuttingDown) return;
       log(`${service} exited unexpectedly (code ${code}, signal ${signal}); stopping everything`);
-      void shutdown('service exit').then(() => process.exit(1));
+      void shutdown('service exit', 1);
     },
+    stopSignal: stopRequested.signal,
   });
+  platformStarting = starting;
+  let platform: Awaited<typeof starting>;
+  try {
+    platform = await starting;
+  } catch (error) {
+    if (shuttingDown) return; // shutdown() waits for this and exits
+    throw error;
+  }
   platformStop = platform.stop;
   const production = env.NODE_ENV === 'production';
   const banner = [

@@ -29,6 +29,11 @@ export interface PlatformOptions {
   readonly stdio: 'inherit' | 'ignore' | number;
   readonly readyTimeoutMs?: number;
   readonly onExit?: (service: string, code: number | null, signal: NodeJS.Signals | null) => void;
+  /**
+   * Aborted (e.g. Ctrl-C during start-up): stop waiting for readiness, stop every service already
+   * spawned, and reject. Without it the caller has nothing to stop until the platform is ready.
+   */
+  readonly stopSignal?: AbortSignal;
 }
 
 export interface PlatformUrls {
@@ -127,8 +132,9 @@ export async function freePorts(): Promise<PlatformPorts> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitReady(url: string, deadlineMs: number, exited: () => string | null): Promise<void> {
+async function waitReady(url: string, deadlineMs: number, exited: () => string | null, stopSignal: AbortSignal | undefined): Promise<void> {
   for (let attempt = 0; Date.now() < deadlineMs; attempt += 1) {
+    if (stopSignal?.aborted) throw new Error('stopped while the platform was starting');
     const dead = exited();
     if (dead) throw new Error(`${dead} exited before the platform was ready`);
     try {
@@ -155,6 +161,7 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 }
 
 export async function startPlatform(options: PlatformOptions): Promise<RunningPlatform> {
+  if (options.stopSignal?.aborted) throw new Error('stopped before the platform was started');
   const env = platformEnv(options.env, options.ports);
   const specs = services(options.ports);
   const children = new Map<string, ChildProcess>();
@@ -186,7 +193,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
 
   const deadlineMs = Date.now() + (options.readyTimeoutMs ?? 90_000);
   try {
-    for (const spec of specs) await waitReady(spec.healthUrl, deadlineMs, () => firstDeath);
+    for (const spec of specs) await waitReady(spec.healthUrl, deadlineMs, () => firstDeath, options.stopSignal);
   } catch (error) {
     await stop();
     throw error;
