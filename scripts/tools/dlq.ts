@@ -34,20 +34,46 @@ interface Args {
   limit: number;
 }
 
+const COMMANDS = ['list', 'show', 'replay'] as const;
+
+/**
+ * Parses and checks everything before the broker is contacted: an option without its value
+ * (`--queue` at the end, or followed by another option) is refused rather than read as "no
+ * queue", which would widen a replay to every dead-letter queue.
+ */
 function parseArgs(argv: readonly string[]): Args {
   const [command, ...rest] = argv;
   const args: Args = { command: command ?? '', target: undefined, all: false, queue: undefined, limit: LIST_LIMIT_DEFAULT };
+  if (!args.command) throw new UsageError('missing command');
+  if (!(COMMANDS as readonly string[]).includes(args.command)) throw new UsageError(`unknown command ${args.command}`);
+  const valueOf = (option: string, index: number, what: string): string => {
+    const value = rest[index];
+    if (value === undefined || value === '' || value.startsWith('--')) throw new UsageError(`${option} needs ${what}`);
+    return value;
+  };
+  let limitGiven = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (arg === '--all') args.all = true;
-    else if (arg === '--queue') args.queue = rest[++i];
-    else if (arg === '--limit') args.limit = Number(rest[++i]);
-    else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
+    else if (arg === '--queue') args.queue = valueOf(arg, ++i, 'a name');
+    else if (arg === '--limit') {
+      args.limit = Number(valueOf(arg, ++i, 'a positive integer'));
+      limitGiven = true;
+    } else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else if (args.target === undefined) args.target = arg;
     else throw new UsageError(`unexpected argument ${arg}`);
   }
-  if (args.queue === '') throw new UsageError('--queue needs a name');
   if (!Number.isInteger(args.limit) || args.limit < 1) throw new UsageError('--limit must be a positive integer');
+  if (limitGiven && args.command !== 'list') throw new UsageError(`--limit goes with list, not ${args.command}`);
+  if (args.command === 'list') {
+    if (args.all) throw new UsageError('list takes no --all (it lists every dead letter up to --limit)');
+    if (args.target !== undefined) throw new UsageError(`unexpected argument ${args.target}`);
+  }
+  if (args.command === 'show') {
+    if (args.all) throw new UsageError('show takes one message id, not --all');
+    if (args.target === undefined) throw new UsageError('show needs a message id');
+  }
+  if (args.command === 'replay' && args.all === (args.target !== undefined)) throw new UsageError('replay needs a message id or --all');
   return args;
 }
 
@@ -124,8 +150,7 @@ async function main(argv: readonly string[]): Promise<number> {
         return 0;
       }
       case 'show': {
-        if (!args.target) throw new UsageError('show needs a message id');
-        const letter = await showDeadLetter({ connection, deadLetterQueues: queues, messageId: args.target });
+        const letter = await showDeadLetter({ connection, deadLetterQueues: queues, messageId: args.target! });
         if (!letter) {
           console.error(`no dead letter ${args.target} in ${queues.join(', ') || '(no queues)'}`);
           return 1;
@@ -134,7 +159,6 @@ async function main(argv: readonly string[]): Promise<number> {
         return 0;
       }
       case 'replay': {
-        if (args.all === (args.target !== undefined)) throw new UsageError('replay needs a message id or --all');
         let total = 0;
         for (const deadLetterQueue of queues) {
           const result = await replayDeadLetters({ connection, deadLetterQueue, messageIds: args.all ? 'all' : [args.target!] });
@@ -143,7 +167,11 @@ async function main(argv: readonly string[]): Promise<number> {
           if (!args.all && total > 0) break;
         }
         console.log(`${total} message${total === 1 ? '' : 's'} replayed`);
-        return !args.all && total === 0 ? 1 : 0;
+        if (!args.all && total === 0) {
+          console.error(`no dead letter ${args.target} in ${queues.join(', ') || '(no queues)'}`);
+          return 1;
+        }
+        return 0;
       }
       default:
         throw new UsageError(args.command ? `unknown command ${args.command}` : 'missing command');

@@ -5,14 +5,17 @@
 // some are (see the list), 2 when it cannot run (bad arguments, unreadable or malformed data).
 // env (as the ledger service): POSTGRES_URL, DATABASE_PREFIX (→ <prefix>_ledger), STRIPE_API_BASE,
 //      STRIPE_API_KEY, PAYMENTS_URL + INTERNAL_SIGNING_SECRET (replays of missed payments),
-//      RECONCILIATION_SETTLEMENT_URL, RECONCILIATION_PSP_FEE_PERCENT_BPS / _FIXED_MINOR, ...
+//      RECONCILIATION_SETTLEMENT_URL, RECONCILIATION_PSP_FEE_PERCENT_BPS / _FIXED_MINOR, ...; INIT_CWD
+//      (set by npm: the directory a relative --file is read from)
+import { resolve } from 'node:path';
 import { createLogger, formatAmount, type SqlClient } from '@clearhouse/shared';
 import { loadLedgerEnv } from '../../subgraphs/ledger/src/env';
 import { createLedgerPrisma } from '../../subgraphs/ledger/src/persistence/prisma';
-import { runReconciliation, type ProgressEvent } from '../../subgraphs/ledger/src/reconciliation/application/run-reconciliation';
+import { assertReconcilableDay, runReconciliation, type ProgressEvent } from '../../subgraphs/ledger/src/reconciliation/application/run-reconciliation';
 import { reconciliationDeps, reconciliationLoader } from '../../subgraphs/ledger/src/reconciliation/application/service';
 import { previousUtcDay } from '../../subgraphs/ledger/src/reconciliation/domain/day';
 import type { PspSource } from '../../subgraphs/ledger/src/reconciliation/domain/types';
+import type { PspDayLoader } from '../../subgraphs/ledger/src/reconciliation/ingestion/sources';
 
 const USAGE = 'usage: npm run reconcile -- --date YYYY-MM-DD [--source csv|api] [--file path] [--no-replay]   (default date: yesterday UTC)';
 
@@ -41,7 +44,10 @@ function parseArgs(argv: readonly string[]): Args {
       const text = value();
       if (text !== 'csv' && text !== 'api') throw new Error('--source is csv or api');
       source = text;
-    } else if (arg === '--file') file = value();
+    } else if (arg === '--file') {
+      // npm runs scripts from the project root: a relative path means where the operator was.
+      file = resolve(process.env.INIT_CWD || process.cwd(), value());
+    }
     else if (arg === '--no-replay') replay = false;
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
@@ -49,6 +55,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else throw new Error(`unknown argument ${JSON.stringify(arg)}`);
   }
   if (file !== undefined && source === 'api') throw new Error('--file goes with --source csv');
+  assertReconcilableDay(date);
   return { date, source: source ?? (file === undefined ? 'api' : 'csv'), ...(file === undefined ? {} : { file }), replay };
 }
 
@@ -85,6 +92,24 @@ function progressPrinter(): (event: ProgressEvent) => void {
   };
 }
 
+/**
+ * A settlement file named on the command line is the operator's own input: it is read and parsed
+ * completely before a run is claimed, so a mistyped path or a wrong file is refused (exit 2)
+ * without touching the day's recorded run — claiming it would turn an earlier COMPLETED run of
+ * the day into FAILED and drop its report. Data fetched from the PSP is still read inside the run,
+ * whose failures are recorded as the nightly job records them. null: refused (already reported).
+ */
+async function operatorInputChecked(loader: PspDayLoader, args: Args): Promise<PspDayLoader | null> {
+  if (args.file === undefined) return loader;
+  try {
+    const lines = await loader.load(args.date);
+    return { source: loader.source, description: loader.description, load: async () => lines };
+  } catch (error) {
+    console.error(`reconcile: ${loader.description}: ${(error as Error).message}\nnothing was recorded`);
+    return null;
+  }
+}
+
 async function main(): Promise<number> {
   let args: Args;
   try {
@@ -97,7 +122,8 @@ async function main(): Promise<number> {
   const logger = createLogger({ service: 'reconcile', level: process.env.LOG_LEVEL === undefined ? 'warn' : env.LOG_LEVEL });
   const prisma = createLedgerPrisma({ postgresUrl: env.POSTGRES_URL, databasePrefix: env.DATABASE_PREFIX, poolMax: 4 });
   try {
-    const loader = reconciliationLoader(env, args.source, args.file);
+    const loader = await operatorInputChecked(reconciliationLoader(env, args.source, args.file), args);
+    if (loader === null) return 2;
     console.log(`Clearhouse reconciliation of ${args.date} — ${loader.description}`);
     const deps = reconciliationDeps(env, prisma as unknown as SqlClient, logger, { replay: args.replay });
     const result = await runReconciliation(deps, args.date, loader, progressPrinter());
