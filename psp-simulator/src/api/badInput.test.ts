@@ -47,8 +47,27 @@ async function snapshot(): Promise<Snapshot> {
   };
 }
 
+const QUIET_MS = 150;
+const QUIET_ROUNDS_MAX = 40;
+
+/**
+ * A snapshot once the simulator has gone quiet: earlier tests' objects move on by themselves (a
+ * refund succeeds, a payout is paid, a dispute opens, each a little later and with its event),
+ * and such a change must not be taken for a write of the request under test.
+ */
+async function quietSnapshot(): Promise<Snapshot> {
+  let previous = await snapshot();
+  for (let round = 0; round < QUIET_ROUNDS_MAX; round++) {
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    const current = await snapshot();
+    if (JSON.stringify(current) === JSON.stringify(previous)) return current;
+    previous = current;
+  }
+  throw new Error(`the simulator did not go quiet within ${QUIET_MS * QUIET_ROUNDS_MAX} ms`);
+}
+
 async function expectRejectedWithoutWrites(path: string, form: Record<string, string>, status: number, param: string): Promise<void> {
-  const before = await snapshot();
+  const before = await quietSnapshot();
   const response = await rawPost(path, form);
   expect(response.status).toBe(status);
   expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param } });
@@ -89,7 +108,7 @@ describe('bad input writes nothing', () => {
 
   it('a payment intent created with a bad confirm flag or an unknown payment method is not created', async () => {
     await expectRejectedWithoutWrites('/v1/payment_intents', { amount: '1000', currency: 'usd', payment_method: 'pm_card_visa', confirm: 'yes please' }, 400, 'confirm');
-    const before = await snapshot();
+    const before = await quietSnapshot();
     const response = await rawPost('/v1/payment_intents', { amount: '1000', currency: 'usd', payment_method: 'pm_no_such_method', confirm: 'true' });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { code: 'resource_missing', param: 'payment_method' } });
