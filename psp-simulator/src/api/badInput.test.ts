@@ -160,3 +160,23 @@ describe('hosted 3-D Secure challenge', () => {
     expect((await sim.stripe.paymentIntents.retrieve(paymentIntent.id)).status).toBe('succeeded');
   });
 });
+
+describe('three-decimal currencies', () => {
+  it('takes payment intents, checkout sessions and refunds in KWD only in tens of the minor unit, as Stripe does', async () => {
+    await expectRejectedWithoutWrites('/v1/payment_intents', { amount: '12345', currency: 'kwd' }, 400, 'amount');
+    await expectRejectedWithoutWrites(
+      '/v1/checkout/sessions',
+      { mode: 'payment', 'line_items[0][quantity]': '1', 'line_items[0][price_data][currency]': 'bhd', 'line_items[0][price_data][unit_amount]': '1005', 'line_items[0][price_data][product_data][name]': 'Item' },
+      400,
+      'line_items',
+    );
+    const paid = await sim.stripe.paymentIntents.create({ amount: 12_340, currency: 'kwd', payment_method: 'pm_card_visa', confirm: true });
+    expect(paid.status).toBe('succeeded');
+    await expectRejectedWithoutWrites('/v1/refunds', { payment_intent: paid.id, amount: '5' }, 400, 'amount');
+    const refund = await sim.stripe.refunds.create({ payment_intent: paid.id, amount: 2_340 });
+    expect(refund.amount).toBe(2_340);
+    // Other currencies take any minor unit.
+    const usd = await sim.stripe.paymentIntents.create({ amount: 12_345, currency: 'usd' });
+    expect(usd.amount).toBe(12_345);
+  });
+});

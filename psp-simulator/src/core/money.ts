@@ -1,7 +1,20 @@
 // Money math in integer minor units. Fees use bigint so that no intermediate is a float.
+import { invalidRequest } from './errors.js';
 
 const zeroDecimal = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf', 'isk']);
 const threeDecimal = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd', 'iqd', 'lyd']);
+
+/**
+ * Stripe takes payment intents, refunds and disputes in these three-decimal currencies only with a
+ * last digit of 0 ("your integration must round amounts to the nearest ten").
+ */
+const tenStepCurrencies = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+export function assertPspAmountStep(amountMinor: number, currency: string, param: string): void {
+  if (tenStepCurrencies.has(currency.toLowerCase()) && amountMinor % 10 !== 0) {
+    throw invalidRequest(`Amounts in ${currency.toUpperCase()} must be a multiple of 10 (the last digit must be 0).`, param, 'amount_invalid');
+  }
+}
 
 export function currencyExponent(currency: string): number {
   const code = currency.toLowerCase();

@@ -5,7 +5,7 @@ import { invalidRequest, noSuchObject } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { jobKinds } from '../core/jobKinds.js';
 import type { Job } from '../core/jobs.js';
-import { maxAmountMinor } from '../core/money.js';
+import { assertPspAmountStep, maxAmountMinor } from '../core/money.js';
 import type { Sim } from '../core/sim.js';
 import type { CheckoutSession, PaymentIntent } from '../core/types.js';
 import { fieldEquals, listObjects } from '../api/list.js';
@@ -52,6 +52,7 @@ function sessionAmount(items: LineItem[]): { amountTotal: number; currency: stri
     amountTotal += item.unitAmount * item.quantity;
   }
   if (amountTotal < 1 || amountTotal > maxAmountMinor) throw invalidRequest(`The total amount must be between 1 and ${maxAmountMinor}.`, 'line_items');
+  assertPspAmountStep(amountTotal, currency, 'line_items');
   return { amountTotal, currency };
 }
 

@@ -175,7 +175,7 @@ describe('admin: adjustments, fee overrides, config, settlement', () => {
   it('the settlement CSV lists the day’s balance transactions consistently with the API', async () => {
     const paymentIntent = await paid(12_345, 'usd');
     await paid(500, 'jpy');
-    await paid(1234, 'kwd');
+    await paid(1230, 'kwd'); // Stripe takes three-decimal amounts in tens of the minor unit
     const day = new Date().toISOString().slice(0, 10);
     const response = await fetch(`${sim.url}/__admin/settlements/${day}.csv`);
     expect(response.status).toBe(200);
@@ -188,7 +188,7 @@ describe('admin: adjustments, fee overrides, config, settlement', () => {
     const usdRow = rows.find((row) => row[9] === paymentIntent.id);
     expect(usdRow?.slice(3, 8)).toEqual(['usd', '123.45', '3.88', '119.57', 'charge']);
     expect(rows.find((row) => row[3] === 'jpy')?.slice(4, 7)).toEqual(['500', '45', '455']);
-    expect(rows.find((row) => row[3] === 'kwd')?.slice(4, 7)).toEqual(['1.234', '0.066', '1.168']);
+    expect(rows.find((row) => row[3] === 'kwd')?.slice(4, 7)).toEqual(['1.230', '0.066', '1.164']);
     const byId = new Map(api.map((transaction) => [transaction.id, transaction]));
     for (const row of rows) {
       const transaction = byId.get(row[0] ?? '');

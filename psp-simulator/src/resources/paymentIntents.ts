@@ -1,6 +1,7 @@
 // /v1/payment_intents: create, retrieve, update, confirm, capture, cancel, list.
 import { invalidRequest, noSuchObject, unexpectedState } from '../core/errors.js';
 import { newId, newSecret } from '../core/ids.js';
+import { assertPspAmountStep } from '../core/money.js';
 import type { Sim } from '../core/sim.js';
 import { publicView, type Charge, type Metadata, type PaymentIntent } from '../core/types.js';
 import { listObjects } from '../api/list.js';
@@ -71,6 +72,7 @@ export function createPaymentIntent({ sim, params }: ApiCall): object {
     description: optionalString(params, 'description') ?? null,
     metadata: applyMetadata({}, params),
   };
+  assertPspAmountStep(input.amount, input.currency, 'amount');
   const paymentMethod = optionalString(params, 'payment_method');
   const confirmNow = optionalBoolean(params, 'confirm') === true;
   const returnUrl = optionalString(params, 'return_url');
@@ -97,6 +99,7 @@ export function updatePaymentIntent({ sim, params, pathParams }: ApiCall): objec
   const metadata = applyMetadata(paymentIntent.metadata, params);
   const description = optionalString(params, 'description');
   if (amount !== undefined && !confirmableStatuses.includes(paymentIntent.status)) throw unexpectedState('The amount can only be changed before the PaymentIntent is confirmed.');
+  if (amount !== undefined) assertPspAmountStep(amount, paymentIntent.currency, 'amount');
   if (amount !== undefined) paymentIntent.amount = amount;
   paymentIntent.metadata = metadata;
   if (description !== undefined) paymentIntent.description = description;

@@ -2,6 +2,7 @@
 // already refunded. A refund is `pending` at first and `succeeded` after refundDelayMs.
 import { invalidRequest, noSuchObject } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { assertPspAmountStep } from '../core/money.js';
 import { jobKinds } from '../core/jobKinds.js';
 import type { Job } from '../core/jobs.js';
 import type { Sim } from '../core/sim.js';
@@ -48,6 +49,7 @@ export function createRefund({ sim, params }: ApiCall): object {
   }
   assertNotChargedBack(sim, charge);
   const amount = requestedAmount ?? refundable;
+  assertPspAmountStep(amount, charge.currency, 'amount');
   if (amount > refundable) {
     throw invalidRequest(`Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`, 'amount', 'amount_too_large');
   }

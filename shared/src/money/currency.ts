@@ -56,6 +56,23 @@ export function minorUnitsPerMajor(currency: string): bigint {
   return 10n ** BigInt(currencyExponent(currency));
 }
 
+// Three-decimal currencies at the PSP: Stripe accepts their payment intents, refunds and disputes
+// only with a last digit of 0 ("your integration must round amounts to the nearest ten"; its
+// payment partners settle them in tens of the minor unit). Amounts sent there are multiples of
+// this step; every other currency's step is 1.
+const PSP_AMOUNT_STEPS_MINOR: ReadonlyMap<string, bigint> = new Map<string, bigint>([
+  ['KWD', 10n],
+  ['BHD', 10n],
+  ['JOD', 10n],
+  ['OMR', 10n],
+  ['TND', 10n],
+]);
+
+export function pspAmountStepMinor(currency: string): bigint {
+  currencyExponent(currency);
+  return PSP_AMOUNT_STEPS_MINOR.get(currency) ?? 1n;
+}
+
 // Upper limit for a single payment (charge, refund, payout) in minor units.
 // Rule: the amount may have at most six digits of major units (999,999.xx), and, like the
 // card networks' and Stripe's 8-digit amount field, at least eight digits in minor units, so

@@ -6,6 +6,7 @@ export {
   isSupportedCurrency,
   maxAmountMinor,
   minorUnitsPerMajor,
+  pspAmountStepMinor,
 } from './currency.js';
 export {
   CurrencyMismatchError,

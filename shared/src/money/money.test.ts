@@ -12,6 +12,7 @@ import {
   formatAmount,
   isSupportedCurrency,
   maxAmountMinor,
+  pspAmountStepMinor,
   money,
   parseAmount,
   percentageOfMinor,
@@ -42,6 +43,12 @@ describe('currencies', () => {
     expect(maxAmountMinor('JPY')).toBe(99_999_999n);
     expect(maxAmountMinor('KWD')).toBe(999_999_999n);
     expect(() => maxAmountMinor('XYZ')).toThrow(UnknownCurrencyError);
+  });
+
+  it('sends three-decimal amounts to the PSP in tens of the minor unit, as Stripe requires', () => {
+    expect(['KWD', 'BHD', 'JOD', 'OMR', 'TND'].map(pspAmountStepMinor)).toEqual([10n, 10n, 10n, 10n, 10n]);
+    expect(['USD', 'JPY', 'EUR'].map(pspAmountStepMinor)).toEqual([1n, 1n, 1n]);
+    expect(() => pspAmountStepMinor('XYZ')).toThrow(UnknownCurrencyError);
   });
 });
 

@@ -12,7 +12,7 @@
 // a key whose earlier run failed or crashed after step 1 (maybe after the PSP refunded) finishes
 // that refund instead of reserving and sending a second one.
 import { randomUUID } from 'node:crypto';
-import { DomainError, newEvent, planRefund, runIdempotent, serializeEventPayload, type Caller, type RefundSucceededV1 } from '@clearhouse/shared';
+import { DomainError, newEvent, planRefund, pspAmountStepMinor, runIdempotent, serializeEventPayload, type Caller, type RefundSucceededV1 } from '@clearhouse/shared';
 import { decideRefund, orderStatusAfterRefund, paymentStatusAfterRefund } from '../domain/aftersale.js';
 import { nextOrderStatus } from '../domain/order-status.js';
 import { callPsp, type PspCallPolicy } from '../psp/executor.js';
@@ -46,7 +46,10 @@ async function reserveRefund(deps: PaymentsDeps, callerId: string, input: Refund
     const payment = await tx.lockPayment(found.paymentId);
     const order = (await tx.ordersOf(found.paymentId)).find((candidate) => candidate.id === input.paymentOrderId);
     if (!payment || !order) return { kind: 'rejected', response: aftersaleFailure(null, orderNotFound(input.paymentOrderId)) };
-    const decision = decideRefund(payment.status, order, input.amountMinor ?? null);
+    const decision = decideRefund(payment.status, order, input.amountMinor ?? null, pspAmountStepMinor(payment.currency));
+    if (decision.kind === 'invalid_amount') {
+      return { kind: 'rejected', response: aftersaleFailure(null, new DomainError('INVALID_INPUT', decision.message, { field: ['input', 'amountMinor'] })) };
+    }
     if (decision.kind === 'invalid_state') {
       return { kind: 'rejected', response: aftersaleFailure(null, new DomainError('INVALID_STATE', decision.message, { field: ['input', 'paymentOrderId'] })) };
     }

@@ -33,6 +33,11 @@ describe('refunds', () => {
     expect(decideRefund('REQUIRES_PAYMENT', order({ status: 'PENDING' }), 1n).kind).toBe('invalid_state');
     expect(decideRefund('DISPUTED', order(), 1n).kind).toBe('invalid_state');
     expect(decideRefund('SUCCEEDED', order({ status: 'DELIVERED' }), 1n).kind).toBe('refund');
+    // A three-decimal currency's PSP step (10): a requested amount must be a multiple of it; the rest
+    // of an order whose amount and earlier refunds are multiples is one too.
+    expect(decideRefund('SUCCEEDED', order(), 4505n, 10n).kind).toBe('invalid_amount');
+    expect(decideRefund('SUCCEEDED', order(), 4500n, 10n)).toEqual({ kind: 'refund', amountMinor: 4500n });
+    expect(decideRefund('SUCCEEDED', order(), null, 10n).kind).toBe('refund');
   });
 
   test('property: any sequence of refunds stays within the order, and the plans add up', () => {

@@ -48,12 +48,20 @@ export function decideDelivery(paymentStatus: PaymentStatus, order: AftersaleOrd
 export type RefundDecision =
   | { kind: 'refund'; amountMinor: bigint }
   | { kind: 'invalid_state'; message: string }
-  | { kind: 'exceeds_refundable'; refundableMinor: bigint; message: string };
+  | { kind: 'exceeds_refundable'; refundableMinor: bigint; message: string }
+  | { kind: 'invalid_amount'; message: string };
 
-/** requestedMinor null: everything not yet refunded (or reserved). */
-export function decideRefund(paymentStatus: PaymentStatus, order: AftersaleOrder, requestedMinor: bigint | null): RefundDecision {
+/**
+ * requestedMinor null: everything not yet refunded (or reserved). stepMinor: the PSP's amount step
+ * in the payment's currency (pspAmountStepMinor: 10 for three-decimal currencies); a requested
+ * amount must be a multiple of it.
+ */
+export function decideRefund(paymentStatus: PaymentStatus, order: AftersaleOrder, requestedMinor: bigint | null, stepMinor = 1n): RefundDecision {
   if (!REFUNDABLE_PAYMENT_STATUSES.includes(paymentStatus) || !REFUNDABLE_ORDER_STATUSES.includes(order.status)) {
     return { kind: 'invalid_state', message: `an order in status ${order.status} (payment ${paymentStatus}) cannot be refunded` };
+  }
+  if (requestedMinor !== null && requestedMinor > 0n && requestedMinor % stepMinor !== 0n) {
+    return { kind: 'invalid_amount', message: `amountMinor must be a multiple of ${stepMinor} in this currency: the PSP takes its amounts in tens of the minor unit` };
   }
   const left = refundableMinor(order);
   const amountMinor = requestedMinor ?? left;

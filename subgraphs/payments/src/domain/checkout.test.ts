@@ -36,8 +36,17 @@ describe('validateCheckoutInput', () => {
     [{ returnUrl: 'ftp://x' }, 'INVALID_INPUT', 'input.returnUrl'],
     [{ metadata: 'text' }, 'INVALID_INPUT', 'input.metadata'],
     [{ metadata: { a: 'x'.repeat(5000) } }, 'INVALID_INPUT', 'input.metadata'],
+    // Stripe takes three-decimal amounts only in tens of the minor unit.
+    [{ currency: 'KWD', orders: [{ sellerId: 's1', amountMinor: 12_340n }, { sellerId: 's2', amountMinor: 12_345n }] }, 'INVALID_INPUT', 'input.orders.1.amountMinor'],
+    [{ currency: 'BHD', orders: [{ sellerId: 's1', amountMinor: 1n }] }, 'INVALID_INPUT', 'input.orders.0.amountMinor'],
   ] as [Partial<CreateCheckoutInput>, string, string][])('%j → %s at %s', (input, code, field) => {
     expect(errorsOf(input)).toContainEqual({ code, field });
+  });
+
+  test('three-decimal currencies take multiples of ten; other currencies any minor unit', () => {
+    expect(errorsOf({ currency: 'KWD', orders: [{ sellerId: 's1', amountMinor: 12_340n }, { sellerId: 's2', amountMinor: 10n }] })).toEqual([]);
+    expect(errorsOf({ currency: 'USD', orders: [{ sellerId: 's1', amountMinor: 12_345n }] })).toEqual([]);
+    expect(errorsOf({ currency: 'JPY', orders: [{ sellerId: 's1', amountMinor: 1n }] })).toEqual([]);
   });
 
   test('the same reference at two different sellers is fine', () => {

@@ -7,6 +7,7 @@ import {
   isSupportedCurrency,
   isWellFormedId,
   maxAmountMinor,
+  pspAmountStepMinor,
   userError,
   type FeeSchedule,
   type UserErrorPayload,
@@ -96,6 +97,11 @@ export function validateCheckoutInput(input: CreateCheckoutInput): ValidCheckout
       errors.push(userError('INVALID_INPUT', 'amountMinor must be a positive integer', at('orders', index, 'amountMinor')));
     } else if (limitMinor !== null && order.amountMinor > limitMinor) {
       errors.push(userError('INVALID_INPUT', `amountMinor must be at most ${limitMinor} for ${input.currency}`, at('orders', index, 'amountMinor')));
+    } else if (currencyOk && order.amountMinor % pspAmountStepMinor(input.currency) !== 0n) {
+      // Each order a multiple too, so that refunding a whole order (or what is left of it) is an
+      // amount the PSP takes.
+      const step = pspAmountStepMinor(input.currency);
+      errors.push(userError('INVALID_INPUT', `amountMinor must be a multiple of ${step} for ${input.currency}: the PSP takes its amounts in tens of the minor unit`, at('orders', index, 'amountMinor')));
     } else {
       totalMinor += order.amountMinor;
     }
