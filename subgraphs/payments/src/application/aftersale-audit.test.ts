@@ -1,11 +1,14 @@
 // Audit of the after-sale mutations (refunds, delivery) against the design: idempotency when a
 // run is interrupted after the PSP was called, and bad input that must write nothing. A real
-// (throw-away) payments database; the PSP is a small in-memory stand-in as in aftersale-flow.test.ts.
+// (throw-away) payments database and the real PSP simulator (in-process, its own database) through
+// the official SDK, as in the service; payments are paid on its hosted page.
+import { randomBytes } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { createPgDatabase, DomainError, type Caller, type PgDatabase } from '@clearhouse/shared';
-import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
+import { createTestDatabase, waitFor, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { PspError, type CreateRefundRequest, type PaymentsPsp, type PspDisputeState, type PspPaymentState, type PspRefundState } from '../psp/port.js';
+import type { PspDisputeState, PspRefundState } from '../psp/port.js';
+import { createStripePsp } from '../psp/stripe.js';
 import { createCheckout } from './create-checkout.js';
 import { confirmDelivery } from './delivery.js';
 import { applyPspDisputeState } from './disputes.js';
@@ -14,68 +17,70 @@ import { testPaymentsDeps } from './deps.test-support.js';
 import { applyPspRefundState, refundPaymentOrder } from './refunds.js';
 import { syncPaymentWithPsp } from './sync-with-psp.js';
 
+// The simulator's own sources (as abandoned-registrations.test.ts loads them): it is not a dependency of this package.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const simulatorModule = require('../../../../psp-simulator/src/server.ts') as { startSimulator(options: Record<string, unknown>): Promise<{ url: string; stop(): Promise<void> }> };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const simulatorDb = require('../../../../psp-simulator/src/store/db.ts') as { dropDatabase(url: string): Promise<void> };
+
+const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+const SUCCESS_CARD = '4242424242424242';
+
 let database: TestDatabase;
 let pg: PgDatabase;
 let prisma: PrismaClient;
-
-/** Keeps refunds like Stripe: the same idempotency key answers with the same refund. */
-class FakePsp implements PaymentsPsp {
-  refunds = new Map<string, PspRefundState>();
-  byIdempotencyKey = new Map<string, PspRefundState>();
-  refundCalls: CreateRefundRequest[] = [];
-  /** What a new refund's status is when the PSP answers (Stripe: pending, then succeeded). */
-  answerStatus: PspRefundState['status'] = 'succeeded';
-  async createCheckoutSession(request: { paymentId: string }) {
-    return { sessionId: `cs_${request.paymentId}`, paymentIntentId: `pi_${request.paymentId}`, url: `http://psp/pay/cs_${request.paymentId}` };
-  }
-  async retrievePaymentIntent(id: string): Promise<PspPaymentState> {
-    return intent(id.slice(3), 'SUCCEEDED');
-  }
-  async expireCheckoutSession() {}
-  parseWebhook(): never {
-    throw new Error('not used');
-  }
-  async createRefund(request: CreateRefundRequest): Promise<PspRefundState> {
-    this.refundCalls.push(request);
-    const replay = this.byIdempotencyKey.get(request.idempotencyKey);
-    if (replay) return replay;
-    const state: PspRefundState = { pspRefundId: `re_${this.refunds.size + 1}_${request.refundId}`, paymentIntentId: request.paymentIntentId, amountMinor: request.amountMinor, currency: 'USD', status: this.answerStatus, refundId: request.refundId, failureReason: null };
-    this.refunds.set(state.pspRefundId, state);
-    this.byIdempotencyKey.set(request.idempotencyKey, state);
-    return state;
-  }
-  async retrieveRefund(id: string) {
-    const refund = this.refunds.get(id);
-    if (!refund) throw new PspError('rejected', 'no such refund', 404, 'resource_missing');
-    return refund;
-  }
-  async listRefunds(paymentIntentId: string) {
-    return [...this.refunds.values()].filter((refund) => refund.paymentIntentId === paymentIntentId);
-  }
-  async retrieveDispute(): Promise<PspDisputeState> {
-    throw new Error('not used');
-  }
-  async retrievePayout(id: string) {
-    return { pspPayoutId: id, status: 'paid' as const, payoutId: 'payout_1', failureCode: null, failureMessage: null };
-  }
-}
-
-function intent(paymentId: string, status: PspPaymentState['status']): PspPaymentState {
-  return { paymentIntentId: `pi_${paymentId}`, status, pspStatus: status.toLowerCase(), paymentId, amountMinor: 0n, currency: 'USD', chargeId: 'ch_1', failureCode: null, failureMessage: null };
-}
-
-let psp: FakePsp;
+let simulator: { url: string; stop(): Promise<void> };
+let simulatorDatabaseUrl: string;
 let deps: PaymentsDeps;
 const platform: Caller = { role: 'platform', keyId: 'key_audit', sellerId: null };
 let counter = 0;
 
+async function simulatorAdmin(path: string, body: unknown): Promise<void> {
+  const response = await fetch(`${simulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+}
+
+/** The refunds the PSP holds for a payment intent. */
+async function pspRefunds(paymentIntentId: string): Promise<PspRefundState[]> {
+  return deps.psp.listRefunds(paymentIntentId);
+}
+
+/** The refund requests the PSP has received so far (its request log; the tests run one at a time). */
+async function pspRefundRequests(): Promise<number> {
+  const { entries } = (await (await fetch(`${simulator.url}/__admin/log?kind=api`)).json()) as { entries: { method: string; path: string }[] };
+  return entries.filter((entry) => entry.method === 'POST' && entry.path === '/v1/refunds').length;
+}
+
+async function payOnHostedPage(checkoutUrl: string): Promise<void> {
+  const body = new URLSearchParams({ card_number: SUCCESS_CARD, exp_month: '12', exp_year: String(new Date().getUTCFullYear() + 3), cvc: '123' });
+  const response = await fetch(checkoutUrl, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+  await response.text();
+  if (response.status >= 400) throw new Error(`hosted page answered ${response.status}`);
+}
+
+/** A checkout paid on the PSP's hosted page and brought to SUCCEEDED from the PSP's state (as its webhook would). */
 async function paidPayment(amounts: bigint[] = [6000n, 4000n]) {
   counter += 1;
   const input = { idempotencyKey: `ck${counter}`, buyerId: `b${counter}`, currency: 'USD', orders: amounts.map((amountMinor, i) => ({ sellerId: `s${i}`, amountMinor })) };
-  const { paymentId } = await createCheckout(deps, { caller: platform, input });
-  await syncPaymentWithPsp(deps, paymentId!, intent(paymentId!, 'SUCCEEDED'), 'test');
-  const orders = await prisma.paymentOrder.findMany({ where: { paymentId: paymentId! }, orderBy: { position: 'asc' } });
-  return { paymentId: paymentId!, orders };
+  const created = await createCheckout(deps, { caller: platform, input });
+  expect(created.userErrors).toEqual([]);
+  const registered = await deps.store.findPayment(created.paymentId!);
+  await payOnHostedPage(registered!.checkoutUrl!);
+  const paymentIntentId = registered!.pspPaymentIntentId!;
+  await syncPaymentWithPsp(deps, created.paymentId!, await deps.psp.retrievePaymentIntent(paymentIntentId), 'test');
+  const orders = await prisma.paymentOrder.findMany({ where: { paymentId: created.paymentId! }, orderBy: { position: 'asc' } });
+  expect((await deps.store.findPayment(created.paymentId!))?.status).toBe('SUCCEEDED');
+  return { paymentId: created.paymentId!, paymentIntentId, orders };
+}
+
+/** The refund's outcome as the PSP reports it once it settled (what its refund.updated webhook carries). */
+async function settleFromPsp(refundId: string): Promise<void> {
+  const row = await prisma.refund.findUniqueOrThrow({ where: { id: refundId } });
+  const state = await waitFor(async () => {
+    const current = await deps.psp.retrieveRefund(row.pspRefundId!);
+    return current.status === 'succeeded' ? current : undefined;
+  }, `refund ${refundId} succeeded at the PSP`, 5_000);
+  await applyPspRefundState(deps, refundId, state, 'refund.updated');
 }
 
 /** Everything a mutation on this payment could have written. */
@@ -104,14 +109,15 @@ beforeAll(async () => {
   database = await createTestDatabase('payments');
   pg = createPgDatabase(database.url, { poolMax: 10 });
   prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url, max: 10 }) });
-});
-
-beforeEach(() => {
-  psp = new FakePsp();
-  deps = testPaymentsDeps(pg, psp);
+  simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
+  simulator = await simulatorModule.startSimulator({ port: 0, host: '127.0.0.1', databaseUrl: simulatorDatabaseUrl, webhookUrl: 'http://127.0.0.1:9/no-payouts-here', webhookEvents: ['payout.paid'], webhookSecret: 'whsec_audit', logLevel: 'silent', config: { refundDelayMs: 50 } });
+  const psp = createStripePsp({ apiKey: 'sk_test_audit', apiBase: simulator.url, timeoutMs: 2_000, webhookSecret: 'whsec_audit' });
+  deps = testPaymentsDeps(pg, psp, { pspPolicy: { attemptsMax: 2, timeoutMs: 2_000, backoffMsBase: 1, backoffMsMax: 2 } });
 });
 
 afterAll(async () => {
+  await simulator?.stop();
+  await simulatorDb?.dropDatabase(simulatorDatabaseUrl).catch(() => undefined);
   await pg?.end();
   await prisma?.$disconnect();
   await database?.drop();
@@ -119,7 +125,7 @@ afterAll(async () => {
 
 describe('refundPaymentOrder idempotency', () => {
   test('a run that fails after the PSP created the refund: the retry with the same key finishes that refund, never a second one', async () => {
-    const { paymentId, orders } = await paidPayment([5000n]);
+    const { paymentId, paymentIntentId, orders } = await paidPayment([5000n]);
     const input = { idempotencyKey: `rk${counter}`, paymentOrderId: orders[0]!.id, amountMinor: 1000n };
     // The database connection drops right after the PSP answered (the run throws; its key is released).
     const store = deps.store;
@@ -133,16 +139,17 @@ describe('refundPaymentOrder idempotency', () => {
       },
     };
     await expect(refundPaymentOrder(failing, platform, input)).rejects.toThrow('Connection terminated');
-    expect(psp.refunds.size).toBe(1);
+    expect(await pspRefunds(paymentIntentId)).toHaveLength(1);
 
     const retried = await refundPaymentOrder(deps, platform, input);
     expect(retried.userErrors).toEqual([]);
     const again = await refundPaymentOrder(deps, platform, input);
     expect(again).toEqual({ ...retried, replayed: true });
+    await settleFromPsp(retried.id!);
 
     // One refund requested, one refund at the PSP, one refund of 1000 booked.
-    expect(psp.refunds.size).toBe(1);
-    expect(new Set(psp.refundCalls.map((call) => call.refundId)).size).toBe(1);
+    const atPsp = await pspRefunds(paymentIntentId);
+    expect(atPsp.map((refund) => [refund.refundId, refund.amountMinor, refund.status])).toEqual([[retried.id, 1000n, 'succeeded']]);
     const rows = await prisma.refund.findMany({ where: { paymentId } });
     expect(rows.map((row) => [row.id, row.status, row.amountMinor])).toEqual([[retried.id, 'SUCCEEDED', 1000n]]);
     const order = await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orders[0]!.id } });
@@ -151,17 +158,19 @@ describe('refundPaymentOrder idempotency', () => {
   });
 
   test('after such a failure, the same key with another amount is IDEMPOTENCY_KEY_REUSED and sends nothing', async () => {
-    const { paymentId, orders } = await paidPayment([5000n]);
+    const { paymentId, paymentIntentId, orders } = await paidPayment([5000n]);
     const input = { idempotencyKey: `ru${counter}`, paymentOrderId: orders[0]!.id, amountMinor: 700n };
     const failing: PaymentsDeps = { ...deps, store: { ...deps.store, addTimeline: async () => Promise.reject(new Error('Connection terminated unexpectedly')) } };
     await expect(refundPaymentOrder(failing, platform, input)).rejects.toThrow('Connection terminated');
     expect(await codeOf(refundPaymentOrder(deps, platform, { ...input, amountMinor: 701n }))).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(await prisma.refund.count({ where: { paymentId } })).toBe(1);
-    expect(psp.refunds.size).toBe(1);
+    expect(await pspRefunds(paymentIntentId)).toHaveLength(1);
     // The original input still finishes the one refund.
-    expect((await refundPaymentOrder(deps, platform, input)).userErrors).toEqual([]);
+    const finished = await refundPaymentOrder(deps, platform, input);
+    expect(finished.userErrors).toEqual([]);
+    await settleFromPsp(finished.id!);
     expect(await prisma.refund.findMany({ where: { paymentId }, select: { status: true, amountMinor: true } })).toEqual([{ status: 'SUCCEEDED', amountMinor: 700n }]);
-    expect(psp.refunds.size).toBe(1);
+    expect(await pspRefunds(paymentIntentId)).toHaveLength(1);
   });
 });
 
@@ -170,6 +179,7 @@ describe('bad input to the after-sale mutations writes nothing', () => {
     const { paymentId, orders } = await paidPayment([5000n]);
     const orderId = orders[0]!.id;
     const before = await footprint(paymentId, [orderId]);
+    const requestsBefore = await pspRefundRequests();
     const cases: [Parameters<typeof refundPaymentOrder>[2], string, string[]][] = [
       [{ idempotencyKey: 'v1', paymentOrderId: orderId, amountMinor: 0n }, 'INVALID_INPUT', ['input', 'amountMinor']],
       [{ idempotencyKey: 'v2', paymentOrderId: orderId, amountMinor: -5n }, 'INVALID_INPUT', ['input', 'amountMinor']],
@@ -192,11 +202,12 @@ describe('bad input to the after-sale mutations writes nothing', () => {
     }
     expect(await codeOf(refundPaymentOrder(deps, { role: 'seller', keyId: 'key_seller', sellerId: 's0' }, { idempotencyKey: 'v7', paymentOrderId: orderId }))).toBe('FORBIDDEN');
     expect(await footprint(paymentId, [orderId])).toEqual(before);
-    expect(psp.refundCalls).toEqual([]);
+    expect(await pspRefundRequests()).toBe(requestsBefore);
   });
 
   test('refundPaymentOrder: a refused amount or state writes no refund, reservation or event', async () => {
     const { paymentId, orders } = await paidPayment([5000n]);
+    const requestsBefore = await pspRefundRequests();
     const { paymentId: unpaidId } = await createCheckout(deps, { caller: platform, input: { idempotencyKey: `cu${++counter}`, buyerId: 'bu', currency: 'USD', orders: [{ sellerId: 's', amountMinor: 100n }] } });
     const unpaidOrder = await prisma.paymentOrder.findFirstOrThrow({ where: { paymentId: unpaidId! } });
     const before = [await footprint(paymentId, [orders[0]!.id]), await footprint(unpaidId!, [unpaidOrder.id])];
@@ -206,7 +217,7 @@ describe('bad input to the after-sale mutations writes nothing', () => {
     const after = [await footprint(paymentId, [orders[0]!.id]), await footprint(unpaidId!, [unpaidOrder.id])];
     // Only the idempotency keys (the refusals are stored for replay) may differ.
     expect(after.map(({ keys: _keys, ...rest }) => rest)).toEqual(before.map(({ keys: _keys, ...rest }) => rest));
-    expect(psp.refundCalls).toEqual([]);
+    expect(await pspRefundRequests()).toBe(requestsBefore);
   });
 
   test('confirmDelivery: typed errors, nothing written', async () => {
@@ -226,19 +237,23 @@ describe('disputes with a refund in flight', () => {
   test('the PSP disputes what is not refunded yet (pending refunds included): an order being fully refunded holds nothing', async () => {
     // Order A 6000 (seller s0), order B 4000 (seller s1). A is being refunded in full; the PSP
     // counts the pending refund as refunded, so the chargeback (4000) is all of B's money.
-    const { paymentId, orders } = await paidPayment([6000n, 4000n]);
-    psp.answerStatus = 'pending';
-    const refund = await refundPaymentOrder(deps, platform, { idempotencyKey: `dr${counter}`, paymentOrderId: orders[0]!.id });
+    const { paymentId, paymentIntentId, orders } = await paidPayment([6000n, 4000n]);
+    // The PSP keeps this refund pending for the rest of the test.
+    await simulatorAdmin('/__admin/config', { refundDelayMs: 600_000 });
+    const refund = await refundPaymentOrder(deps, platform, { idempotencyKey: `dr${counter}`, paymentOrderId: orders[0]!.id }).finally(() => simulatorAdmin('/__admin/config', { refundDelayMs: 50 }));
     expect(refund.userErrors).toEqual([]);
-    const open: PspDisputeState = { pspDisputeId: `dp_audit_${counter}`, paymentIntentId: `pi_${paymentId}`, amountMinor: 4000n, currency: 'USD', status: 'open', pspStatus: 'needs_response', reason: 'fraudulent', feeMinor: 0n };
+    expect((await prisma.refund.findUniqueOrThrow({ where: { id: refund.id! } })).status).toBe('PENDING');
+    // The dispute as the PSP's webhook would carry it (it disputes captured - refunded: 4000).
+    const open: PspDisputeState = { pspDisputeId: `dp_audit_${counter}`, paymentIntentId, amountMinor: 4000n, currency: 'USD', status: 'open', pspStatus: 'needs_response', reason: 'fraudulent', feeMinor: 0n };
     expect(await applyPspDisputeState(deps, open, null)).toBe('opened');
     const opened = await prisma.outboxMessage.findFirstOrThrow({ where: { correlationId: paymentId, eventType: 'dispute.opened' } });
     const holds = (opened.payload as { orders: { sellerId: string; pendingMinor: string; availableMinor: string }[] }).orders;
     expect(holds.map((h) => [h.sellerId, BigInt(h.pendingMinor) + BigInt(h.availableMinor)])).toEqual([['s0', 0n], ['s1', 4000n]]);
 
-    // The refund then succeeds: each seller has given back exactly what its buyer got back.
-    const state = [...psp.refunds.values()][0]!;
-    await applyPspRefundState(deps, refund.id!, { ...state, status: 'succeeded' }, 'test');
+    // The refund then succeeds (its refund.updated webhook): each seller has given back exactly what its buyer got back.
+    const [state] = await pspRefunds(paymentIntentId);
+    expect(state).toMatchObject({ refundId: refund.id, amountMinor: 6000n, status: 'pending' });
+    await applyPspRefundState(deps, refund.id!, { ...state!, status: 'succeeded' }, 'refund.updated');
     const refunded = await prisma.outboxMessage.findFirstOrThrow({ where: { correlationId: paymentId, eventType: 'refund.succeeded' } });
     const plan = refunded.payload as { pendingMinor: string; availableMinor: string; feeRefundMinor: string };
     const sellerA = holds[0]!;
