@@ -3,10 +3,6 @@
 // the line's whole fee as a new psp_fee_booked posting — would count the dispute fee twice.
 // It applies to charges only (resolve-discrepancy.ts); for a dispute it must be refused with a
 // typed error and write nothing.
-import { randomBytes } from 'node:crypto';
-import { createLogger, createPgAdapter, type SqlClient } from '@clearhouse/shared';
-import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
-import { PrismaClient } from '../../generated/prisma/client.js';
 import { postTransaction } from '../../application/post-transaction.js';
 import { disputeOpened } from '../../domain/builders.test-support.js';
 import { postDisputeOpened } from '../../domain/index.js';
@@ -16,62 +12,30 @@ import { pspDayLoader } from '../ingestion/sources.js';
 import { createReconciliationStripe } from '../ingestion/stripe-balance-transactions.js';
 import { findDiscrepancy } from '../persistence/reconciliation-store.js';
 import { resolveDiscrepancy } from './resolve-discrepancy.js';
-import { runReconciliation, type ReconciliationDeps } from './run-reconciliation.js';
+import { runReconciliation } from './run-reconciliation.js';
+import { OPS, startReconciliationWorld, type ReconciliationWorld } from './world.test-support.js';
 
 jest.setTimeout(120_000);
 
-interface SimulatorModule {
-  startSimulator(options: Record<string, unknown>): Promise<{ url: string; port: number; stop(): Promise<void> }>;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorModule = require('../../../../../psp-simulator/src/server.ts') as SimulatorModule;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorDb = require('../../../../../psp-simulator/src/store/db.ts') as { dropDatabase(url: string): Promise<void> };
-
-const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
-const logger = createLogger({ service: 'ledger-resolve-dispute-fee-test', level: 'silent' });
-const OPS = { role: 'ops' as const, keyId: 'ops_key_test', sellerId: null };
-
-let database: TestDatabase;
-let prisma: PrismaClient;
-let db: SqlClient;
-let simulator: { url: string; stop(): Promise<void> };
-let simulatorDatabaseUrl: string;
-let deps: ReconciliationDeps;
+let world: ReconciliationWorld;
 
 beforeAll(async () => {
-  database = await createTestDatabase('ledger');
-  prisma = new PrismaClient({ adapter: createPgAdapter(database.url, { poolMax: 5 }) });
-  db = prisma as unknown as SqlClient;
-  simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
-  simulator = await simulatorModule.startSimulator({
-    port: 0,
-    host: '127.0.0.1',
-    databaseUrl: simulatorDatabaseUrl,
-    webhookUrl: 'http://127.0.0.1:9/unused',
-    webhookSecret: 'whsec_test',
-    logLevel: 'silent',
-    config: { webhookMaxAttempts: 1 },
-  });
-  deps = { db, logger, replayer: null, feeSchedule: { percentBps: 290n, fixedMinor: 30n }, boundaryGraceMs: 0, hotAccountShards: 4, runStaleAfterMs: 60_000 };
+  world = await startReconciliationWorld();
 });
 
 afterAll(async () => {
-  await simulator.stop();
-  await simulatorDb.dropDatabase(simulatorDatabaseUrl).catch(() => undefined);
-  await prisma.$disconnect();
-  await database.drop();
+  await world?.stop();
 });
 
 async function journalCount(): Promise<number> {
-  const rows = await prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM journal_transactions`);
+  const rows = await world.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM journal_transactions`);
   return Number(rows[0]?.n ?? 0n);
 }
 
 describe('resolving a dispute fee mismatch', () => {
   it('refuses BOOK_PSP_FEE (the dispute fee is already booked) with INVALID_STATE and writes nothing', async () => {
     // The PSP withdrew 40.00 for dispute dp_fee_1 and charged a 15.00 dispute fee.
-    const line = await fetch(`${simulator.url}/__admin/adjustments`, {
+    const line = await fetch(`${world.simulatorUrl}/__admin/adjustments`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ amount: -4_000, fee: 1_500, currency: 'usd', type: 'adjustment', reporting_category: 'dispute', source: 'dp_fee_1', description: 'Chargeback withdrawal' }),
@@ -89,20 +53,20 @@ describe('resolving a dispute fee mismatch', () => {
       }),
     );
     if (opened.kind !== 'post') throw new Error(`expected a posting, got ${opened.kind}`);
-    await postTransaction(db, opened.transaction, { hotAccountShards: 4 });
+    await postTransaction(world.db, opened.transaction, { hotAccountShards: 4 });
 
-    const run = await runReconciliation(deps, utcDayOf(new Date()), pspDayLoader({ kind: 'api', stripe: createReconciliationStripe({ apiKey: 'sk_test_x', apiBase: simulator.url, timeoutMs: 10_000 }) }));
+    const run = await runReconciliation(world.deps, utcDayOf(new Date()), pspDayLoader({ kind: 'api', stripe: createReconciliationStripe({ apiKey: 'sk_test_x', apiBase: world.simulatorUrl, timeoutMs: 10_000 }) }));
     const mismatch = run.discrepancies.find((row) => row.kind === 'FEE_MISMATCH');
     expect(mismatch).toMatchObject({ rule: 'dispute.fee_differs_from_booked', pspReference: 'dp_fee_1', expectedMinor: 1_000n, actualMinor: 1_500n, status: 'OPEN' });
 
     const journalBefore = await journalCount();
-    const feeExpenseBefore = (await findAccount(db, 'psp_fee_expense', 'USD'))?.balanceMinor;
+    const feeExpenseBefore = (await findAccount(world.db, 'psp_fee_expense', 'USD'))?.balanceMinor;
     expect(feeExpenseBefore).toBe(1_000n);
     await expect(
-      resolveDiscrepancy({ db, hotAccountShards: 4 }, OPS, { idempotencyKey: `resolve-${mismatch!.id}`, discrepancyId: mismatch!.id, note: 'book the PSP dispute fee', correction: 'BOOK_PSP_FEE' }),
+      resolveDiscrepancy({ db: world.db, hotAccountShards: 4 }, OPS, { idempotencyKey: `resolve-${mismatch!.id}`, discrepancyId: mismatch!.id, note: 'book the PSP dispute fee', correction: 'BOOK_PSP_FEE' }),
     ).rejects.toMatchObject({ code: 'INVALID_STATE' });
     expect(await journalCount()).toBe(journalBefore);
-    expect((await findAccount(db, 'psp_fee_expense', 'USD'))?.balanceMinor).toBe(1_000n);
-    expect(await findDiscrepancy(db, mismatch!.id)).toMatchObject({ status: 'OPEN', correctionReference: null });
+    expect((await findAccount(world.db, 'psp_fee_expense', 'USD'))?.balanceMinor).toBe(1_000n);
+    expect(await findDiscrepancy(world.db, mismatch!.id)).toMatchObject({ status: 'OPEN', correctionReference: null });
   });
 });

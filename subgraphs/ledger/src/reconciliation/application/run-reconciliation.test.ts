@@ -5,85 +5,40 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createPgAdapter, systemCaller, type SqlClient } from '@clearhouse/shared';
-import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
-import { PrismaClient } from '../../generated/prisma/client.js';
+import { systemCaller } from '@clearhouse/shared';
 import { postTransaction } from '../../application/post-transaction.js';
 import { postPaymentSucceeded } from '../../domain/index.js';
 import type { PaymentReplayer, ReplayOutcome } from '../clients/payments-replay.js';
 import { utcDayOf } from '../domain/day.js';
 import { pspDayLoader } from '../ingestion/sources.js';
-import { createReconciliationStripe } from '../ingestion/stripe-balance-transactions.js';
 import { countLines, discrepanciesOfDay } from '../persistence/reconciliation-store.js';
 import { resolveDiscrepancy } from './resolve-discrepancy.js';
-import { IngestionError, runReconciliation, type ReconciliationDeps } from './run-reconciliation.js';
+import { IngestionError, runReconciliation } from './run-reconciliation.js';
+import { OPS, startReconciliationWorld, type ReconciliationWorld } from './world.test-support.js';
 
 jest.setTimeout(120_000);
 
-interface SimulatorModule {
-  startSimulator(options: Record<string, unknown>): Promise<{ url: string; port: number; stop(): Promise<void> }>;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorModule = require('../../../../../psp-simulator/src/server.ts') as SimulatorModule;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorDb = require('../../../../../psp-simulator/src/store/db.ts') as { dropDatabase(url: string): Promise<void> };
-
-const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
-const logger = createLogger({ service: 'ledger-reconciliation-test', level: 'silent' });
-const OPS = { role: 'ops' as const, keyId: 'ops_key_test', sellerId: null };
-
 /** One simulator + one ledger database: a world whose "today" only this test writes to. */
-interface World {
-  simulatorUrl: string;
-  prisma: PrismaClient;
-  db: SqlClient;
-  stripe: ReturnType<typeof createReconciliationStripe>;
+interface World extends ReconciliationWorld {
   replays: string[];
-  deps: ReconciliationDeps;
-  stop(): Promise<void>;
 }
 
 async function startWorld(): Promise<World> {
-  const database: TestDatabase = await createTestDatabase('ledger');
-  const prisma = new PrismaClient({ adapter: createPgAdapter(database.url, { poolMax: 5 }) });
-  const simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
-  const simulator = await simulatorModule.startSimulator({
-    port: 0,
-    host: '127.0.0.1',
-    databaseUrl: simulatorDatabaseUrl,
-    webhookUrl: 'http://127.0.0.1:9/unused',
-    webhookSecret: 'whsec_test',
-    logLevel: 'silent',
-    config: { webhookMaxAttempts: 1 },
-  });
-  const stripe = createReconciliationStripe({ apiKey: 'sk_test_reconciliation', apiBase: simulator.url, timeoutMs: 10_000 });
-  const db = prisma as unknown as SqlClient;
   const replays: string[] = [];
-  // Stand-in for payments' replay route: what the real chain ends in (payment.succeeded → ledger).
-  const replayer: PaymentReplayer = {
-    async replay(paymentIntentId): Promise<ReplayOutcome> {
-      replays.push(paymentIntentId);
-      const intent = await stripe.paymentIntents.retrieve(paymentIntentId);
-      const paymentId = intent.metadata.paymentId;
-      if (!paymentId) return { kind: 'unknown', reason: 'not a Clearhouse payment' };
-      await postTransaction(db, paymentDraft(paymentId, paymentIntentId, BigInt(intent.amount)));
-      return { kind: 'replayed', paymentId, status: 'SUCCEEDED', changed: true };
-    },
-  };
-  return {
-    simulatorUrl: simulator.url,
-    prisma,
-    db,
-    stripe,
-    replays,
-    deps: { db, logger, replayer, feeSchedule: { percentBps: 290n, fixedMinor: 30n }, boundaryGraceMs: 0, hotAccountShards: 4, runStaleAfterMs: 60_000 },
-    async stop() {
-      await simulator.stop();
-      await simulatorDb.dropDatabase(simulatorDatabaseUrl).catch(() => undefined);
-      await prisma.$disconnect();
-      await database.drop();
-    },
-  };
+  const world = await startReconciliationWorld({
+    // Stand-in for payments' replay route: what the real chain ends in (payment.succeeded → ledger).
+    replayer: ({ stripe, db }): PaymentReplayer => ({
+      async replay(paymentIntentId): Promise<ReplayOutcome> {
+        replays.push(paymentIntentId);
+        const intent = await stripe.paymentIntents.retrieve(paymentIntentId);
+        const paymentId = intent.metadata.paymentId;
+        if (!paymentId) return { kind: 'unknown', reason: 'not a Clearhouse payment' };
+        await postTransaction(db, paymentDraft(paymentId, paymentIntentId, BigInt(intent.amount)));
+        return { kind: 'replayed', paymentId, status: 'SUCCEEDED', changed: true };
+      },
+    }),
+  });
+  return Object.assign(world, { replays });
 }
 
 function paymentDraft(paymentId: string, paymentIntentId: string, amountMinor: bigint, reference?: string) {
