@@ -66,11 +66,11 @@ async function quietSnapshot(): Promise<Snapshot> {
   throw new Error(`the simulator did not go quiet within ${QUIET_MS * QUIET_ROUNDS_MAX} ms`);
 }
 
-async function expectRejectedWithoutWrites(path: string, form: Record<string, string>, status: number, param: string): Promise<void> {
+async function expectRejectedWithoutWrites(path: string, form: Record<string, string>, status: number, param: string, code?: string): Promise<void> {
   const before = await quietSnapshot();
   const response = await rawPost(path, form);
   expect(response.status).toBe(status);
-  expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param } });
+  expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param, ...(code ? { code } : {}) } });
   expect(await snapshot()).toEqual(before);
 }
 
@@ -178,5 +178,28 @@ describe('three-decimal currencies', () => {
     // Other currencies take any minor unit.
     const usd = await sim.stripe.paymentIntents.create({ amount: 12_345, currency: 'usd' });
     expect(usd.amount).toBe(12_345);
+  });
+});
+
+describe('the eight-digit amount cap', () => {
+  it('refuses amounts above 99,999,999 minor units in every currency with amount_too_large, as Stripe does, and writes nothing', async () => {
+    const tooLarge = '100000000';
+    await expectRejectedWithoutWrites('/v1/payment_intents', { amount: tooLarge, currency: 'usd' }, 400, 'amount', 'amount_too_large');
+    // Three decimals: 100,000.000 KWD is nine digits, too many for the PSP.
+    await expectRejectedWithoutWrites('/v1/payment_intents', { amount: tooLarge, currency: 'kwd' }, 400, 'amount', 'amount_too_large');
+    const line = (index: number, amount: string) => ({
+      [`line_items[${index}][quantity]`]: '1',
+      [`line_items[${index}][price_data][currency]`]: 'kwd',
+      [`line_items[${index}][price_data][unit_amount]`]: amount,
+      [`line_items[${index}][price_data][product_data][name]`]: `Item ${index}`,
+    });
+    await expectRejectedWithoutWrites('/v1/checkout/sessions', { mode: 'payment', ...line(0, '60000000'), ...line(1, '40000000') }, 400, 'line_items', 'amount_too_large');
+    const open = await sim.stripe.paymentIntents.create({ amount: 1000, currency: 'usd' });
+    await expectRejectedWithoutWrites(`/v1/payment_intents/${open.id}`, { amount: tooLarge }, 400, 'amount', 'amount_too_large');
+    expect((await sim.stripe.paymentIntents.retrieve(open.id)).amount).toBe(1000);
+    const paid = await sim.stripe.paymentIntents.create({ amount: 99_999_999, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    expect(paid).toMatchObject({ status: 'succeeded', amount: 99_999_999 });
+    await expectRejectedWithoutWrites('/v1/refunds', { payment_intent: paid.id, amount: tooLarge }, 400, 'amount', 'amount_too_large');
+    await expectRejectedWithoutWrites('/v1/payouts', { amount: tooLarge, currency: 'usd' }, 400, 'amount', 'amount_too_large');
   });
 });

@@ -1,7 +1,7 @@
 // Typed access to Stripe's form parameters, parsed by qs (`metadata[k]=v`, `expand[]=x`).
 // Unknown parameters are ignored (lenient on purpose: see README, deviations).
 import { invalidRequest, missingParam } from '../core/errors.js';
-import { maxAmountMinor } from '../core/money.js';
+import { assertAmountWithinCap, maxAmountMinor } from '../core/money.js';
 
 export type Params = Record<string, unknown>;
 
@@ -32,6 +32,19 @@ export function optionalInteger(params: Params, name: string, min = 0, max = max
 
 export function requiredInteger(params: Params, name: string, min = 0, max = maxAmountMinor): number {
   const value = optionalInteger(params, name, min, max);
+  if (value === undefined) throw missingParam(name);
+  return value;
+}
+
+/** An amount in the smallest currency unit: an integer of at least `min`, within Stripe's cap. */
+export function optionalAmount(params: Params, name: string, min = 1): number | undefined {
+  const value = optionalInteger(params, name, min, Number.MAX_SAFE_INTEGER);
+  if (value !== undefined) assertAmountWithinCap(value, name);
+  return value;
+}
+
+export function requiredAmount(params: Params, name: string, min = 1): number {
+  const value = optionalAmount(params, name, min);
   if (value === undefined) throw missingParam(name);
   return value;
 }

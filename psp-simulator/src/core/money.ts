@@ -56,4 +56,12 @@ export function formatMajor(amountMinor: number, currency: string): string {
   return `${negative ? '-' : ''}${whole}.${fraction}`;
 }
 
+/** Stripe's amount field: at most eight digits in the currency's smallest unit, in every currency. */
 export const maxAmountMinor = 99_999_999;
+
+/** Above the cap Stripe answers amount_too_large (100,000.000 KWD too: nine digits). */
+export function assertAmountWithinCap(amountMinor: number, param: string): void {
+  if (amountMinor > maxAmountMinor) {
+    throw invalidRequest(`Amount must be no more than ${maxAmountMinor} in the currency's smallest unit (eight digits).`, param, 'amount_too_large');
+  }
+}

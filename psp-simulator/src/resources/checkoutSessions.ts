@@ -5,11 +5,11 @@ import { invalidRequest, noSuchObject } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { jobKinds } from '../core/jobKinds.js';
 import type { Job } from '../core/jobs.js';
-import { assertPspAmountStep, maxAmountMinor } from '../core/money.js';
+import { assertAmountWithinCap, assertPspAmountStep } from '../core/money.js';
 import type { Sim } from '../core/sim.js';
 import type { CheckoutSession, PaymentIntent } from '../core/types.js';
 import { fieldEquals, listObjects } from '../api/list.js';
-import { applyMetadata, oneOf, optionalInteger, optionalObject, optionalString, requiredCurrency, requiredInteger, requiredString, type Params } from '../api/params.js';
+import { applyMetadata, oneOf, optionalInteger, optionalObject, optionalString, requiredAmount, requiredCurrency, requiredInteger, requiredString, type Params } from '../api/params.js';
 import type { ApiCall } from '../api/types.js';
 import { cancelPaymentIntent } from './paymentFlow.js';
 import { newPaymentIntent } from './paymentIntents.js';
@@ -38,7 +38,7 @@ function parseLineItems(params: Params): LineItem[] {
     return {
       name: requiredString(productData, 'name'),
       quantity: requiredInteger(item, 'quantity', 1, 10_000),
-      unitAmount: requiredInteger(priceData, 'unit_amount', 0),
+      unitAmount: requiredAmount(priceData, 'unit_amount', 0),
       currency: requiredCurrency(priceData),
     };
   });
@@ -51,7 +51,8 @@ function sessionAmount(items: LineItem[]): { amountTotal: number; currency: stri
     if (item.currency !== currency) throw invalidRequest('All line items must use the same currency.', 'line_items');
     amountTotal += item.unitAmount * item.quantity;
   }
-  if (amountTotal < 1 || amountTotal > maxAmountMinor) throw invalidRequest(`The total amount must be between 1 and ${maxAmountMinor}.`, 'line_items');
+  if (amountTotal < 1) throw invalidRequest('The total amount must be at least 1.', 'line_items');
+  assertAmountWithinCap(amountTotal, 'line_items');
   assertPspAmountStep(amountTotal, currency, 'line_items');
   return { amountTotal, currency };
 }

@@ -5,7 +5,7 @@ import { assertPspAmountStep } from '../core/money.js';
 import type { Sim } from '../core/sim.js';
 import { publicView, type Charge, type Metadata, type PaymentIntent } from '../core/types.js';
 import { listObjects } from '../api/list.js';
-import { applyMetadata, oneOf, optionalBoolean, optionalInteger, optionalString, requiredCurrency, requiredInteger } from '../api/params.js';
+import { applyMetadata, oneOf, optionalAmount, optionalBoolean, optionalString, requiredAmount, requiredCurrency } from '../api/params.js';
 import type { ApiCall } from '../api/types.js';
 import { cardFromPaymentMethod, type ResolvedCard } from './cards.js';
 import { attemptPayment, cancelPaymentIntent, captureCharge, confirmableStatuses, declineError } from './paymentFlow.js';
@@ -66,7 +66,7 @@ export function createPaymentIntent({ sim, params }: ApiCall): object {
   // Every parameter (and the payment method a confirm uses) is checked before the intent is
   // created: a rejected request creates nothing.
   const input: NewPaymentIntent = {
-    amount: requiredInteger(params, 'amount', 1),
+    amount: requiredAmount(params, 'amount'),
     currency: requiredCurrency(params),
     captureMethod: oneOf(params, 'capture_method', captureMethods, 'automatic'),
     description: optionalString(params, 'description') ?? null,
@@ -95,7 +95,7 @@ export function retrievePaymentIntent({ sim, pathParams }: ApiCall): object {
 export function updatePaymentIntent({ sim, params, pathParams }: ApiCall): object {
   const paymentIntent = getPaymentIntent(sim, pathParams.id ?? '');
   // The stored object is changed in place: everything is checked before the first change.
-  const amount = optionalInteger(params, 'amount', 1);
+  const amount = optionalAmount(params, 'amount');
   const metadata = applyMetadata(paymentIntent.metadata, params);
   const description = optionalString(params, 'description');
   if (amount !== undefined && !confirmableStatuses.includes(paymentIntent.status)) throw unexpectedState('The amount can only be changed before the PaymentIntent is confirmed.');
@@ -139,7 +139,7 @@ export function capturePaymentIntent({ sim, params, pathParams }: ApiCall): obje
   if (paymentIntent.status !== 'requires_capture') {
     throw unexpectedState(`This PaymentIntent could not be captured because it has a status of ${paymentIntent.status}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`);
   }
-  const amount = optionalInteger(params, 'amount_to_capture', 1) ?? paymentIntent.amount_capturable;
+  const amount = optionalAmount(params, 'amount_to_capture') ?? paymentIntent.amount_capturable;
   if (amount > paymentIntent.amount_capturable) {
     throw invalidRequest(`The amount to capture (${amount}) must be less than or equal to the amount capturable (${paymentIntent.amount_capturable}).`, 'amount_to_capture', 'amount_too_large');
   }

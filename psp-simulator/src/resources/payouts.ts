@@ -7,7 +7,7 @@ import type { Job } from '../core/jobs.js';
 import type { Sim } from '../core/sim.js';
 import type { Payout } from '../core/types.js';
 import { fieldEquals, listObjects } from '../api/list.js';
-import { applyMetadata, optionalString, requiredCurrency, requiredInteger } from '../api/params.js';
+import { applyMetadata, optionalString, requiredAmount, requiredCurrency } from '../api/params.js';
 import type { ApiCall } from '../api/types.js';
 import { createBalanceTransaction } from './balanceTransactions.js';
 
@@ -27,7 +27,7 @@ export function failureFor(destination: string | null): { code: string; message:
 
 export function createPayout({ sim, params }: ApiCall): object {
   // Every parameter is read before anything is written: a rejected request moves no money.
-  const amount = requiredInteger(params, 'amount', 1);
+  const amount = requiredAmount(params, 'amount');
   const currency = requiredCurrency(params);
   const description = optionalString(params, 'description') ?? null;
   const destination = optionalString(params, 'destination') ?? null;

@@ -3,12 +3,12 @@ import { noSuchObject } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { StoredObject } from '../core/types.js';
 import { fieldEquals, listObjects } from '../api/list.js';
-import { applyMetadata, optionalString, requiredCurrency, requiredInteger, requiredString } from '../api/params.js';
+import { applyMetadata, optionalString, requiredAmount, requiredCurrency, requiredString } from '../api/params.js';
 import type { ApiCall } from '../api/types.js';
 import { createBalanceTransaction } from './balanceTransactions.js';
 
 export function createTransfer({ sim, params }: ApiCall): object {
-  const amount = requiredInteger(params, 'amount', 1);
+  const amount = requiredAmount(params, 'amount');
   const currency = requiredCurrency(params);
   const destination = requiredString(params, 'destination');
   // Every parameter is read before anything is written: a rejected request moves no money.

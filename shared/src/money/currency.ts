@@ -73,16 +73,16 @@ export function pspAmountStepMinor(currency: string): bigint {
   return PSP_AMOUNT_STEPS_MINOR.get(currency) ?? 1n;
 }
 
-// Upper limit for a single payment (charge, refund, payout) in minor units.
-// Rule: the amount may have at most six digits of major units (999,999.xx), and, like the
-// card networks' and Stripe's 8-digit amount field, at least eight digits in minor units, so
-// zero-decimal currencies are not capped at an absurdly small 999,999 yen:
-//   limit = 10^max(8, 6 + exponent) - 1
+// Upper limit for a single payment (charge, refund, payout) in minor units: the PSP's. Stripe's
+// amount field has at most eight digits in the currency's smallest unit, whatever the currency
+// ("a value of 99999999 for a USD charge of $999,999.99"), so:
 //   USD/EUR (exp 2): 99_999_999 = 999,999.99   JPY (exp 0): 99_999_999 = ¥99,999,999
-//   KWD (exp 3): 999_999_999 = 999,999.999
-// Balances and totals may exceed this; it bounds one payment, not an account.
+//   KWD (exp 3): 99_999_999 = 99,999.999 (in practice 99,999.990: the PSP step is 10)
+// A larger amount would be written here and then refused by the PSP. Balances and totals may
+// exceed this; it bounds one payment, not an account.
+const PSP_AMOUNT_DIGITS_MAX = 8;
+
 export function maxAmountMinor(currency: string): bigint {
-  const exponent = currencyExponent(currency);
-  const digits = Math.max(8, 6 + exponent);
-  return 10n ** BigInt(digits) - 1n;
+  currencyExponent(currency);
+  return 10n ** BigInt(PSP_AMOUNT_DIGITS_MAX) - 1n;
 }

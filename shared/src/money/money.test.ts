@@ -41,8 +41,14 @@ describe('currencies', () => {
   it('documents the per-payment maximum', () => {
     expect(maxAmountMinor('USD')).toBe(99_999_999n);
     expect(maxAmountMinor('JPY')).toBe(99_999_999n);
-    expect(maxAmountMinor('KWD')).toBe(999_999_999n);
+    expect(maxAmountMinor('KWD')).toBe(99_999_999n);
     expect(() => maxAmountMinor('XYZ')).toThrow(UnknownCurrencyError);
+  });
+
+  it('never allows more than the PSP takes: Stripe amounts have at most eight digits in every currency', () => {
+    for (const currency of SUPPORTED_CURRENCIES) {
+      expect(maxAmountMinor(currency).toString().length).toBeLessThanOrEqual(8);
+    }
   });
 
   it('sends three-decimal amounts to the PSP in tens of the minor unit, as Stripe requires', () => {

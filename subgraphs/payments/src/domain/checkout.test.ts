@@ -49,6 +49,12 @@ describe('validateCheckoutInput', () => {
     expect(errorsOf({ currency: 'JPY', orders: [{ sellerId: 's1', amountMinor: 1n }] })).toEqual([]);
   });
 
+  test('three-decimal currencies are capped at the PSP\'s eight digits too (100,000 KWD is 100,000,000 minor units: nine)', () => {
+    expect(errorsOf({ currency: 'KWD', orders: [{ sellerId: 's1', amountMinor: 100_000_000n }] })).toEqual([{ code: 'INVALID_INPUT', field: 'input.orders.0.amountMinor' }]);
+    expect(errorsOf({ currency: 'BHD', orders: [{ sellerId: 's1', amountMinor: 99_999_990n }, { sellerId: 's2', amountMinor: 10n }] })).toEqual([{ code: 'INVALID_INPUT', field: 'input.orders' }]);
+    expect(errorsOf({ currency: 'KWD', orders: [{ sellerId: 's1', amountMinor: 99_999_980n }, { sellerId: 's2', amountMinor: 10n }] })).toEqual([]);
+  });
+
   test('the same reference at two different sellers is fine', () => {
     expect(errorsOf({ orders: [{ sellerId: 's1', amountMinor: 1n, reference: 'r' }, { sellerId: 's2', amountMinor: 1n, reference: 'r' }] })).toEqual([]);
   });
