@@ -195,7 +195,13 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Ru
   try {
     for (const definition of options.consumers) {
       const topology = consumerTopology(prefix, definition.name, definition.routingKeys, retryTiersMs);
-      await declareConsumerTopology(connection, topology);
+      const declared = await declareConsumerTopology(connection, topology);
+      if (declared.outdatedDeadLetterQueue) {
+        logger.warn(
+          { consumer: definition.name, deadLetterQueue: topology.deadLetterQueue },
+          'dead-letter queue declared by an earlier version without an explicit delivery limit: on RabbitMQ 4.0-4.2 its messages are dropped after 20 listings; set a delivery-limit policy on it or delete it once empty',
+        );
+      }
       running.push(startOne(definition, topology));
       queues.push({ consumer: definition.name, queue: topology.queue, deadLetterQueue: topology.deadLetterQueue });
     }

@@ -11,11 +11,11 @@ export type { MessagingLogger } from './logger.js';
 export { silentLogger } from './logger.js';
 export type { FailureClass } from './failures.js';
 export { RetryableError, NonRetryableError, classifyError, describeError } from './failures.js';
-export type { ConsumerTopology } from './topology.js';
+export type { ConsumerTopology, DeclaredConsumerTopology } from './topology.js';
 export {
   DEFAULT_BROKER_PREFIX, DEFAULT_RETRY_TIERS_MS, DEAD_LETTER_SUFFIX, assertBrokerPrefix,
   consumerQueueName, retryQueueName, deadLetterQueueName, queueOfDeadLetterQueue, consumerTopology, declareTopology,
-  declareConsumerTopology, workQueueDeclaration, retryQueueDeclaration, quorumQueueDeclaration, DELIVERY_LIMIT,
+  declareConsumerTopology, workQueueDeclaration, retryQueueDeclaration, quorumQueueDeclaration, deadLetterQueueDeclaration, DELIVERY_LIMIT, DEAD_LETTER_DELIVERY_LIMIT,
 } from './topology.js';
 export { ConfirmPublisher, UnroutableError } from './publisher.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox.js';

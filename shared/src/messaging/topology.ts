@@ -1,4 +1,4 @@
-import type { Connection } from 'rabbitmq-client';
+import { AMQPChannelError, type Connection } from 'rabbitmq-client';
 import { BROKER_PREFIX_PATTERN, eventsExchangeName } from '../config/index.js';
 
 export const DEFAULT_BROKER_PREFIX = 'clearhouse';
@@ -60,6 +60,22 @@ export function eventsExchangeDeclaration(exchange: string) {
 /** Quorum queues: replicated and durable; the kit's work queues and DLQs are all of this type. */
 export function quorumQueueDeclaration(queue: string) {
   return { queue, durable: true, arguments: { 'x-queue-type': 'quorum' as const } };
+}
+
+/**
+ * Returns of one message to a DLQ before the broker would drop it (a DLQ has no dead-letter
+ * target of its own). Its only readers are the operator commands (dead-letters.ts), which take
+ * each message they look at and return it (basic.nack, requeue); a crash mid-walk returns them
+ * too. Left unset, RabbitMQ 4.x applies its default of 20, and 4.0-4.2 count every return
+ * against it: the 21st listing would silently drop every dead letter. Not -1
+ * ("unlimited" on 4.x): RabbitMQ 3.x takes it literally and drops a message on its first
+ * return. A million walks over one letter is out of reach; 3.x stays as it was in practice.
+ */
+export const DEAD_LETTER_DELIVERY_LIMIT = 1_000_000;
+
+/** A consumer's DLQ: quorum, with its delivery limit explicit (see DEAD_LETTER_DELIVERY_LIMIT). */
+export function deadLetterQueueDeclaration(queue: string) {
+  return { queue, durable: true, arguments: { 'x-queue-type': 'quorum' as const, 'x-delivery-limit': DEAD_LETTER_DELIVERY_LIMIT } };
 }
 
 /**
@@ -145,11 +161,41 @@ export async function declareTopology(connection: TopologyConnection, prefix: st
   return { exchange };
 }
 
+/** The broker's answer to declaring an existing queue with an `x-delivery-limit` it was not created with. */
+function isDeliveryLimitMismatch(error: unknown): boolean {
+  return error instanceof AMQPChannelError && error.code === 'PRECONDITION_FAILED' && error.message.includes("inequivalent arg 'x-delivery-limit'");
+}
+
+/**
+ * Declares a consumer's DLQ. One declared by an earlier version of the kit (quorum, no delivery
+ * limit) cannot be given the argument in place (the broker refuses a re-declaration with other
+ * arguments) and may hold dead letters, so it is kept as it is and reported: `outdated`.
+ */
+async function declareDeadLetterQueue(connection: TopologyConnection, queue: string): Promise<{ outdated: boolean }> {
+  try {
+    await connection.queueDeclare(deadLetterQueueDeclaration(queue));
+    return { outdated: false };
+  } catch (error) {
+    if (!isDeliveryLimitMismatch(error)) throw error;
+    await connection.queueDeclare({ queue, passive: true });
+    return { outdated: true };
+  }
+}
+
+export interface DeclaredConsumerTopology {
+  /**
+   * The DLQ exists without an explicit delivery limit (declared by an earlier version): on
+   * RabbitMQ 4.0-4.2 its messages are dropped after 20 returns, i.e. listings. Set a `delivery-limit`
+   * policy on it, or delete it once empty so the next start declares it anew.
+   */
+  outdatedDeadLetterQueue: boolean;
+}
+
 /** Declares one consumer's queue, bindings, retry tiers and DLQ. Idempotent. */
-export async function declareConsumerTopology(connection: TopologyConnection, topology: ConsumerTopology): Promise<void> {
+export async function declareConsumerTopology(connection: TopologyConnection, topology: ConsumerTopology): Promise<DeclaredConsumerTopology> {
   await connection.exchangeDeclare(eventsExchangeDeclaration(topology.exchange));
   // The DLQ first: the work queue dead-letters into it.
-  await connection.queueDeclare(quorumQueueDeclaration(topology.deadLetterQueue));
+  const deadLetterQueue = await declareDeadLetterQueue(connection, topology.deadLetterQueue);
   await connection.queueDeclare(workQueueDeclaration(topology.queue));
   for (const routingKey of topology.routingKeys) {
     await connection.queueBind({ queue: topology.queue, exchange: topology.exchange, routingKey });
@@ -157,4 +203,5 @@ export async function declareConsumerTopology(connection: TopologyConnection, to
   for (const tier of topology.retryQueues) {
     await connection.queueDeclare(retryQueueDeclaration(topology.queue, tier.delayMs));
   }
+  return { outdatedDeadLetterQueue: deadLetterQueue.outdated };
 }
