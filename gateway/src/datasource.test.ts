@@ -32,7 +32,7 @@ test('sends the query as JSON with the caller signed and the correlation id, and
   expect(received).toMatchObject({ method: 'POST', url: '/graphql' });
   expect(received?.headers['content-type']).toBe('application/json');
   expect(received?.headers[CORRELATION_HEADER]).toBe('corr-42');
-  expect(verifyCaller(received?.headers ?? {}, SIGNING_SECRET)).toEqual(caller);
+  expect(received && verifyCaller(received, received.body, SIGNING_SECRET)).toEqual(caller);
   expect(JSON.parse(received?.body ?? '')).toEqual({ query: 'query ($id: ID!) { payment(id: $id) { id status } }', variables: { id: 'pay_1' } });
 });
 

@@ -19,6 +19,8 @@ export const gatewayEnvShape = {
   /** How long a resolved API key is trusted before it is looked up again. */
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  /** Failed authentications (unknown or revoked keys) one client address may make per minute before it is refused without a lookup. */
+  AUTH_FAILURE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(100),
   QUERY_DEPTH_MAX: z.coerce.number().int().min(2).max(50).default(12),
   QUERY_ALIASES_MAX: z.coerce.number().int().min(1).max(500).default(30),
   QUERY_COST_MAX: z.coerce.number().int().min(100).max(1_000_000).default(20_000),

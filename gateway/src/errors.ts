@@ -6,8 +6,8 @@ import { maskUnexpectedError } from '@clearhouse/shared';
 
 export const RATE_LIMITED = 'RATE_LIMITED';
 
-export function rateLimited(): GraphQLError {
-  return new GraphQLError('rate limit exceeded for this API key', { extensions: { code: RATE_LIMITED, http: { status: 429 } } });
+export function rateLimited(message = 'rate limit exceeded for this API key'): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: RATE_LIMITED, http: { status: 429 } } });
 }
 
 /**

@@ -1,6 +1,8 @@
 // The gateway's edge as a client meets it: the real gateway (startGateway, real RabbitMQ for the
 // subscription feed) in front of stand-in subgraphs on the loopback interface that answer from a
 // tiny schema. Rate limits, error hygiene and the rules for graphql-ws in production.
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { buildSchema, execute, parse, type ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -12,6 +14,7 @@ import { answerJson, startRecordingServer, type RecordingServer } from './testin
 
 const SIGNING_SECRET = 'security-test-signing-secret';
 const RATE_LIMIT_PER_SECOND = 5;
+const AUTH_FAILURE_LIMIT_PER_MINUTE = 4;
 
 /** What the stand-in subgraphs know: enough for `payment` and `seller` root fields. */
 const standInSchema = buildSchema(`
@@ -46,7 +49,7 @@ async function startStandIn(): Promise<StandIn> {
       if (!keyId || revokedKeys.has(keyId)) return answerJson(404, { error: 'no active key' })(request, response);
       return answerJson(200, { keyId, role: 'platform', sellerId: null })(request, response);
     }
-    if (!verifyCaller(request.headers, SIGNING_SECRET)) {
+    if (!verifyCaller(request, request.body, SIGNING_SECRET)) {
       return answerJson(401, { errors: [{ message: 'requests to subgraphs must come through the gateway', extensions: { code: 'UNAUTHENTICATED' } }] })(request, response);
     }
     const { query, variables } = JSON.parse(request.body) as { query: string; variables?: Record<string, unknown> };
@@ -91,6 +94,7 @@ beforeAll(async () => {
     RATE_LIMIT_PER_SECOND: String(RATE_LIMIT_PER_SECOND),
     // Every request looks its key up: a revocation takes effect at once.
     AUTH_CACHE_TTL_MS: '0',
+    AUTH_FAILURE_LIMIT_PER_MINUTE: String(AUTH_FAILURE_LIMIT_PER_MINUTE),
   });
   gateway = await startGateway(env, createLogger({ service: 'gateway-test', level: 'silent' }));
 });
@@ -125,6 +129,42 @@ async function post(apiKey: string, body: unknown): Promise<{ status: number; js
     body: JSON.stringify(body),
   });
   return { status: response.status, json: (await response.json()) as WireResult };
+}
+
+/** As post(), from another loopback address (the whole of 127.0.0.0/8 is this machine): another client. */
+function postFrom(localAddress: string, apiKey: string, body: unknown): Promise<{ status: number; json: WireResult }> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      `${gateway.http.url}/graphql`,
+      { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), authorization: `Bearer ${apiKey}` } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as WireResult }));
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(text);
+  });
+}
+
+/** The close code a graphql-ws connection from `localAddress` gets after its connection_init. */
+function connectionInitCloseCode(localAddress: string, apiKey: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${gateway.http.url.replace('http://', 'ws://')}/graphql`, 'graphql-transport-ws', { localAddress });
+    const timer = setTimeout(() => {
+      socket.terminate();
+      reject(new Error('the connection was not closed within 5 s'));
+    }, 5_000);
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${apiKey}` } })));
+    socket.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    socket.on('error', reject);
+  });
 }
 
 function wsClient(apiKey: string): Client {
@@ -189,6 +229,30 @@ describe('rate limits per key', () => {
     } finally {
       await client.dispose();
     }
+  });
+});
+
+describe('failed authentications per client address', () => {
+  test('an address that keeps sending unknown keys gets RATE_LIMITED and causes no more lookups; another address is unaffected', async () => {
+    const guesses = Array.from({ length: AUTH_FAILURE_LIMIT_PER_MINUTE + 4 }, () => `k_guess_${randomBytes(12).toString('hex')}`);
+    const guessed = new Set(guesses.map((guess) => hashApiKey(guess)));
+    /** Lookups of these guesses (other tests' connections may still be looking their own keys up). */
+    const lookups = () => standIns[0]!.server.received.filter((r) => r.url === '/internal/api-keys/resolve' && guessed.has((JSON.parse(r.body) as { keyHash: string }).keyHash)).length;
+    const query = { query: '{ payment(id: "pay_1") { id status } }' };
+    const results = [];
+    for (const guess of guesses.slice(0, AUTH_FAILURE_LIMIT_PER_MINUTE + 3)) results.push(await postFrom('127.0.0.3', guess, query));
+
+    expect(results.slice(0, AUTH_FAILURE_LIMIT_PER_MINUTE).map((r) => [r.status, r.json.errors?.[0]?.extensions?.code])).toEqual(Array(AUTH_FAILURE_LIMIT_PER_MINUTE).fill([401, 'UNAUTHENTICATED']));
+    expect(results.slice(AUTH_FAILURE_LIMIT_PER_MINUTE).map((r) => [r.status, r.json.data ?? null, r.json.errors?.[0]?.extensions?.code])).toEqual(Array(3).fill([429, null, 'RATE_LIMITED']));
+    // Only the failures within the limit were looked up.
+    expect(lookups()).toBe(AUTH_FAILURE_LIMIT_PER_MINUTE);
+    // The same budget holds for graphql-ws: the address is refused at connection_init, unlooked-up.
+    expect(await connectionInitCloseCode('127.0.0.3', guesses.at(-1)!)).toBe(4429);
+    expect(lookups()).toBe(AUTH_FAILURE_LIMIT_PER_MINUTE);
+
+    const other = await postFrom('127.0.0.2', key('other_address'), query);
+    expect(other.status).toBe(200);
+    expect(other.json).toEqual({ data: { payment: { id: 'pay_1', status: 'PROCESSING' } } });
   });
 });
 

@@ -68,14 +68,16 @@ describe('subgraphs refuse direct, unsigned calls', () => {
   });
 
   test.each(subgraphs)('%s refuses a request signed with the wrong secret', async (name) => {
-    const headers = signCaller({ role: 'platform', keyId: 'forged', sellerId: null }, 'not-the-real-signing-secret');
-    const { status } = await rawGraphQL(platform().urls[name], { query: '{ __typename }' }, headers);
+    const url = platform().urls[name];
+    const headers = signCaller({ role: 'platform', keyId: 'forged', sellerId: null }, 'not-the-real-signing-secret', { method: 'POST', url, body: JSON.stringify({ query: '{ __typename }' }) });
+    const { status } = await rawGraphQL(url, { query: '{ __typename }' }, headers);
     expect(status).toBe(401);
   });
 
   test('a correctly signed request is accepted (the gateway path works)', async () => {
-    const headers = signCaller({ role: 'platform', keyId: 'test', sellerId: null }, platform().env.INTERNAL_SIGNING_SECRET!);
-    const { status, json } = await rawGraphQL(platform().urls.wallet, { query: '{ __typename }' }, headers);
+    const url = platform().urls.wallet;
+    const headers = signCaller({ role: 'platform', keyId: 'test', sellerId: null }, platform().env.INTERNAL_SIGNING_SECRET!, { method: 'POST', url, body: JSON.stringify({ query: '{ __typename }' }) });
+    const { status, json } = await rawGraphQL(url, { query: '{ __typename }' }, headers);
     expect(status).toBe(200);
     expect(json.data.__typename).toBe('Query');
   });

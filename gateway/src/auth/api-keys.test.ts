@@ -25,7 +25,7 @@ test('looks a key up by its hash, signed as the gateway, and caches the answer',
   const [lookup] = server.received;
   expect(lookup).toMatchObject({ method: 'POST', url: '/internal/api-keys/resolve' });
   expect(JSON.parse(lookup?.body ?? '')).toEqual({ keyHash: hashApiKey('ch_seller_known') });
-  expect(verifyCaller(lookup?.headers ?? {}, SIGNING_SECRET)).toEqual({ role: 'system', keyId: 'gateway', sellerId: null });
+  expect(lookup && verifyCaller(lookup, lookup.body, SIGNING_SECRET)).toEqual({ role: 'system', keyId: 'gateway', sellerId: null });
 });
 
 test('a failing lookup is an error, not an unknown key', async () => {

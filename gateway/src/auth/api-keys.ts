@@ -43,10 +43,11 @@ export class ApiKeyResolver {
   }
 
   private async lookup(keyHash: string): Promise<Caller | null> {
+    const request = JSON.stringify({ keyHash });
     const response = await this.fetcher(this.lookupUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...signCaller(systemCaller('gateway'), this.options.signingSecret) },
-      body: JSON.stringify({ keyHash }),
+      headers: { 'content-type': 'application/json', ...signCaller(systemCaller('gateway'), this.options.signingSecret, { method: 'POST', url: this.lookupUrl, body: request }) },
+      body: request,
     });
     if (response.status === 404) return null;
     if (!response.ok) throw new Error(`API key lookup failed with HTTP ${response.status}`);

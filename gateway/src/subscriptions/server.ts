@@ -9,6 +9,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import {
   GraphQLError,
@@ -32,8 +33,9 @@ import { getArgumentValues } from 'graphql/execution/values.js';
 import { WebSocketServer } from 'ws';
 import { canAccessSeller, parseBearer, type Caller, type Logger } from '@clearhouse/shared';
 import type { ApiKeyResolver } from '../auth/api-keys.js';
+import { clientAddressOf, type FailedAuthentications } from '../auth/failed-authentications.js';
 import type { GatewayContext } from '../context.js';
-import { withoutSuggestions } from '../errors.js';
+import { RATE_LIMITED, withoutSuggestions } from '../errors.js';
 import { BoundedQueue, type TopicBus } from './event-bus.js';
 import { paymentTopic, sellerTopic, type ReleaseDemand, type SubscriptionDemand, type SubscriptionEvent } from './feed.js';
 
@@ -188,6 +190,8 @@ export interface SubscriptionServerOptions {
   readonly apollo: ApolloServer<GatewayContext>;
   readonly schema: () => GraphQLSchema;
   readonly keys: ApiKeyResolver;
+  /** The per-address budget of failed authentications shared with HTTP. */
+  readonly failedAuthentications: FailedAuthentications;
   readonly bus: TopicBus<SubscriptionEvent>;
   /** Binds the feed's queue while subscriptions are open. */
   readonly feed: SubscriptionDemand;
@@ -276,8 +280,16 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { s
         const params = ctx.connectionParams ?? {};
         const header = (params.authorization ?? params.Authorization) as string | undefined;
         const secret = parseBearer(header);
-        const caller = secret ? await options.keys.resolve(secret).catch(() => null) : null;
-        if (!caller || !secret) return false;
+        if (!secret) return false;
+        let caller: Caller | null;
+        try {
+          caller = await options.failedAuthentications.authenticate(clientAddressOf(ctx.extra.request.socket), () => options.keys.resolve(secret));
+        } catch (error) {
+          // An address over its budget is told so (graphql-ws's own code for too many attempts); a failed lookup is refused as before.
+          if (error instanceof GraphQLError && error.extensions.code === RATE_LIMITED) ctx.extra.socket.close(CloseCode.TooManyInitialisationRequests, 'Too many failed authentications');
+          return false;
+        }
+        if (!caller) return false;
         connections.set(ctx, { caller, secret });
         return true;
       },

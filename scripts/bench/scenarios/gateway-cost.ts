@@ -41,17 +41,19 @@ export async function gatewayCost(target: BenchTarget, durationSec: number, rate
   const ids = await seedPayments(target, 20);
   let next = 0;
   const body = () => JSON.stringify({ query: PAYMENT_READ, variables: { id: ids[next++ % ids.length] } });
-  // The gateway signs per request with a 60 s lifetime; one signature valid for the whole phase
-  // costs the subgraph exactly the same verification.
+  // The gateway signs per request with a 60 s lifetime, bound to the request's body; one
+  // signature (for one body) valid for the whole phase costs the subgraph exactly the same
+  // verification.
+  const directBody = body();
   const signed = () => ({
-    ...signCaller({ role: 'platform', keyId: 'bench-direct', sellerId: null }, target.signingSecret, Date.now(), (durationSec + 120) * 1000),
+    ...signCaller({ role: 'platform', keyId: 'bench-direct', sellerId: null }, target.signingSecret, { method: 'POST', url: target.paymentsUrl, body: directBody }, Date.now(), (durationSec + 120) * 1000),
     [CORRELATION_HEADER]: `bench-direct-${target.runId}`,
   });
   const results: GatewayCostResult[] = [];
   for (const rate of rates) {
     const mode = rate > 0 ? `${rate}/s` : `max (${connections} conn.)`;
     const viaGateway = await runLoad({ label: `(d) via gateway ${mode}`, url: target.gatewayUrl, headers: bearer(target.platformKey), rate, connections, durationSec, body, classify: classifyRead });
-    const direct = await runLoad({ label: `(d) direct to payments ${mode}`, url: target.paymentsUrl, headers: signed(), rate, connections, durationSec, body, classify: classifyRead });
+    const direct = await runLoad({ label: `(d) direct to payments ${mode}`, url: target.paymentsUrl, headers: signed(), rate, connections, durationSec, body: () => directBody, classify: classifyRead });
     results.push({ mode, viaGateway, direct });
   }
   return results;

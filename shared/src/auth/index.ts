@@ -2,8 +2,10 @@
 //
 // Keys are random secrets shown once; only their SHA-256 is stored. The gateway authenticates a
 // request, then forwards the caller to subgraphs in two headers: the caller encoded as base64url
-// JSON with an expiry, and an HMAC-SHA256 of that encoding under INTERNAL_SIGNING_SECRET.
-// Subgraphs accept nothing else, so a subgraph reached directly on its port refuses strangers.
+// JSON with an expiry, and an HMAC-SHA256 under INTERNAL_SIGNING_SECRET of that encoding together
+// with the request it travels with (method, path and query, SHA-256 of the body). Subgraphs accept
+// nothing else, so a subgraph reached directly on its port refuses strangers, and headers seen on
+// one request cannot carry another operation, body or route within their lifetime.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const ROLES = ['platform', 'seller', 'ops', 'system'] as const;
@@ -56,23 +58,64 @@ function hmac(secret: string, payload: string): string {
   return createHmac('sha256', secret).update(payload, 'utf8').digest('hex');
 }
 
-export function signCaller(
-  caller: Caller,
-  secret: string,
-  nowMs: number = Date.now(),
-  ttlMs: number = CALLER_TTL_MS_DEFAULT,
-): Record<string, string> {
+/** The request a caller signature is bound to, exactly as it goes on the wire. */
+export interface SignedRequest {
+  readonly method: string;
+  /** The absolute URL, or the request target (path and query) as a server sees it. */
+  readonly url: string;
+  /** The body's exact bytes (empty for GET). */
+  readonly body: string | Uint8Array;
+}
+
+/** The request target (path and query) of an absolute URL or of a target. */
+function requestTarget(url: string): string {
+  if (url.startsWith('/')) return url;
+  const parsed = new URL(url);
+  return `${parsed.pathname}${parsed.search}`;
+}
+
+function signedMaterial(encodedCaller: string, request: SignedRequest): string {
+  const bodySha256 = createHash('sha256').update(request.body).digest('hex');
+  return `${encodedCaller}\n${request.method.toUpperCase()}\n${requestTarget(request.url)}\n${bodySha256}`;
+}
+
+/** The caller header's value: the caller and its expiry. Not valid until signed with its request (callerSignature). */
+export function encodeCaller(caller: Caller, nowMs: number = Date.now(), ttlMs: number = CALLER_TTL_MS_DEFAULT): string {
   const body: SignedCallerBody = {
     role: caller.role,
     keyId: caller.keyId,
     sellerId: caller.sellerId,
     expiresAtMs: nowMs + ttlMs,
   };
-  const encoded = Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
-  return { [CALLER_HEADER]: encoded, [SIGNATURE_HEADER]: hmac(secret, encoded) };
+  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+}
+
+/** The signature header's value for an encoded caller sent with this request. */
+export function callerSignature(encodedCaller: string, secret: string, request: SignedRequest): string {
+  return hmac(secret, signedMaterial(encodedCaller, request));
+}
+
+/** Both caller headers for one request: send them with exactly this method, URL and body. */
+export function signCaller(
+  caller: Caller,
+  secret: string,
+  request: SignedRequest,
+  nowMs: number = Date.now(),
+  ttlMs: number = CALLER_TTL_MS_DEFAULT,
+): Record<string, string> {
+  const encoded = encodeCaller(caller, nowMs, ttlMs);
+  return { [CALLER_HEADER]: encoded, [SIGNATURE_HEADER]: callerSignature(encoded, secret, request) };
 }
 
 type HeaderSource = { get(name: string): string | null | undefined } | Record<string, string | string[] | undefined>;
+
+/** What verifyCaller reads of a received request: node's IncomingMessage has all of it. */
+export interface ReceivedRequest {
+  readonly method?: string | undefined;
+  /** The request target as received (IncomingMessage.url). */
+  readonly url?: string | undefined;
+  readonly headers: HeaderSource;
+}
 
 function readHeader(headers: HeaderSource, name: string): string | undefined {
   if (typeof (headers as { get?: unknown }).get === 'function') {
@@ -82,26 +125,35 @@ function readHeader(headers: HeaderSource, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The verified caller, or null when the headers are missing, forged or expired. */
-export function verifyCaller(headers: HeaderSource, secret: string, nowMs: number = Date.now()): Caller | null {
-  const encoded = readHeader(headers, CALLER_HEADER);
-  const signature = readHeader(headers, SIGNATURE_HEADER);
+/**
+ * The verified caller, or null when the headers are missing, forged or expired, or were signed
+ * for another method, target or body than this request's (`body`: the exact bytes received).
+ */
+export function verifyCaller(request: ReceivedRequest, body: string | Uint8Array, secret: string, nowMs: number = Date.now()): Caller | null {
+  const encoded = readHeader(request.headers, CALLER_HEADER);
+  const signature = readHeader(request.headers, SIGNATURE_HEADER);
   if (!encoded || !signature || encoded.length > 2048) return null;
   // Exactly what hmac() produces: Buffer.from(…, 'hex') would silently drop trailing junk.
   if (!SIGNATURE_PATTERN.test(signature)) return null;
-  const expected = Buffer.from(hmac(secret, encoded), 'hex');
+  let expectedHex: string;
+  try {
+    expectedHex = callerSignature(encoded, secret, { method: request.method ?? 'GET', url: request.url ?? '/', body });
+  } catch {
+    return null; // a target that is not a URL
+  }
+  const expected = Buffer.from(expectedHex, 'hex');
   const given = Buffer.from(signature, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-  let body: SignedCallerBody;
+  let decoded: SignedCallerBody;
   try {
-    body = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as SignedCallerBody;
+    decoded = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as SignedCallerBody;
   } catch {
     return null;
   }
-  if (typeof body.expiresAtMs !== 'number' || body.expiresAtMs < nowMs) return null;
-  if (!ROLES.includes(body.role) || typeof body.keyId !== 'string') return null;
-  if (body.role === 'seller' && (typeof body.sellerId !== 'string' || !isWellFormedId(body.sellerId))) return null;
-  return { role: body.role, keyId: body.keyId, sellerId: body.role === 'seller' ? body.sellerId : null };
+  if (typeof decoded.expiresAtMs !== 'number' || decoded.expiresAtMs < nowMs) return null;
+  if (!ROLES.includes(decoded.role) || typeof decoded.keyId !== 'string') return null;
+  if (decoded.role === 'seller' && (typeof decoded.sellerId !== 'string' || !isWellFormedId(decoded.sellerId))) return null;
+  return { role: decoded.role, keyId: decoded.keyId, sellerId: decoded.role === 'seller' ? decoded.sellerId : null };
 }
 
 /** Object-level access: may this caller see data of this seller? */

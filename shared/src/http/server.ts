@@ -16,7 +16,8 @@ export interface RawRoute {
 export interface GraphQLEndpoint<TContext extends BaseContext> {
   readonly server: ApolloServer<TContext>;
   readonly path: string;
-  context(request: IncomingMessage): Promise<TContext>;
+  /** `body`: the request's raw bytes (empty for GET), which signed caller headers are bound to. */
+  context(request: IncomingMessage, body: Buffer): Promise<TContext>;
 }
 
 export type ReadinessChecks = () => Promise<Record<string, boolean>>;
@@ -115,7 +116,7 @@ async function handleGraphQL<TContext extends BaseContext>(
   }
   const result = await endpoint.server.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: (request.method ?? 'GET').toUpperCase(), headers, search: url.search, body: parsedBody },
-    context: () => endpoint.context(request),
+    context: () => endpoint.context(request, body),
   });
   const responseHeaders: Record<string, string> = {};
   for (const [name, value] of result.headers) responseHeaders[name] = value;

@@ -47,7 +47,7 @@ export async function startSubgraphService<TContext extends RequestContext>(
     host: options.host,
     logger: options.logger,
     metrics,
-    graphql: { server, path: '/graphql', context: async (request) => options.extendContext(await baseContext(request)) },
+    graphql: { server, path: '/graphql', context: async (request, body) => options.extendContext(await baseContext(request, body)) },
     routes: options.routes ?? [],
     readiness: options.readiness,
     ...(options.bodyBytesMax === undefined ? {} : { bodyBytesMax: options.bodyBytesMax }),

@@ -87,10 +87,10 @@ export function correlationIdOf(request: IncomingMessage): string {
   return value && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : randomUUID();
 }
 
-/** Builds the per-request context; refuses any request without a valid gateway signature. */
-export function subgraphContext(options: { signingSecret: string; logger: Logger }): (request: IncomingMessage) => Promise<RequestContext> {
-  return async (request) => {
-    const caller = verifyCaller(request.headers, options.signingSecret);
+/** Builds the per-request context; refuses any request without a valid gateway signature for this very request. */
+export function subgraphContext(options: { signingSecret: string; logger: Logger }): (request: IncomingMessage, body: Buffer) => Promise<RequestContext> {
+  return async (request, body) => {
+    const caller = verifyCaller(request, body, options.signingSecret);
     if (!caller) throw unauthenticated('requests to subgraphs must come through the gateway (missing or invalid caller signature)');
     const correlationId = correlationIdOf(request);
     return { caller, correlationId, logger: options.logger.child({ correlationId }) };

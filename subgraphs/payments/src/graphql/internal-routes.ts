@@ -8,7 +8,7 @@ export function apiKeyResolveRoute(apiKeys: ApiKeyRepository, signingSecret: str
     method: 'POST',
     path: '/internal/api-keys/resolve',
     async handle(request, response, body) {
-      const caller = verifyCaller(request.headers, signingSecret);
+      const caller = verifyCaller(request, body, signingSecret);
       if (!caller || caller.role !== 'system') {
         sendJson(response, 401, { error: 'signed system caller required' });
         return;

@@ -17,11 +17,9 @@ afterAll(async () => {
 const platform: Caller = { role: 'platform', keyId: 'key_platform', sellerId: null };
 
 async function gql<T = Record<string, unknown>>(caller: Caller, query: string, variables: Record<string, unknown> = {}): Promise<{ data: T; errors?: { message: string; extensions?: { code?: string } }[] }> {
-  const response = await fetch(`${h.service.http.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...signCaller(caller, h.signingSecret) },
-    body: JSON.stringify({ query, variables }),
-  });
+  const url = `${h.service.http.url}/graphql`;
+  const body = JSON.stringify({ query, variables });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signCaller(caller, h.signingSecret, { method: 'POST', url, body }) }, body });
   return (await response.json()) as { data: T; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
@@ -39,7 +37,7 @@ interface PayoutsPage {
 
 it('requests, reads and pages payouts; a seller sees only its own', async () => {
   const sellerId = `gql${randomBytes(4).toString('hex')}`;
-  await h.wallet.seed(sellerId, 'USD', 10_000n);
+  await h.wallet.credit(sellerId, 'USD', 10_000n);
   const ids: string[] = [];
   for (const amountMinor of ['1000', '1100', '1200']) {
     const result = await gql<{ requestPayout: { replayed: boolean; userErrors: unknown[]; payout: { id: string; status: string; amount: { amountMinor: string; amount: string }; seller: { id: string } } } }>(platform, REQUEST, {
