@@ -1,38 +1,24 @@
 // Checkouts whose PSP registration failed and was never retried: canceled after the abandonment
 // age, against a real payments database and an in-process PSP simulator refusing the checkout
-// session (its fault injection), through the official SDK as in the service.
-import { randomBytes } from 'node:crypto';
+// session (its fault injection), through the official SDK as in the service (simulator.test-support.ts).
 import { createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
-import { createStripePsp } from '../psp/stripe.js';
 import { ABANDONED_REGISTRATION_CAUSE, cancelAbandonedRegistrations } from './abandoned-registrations.js';
 import { createCheckout } from './create-checkout.js';
 import type { PaymentsDeps } from './deps.js';
 import { testPaymentsDeps } from './deps.test-support.js';
+import { SIMULATOR_PSP_POLICY, startPaymentsSimulator, type PaymentsSimulator } from './simulator.test-support.js';
 
-// The simulator's own sources (as the ledger's reconciliation tests load them): it is not a dependency of this package.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorModule = require('../../../../psp-simulator/src/server.ts') as { startSimulator(options: Record<string, unknown>): Promise<{ url: string; stop(): Promise<void> }> };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorDb = require('../../../../psp-simulator/src/store/db.ts') as { dropDatabase(url: string): Promise<void> };
-
-const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 const HOUR_MS = 3_600_000;
 const ABANDON_MS = 25 * HOUR_MS;
 const platform: Caller = { role: 'platform', keyId: 'key_platform', sellerId: null };
 
 let database: TestDatabase;
 let pg: PgDatabase;
-let simulator: { url: string; stop(): Promise<void> };
-let simulatorDatabaseUrl: string;
+let simulator: PaymentsSimulator;
 let deps: PaymentsDeps;
 let counter = 0;
 const input = () => ({ idempotencyKey: `abandon-${++counter}`, buyerId: `buyer-${counter}`, currency: 'USD', orders: [{ sellerId: 's1', amountMinor: 6000n }, { sellerId: 's2', amountMinor: 4000n }] });
-
-async function setFaults(faults: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${simulator.url}/__admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
-  if (!response.ok) throw new Error(`faults: ${response.status}`);
-}
 
 async function rows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
   return pg.$queryRawUnsafe<T[]>(sql, ...params);
@@ -41,22 +27,19 @@ async function rows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
 beforeAll(async () => {
   database = await createTestDatabase('payments');
   pg = createPgDatabase(database.url, { poolMax: 10 });
-  simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
-  simulator = await simulatorModule.startSimulator({ port: 0, host: '127.0.0.1', databaseUrl: simulatorDatabaseUrl, webhookUrl: 'http://127.0.0.1:9/x', webhookSecret: 'whsec_t', logLevel: 'silent' });
-  const psp = createStripePsp({ apiKey: 'sk_test_abandon', apiBase: simulator.url, timeoutMs: 2_000, webhookSecret: 'whsec_t' });
-  deps = testPaymentsDeps(pg, psp, { pspPolicy: { attemptsMax: 2, timeoutMs: 2_000, backoffMsBase: 1, backoffMsMax: 2 } });
+  simulator = await startPaymentsSimulator();
+  deps = testPaymentsDeps(pg, simulator.psp, { pspPolicy: SIMULATOR_PSP_POLICY });
 });
 
 afterAll(async () => {
   await simulator?.stop();
-  await simulatorDb?.dropDatabase(simulatorDatabaseUrl).catch(() => undefined);
   await pg?.end();
   await database?.drop();
 });
 
 test('a payment left CREATED by a failed registration is canceled once older than the abandonment age; registered and younger ones are not', async () => {
   // 1. The PSP refuses every checkout session: the client gets PSP_UNAVAILABLE and never retries.
-  await setFaults({ apiErrorRate: 1, paths: ['/v1/checkout/sessions'] });
+  await simulator.faults({ apiErrorRate: 1, paths: ['/v1/checkout/sessions'] });
   const abandonedInput = input();
   const abandoned = await createCheckout(deps, { caller: platform, input: abandonedInput });
   expect(abandoned.userErrors.map((error) => error.code)).toEqual(['PSP_UNAVAILABLE']);
@@ -64,7 +47,7 @@ test('a payment left CREATED by a failed registration is canceled once older tha
   const young = await createCheckout(deps, { caller: platform, input: input() });
   expect(young.userErrors.map((error) => error.code)).toEqual(['PSP_UNAVAILABLE']);
   // 2. A checkout the PSP registered.
-  await setFaults({ apiErrorRate: 0 });
+  await simulator.faults({ apiErrorRate: 0 });
   const registered = await createCheckout(deps, { caller: platform, input: input() });
   expect(registered.userErrors).toEqual([]);
 

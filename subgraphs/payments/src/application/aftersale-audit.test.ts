@@ -1,76 +1,40 @@
 // Audit of the after-sale mutations (refunds, delivery) against the design: idempotency when a
 // run is interrupted after the PSP was called, and bad input that must write nothing. A real
 // (throw-away) payments database and the real PSP simulator (in-process, its own database) through
-// the official SDK, as in the service; payments are paid on its hosted page.
-import { randomBytes } from 'node:crypto';
+// the official SDK, as in the service (simulator.test-support.ts); payments are paid on its hosted page.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { createPgDatabase, DomainError, type Caller, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, waitFor, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
-import type { PspDisputeState, PspRefundState } from '../psp/port.js';
-import { createStripePsp } from '../psp/stripe.js';
+import type { PspDisputeState } from '../psp/port.js';
 import { createCheckout } from './create-checkout.js';
 import { confirmDelivery } from './delivery.js';
 import { applyPspDisputeState } from './disputes.js';
 import type { PaymentsDeps } from './deps.js';
 import { testPaymentsDeps } from './deps.test-support.js';
 import { applyPspRefundState, refundPaymentOrder } from './refunds.js';
-import { syncPaymentWithPsp } from './sync-with-psp.js';
-
-// The simulator's own sources (as abandoned-registrations.test.ts loads them): it is not a dependency of this package.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorModule = require('../../../../psp-simulator/src/server.ts') as { startSimulator(options: Record<string, unknown>): Promise<{ url: string; stop(): Promise<void> }> };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorDb = require('../../../../psp-simulator/src/store/db.ts') as { dropDatabase(url: string): Promise<void> };
-
-const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
-const SUCCESS_CARD = '4242424242424242';
+import { paidCheckout, SIMULATOR_PSP_POLICY, startPaymentsSimulator, type PaymentsSimulator } from './simulator.test-support.js';
 
 let database: TestDatabase;
 let pg: PgDatabase;
 let prisma: PrismaClient;
-let simulator: { url: string; stop(): Promise<void> };
-let simulatorDatabaseUrl: string;
+let simulator: PaymentsSimulator;
 let deps: PaymentsDeps;
 const platform: Caller = { role: 'platform', keyId: 'key_audit', sellerId: null };
 let counter = 0;
 
-async function simulatorAdmin(path: string, body: unknown): Promise<void> {
-  const response = await fetch(`${simulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-}
-
-/** The refunds the PSP holds for a payment intent. */
-async function pspRefunds(paymentIntentId: string): Promise<PspRefundState[]> {
-  return deps.psp.listRefunds(paymentIntentId);
-}
-
 /** The refund requests the PSP has received so far (its request log; the tests run one at a time). */
 async function pspRefundRequests(): Promise<number> {
-  const { entries } = (await (await fetch(`${simulator.url}/__admin/log?kind=api`)).json()) as { entries: { method: string; path: string }[] };
-  return entries.filter((entry) => entry.method === 'POST' && entry.path === '/v1/refunds').length;
-}
-
-async function payOnHostedPage(checkoutUrl: string): Promise<void> {
-  const body = new URLSearchParams({ card_number: SUCCESS_CARD, exp_month: '12', exp_year: String(new Date().getUTCFullYear() + 3), cvc: '123' });
-  const response = await fetch(checkoutUrl, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
-  await response.text();
-  if (response.status >= 400) throw new Error(`hosted page answered ${response.status}`);
+  return (await simulator.apiRequests({ method: 'POST', path: '/v1/refunds' })).length;
 }
 
 /** A checkout paid on the PSP's hosted page and brought to SUCCEEDED from the PSP's state (as its webhook would). */
 async function paidPayment(amounts: bigint[] = [6000n, 4000n]) {
   counter += 1;
   const input = { idempotencyKey: `ck${counter}`, buyerId: `b${counter}`, currency: 'USD', orders: amounts.map((amountMinor, i) => ({ sellerId: `s${i}`, amountMinor })) };
-  const created = await createCheckout(deps, { caller: platform, input });
-  expect(created.userErrors).toEqual([]);
-  const registered = await deps.store.findPayment(created.paymentId!);
-  await payOnHostedPage(registered!.checkoutUrl!);
-  const paymentIntentId = registered!.pspPaymentIntentId!;
-  await syncPaymentWithPsp(deps, created.paymentId!, await deps.psp.retrievePaymentIntent(paymentIntentId), 'test');
-  const orders = await prisma.paymentOrder.findMany({ where: { paymentId: created.paymentId! }, orderBy: { position: 'asc' } });
-  expect((await deps.store.findPayment(created.paymentId!))?.status).toBe('SUCCEEDED');
-  return { paymentId: created.paymentId!, paymentIntentId, orders };
+  const { paymentId, paymentIntentId } = await paidCheckout(deps, platform, input);
+  const orders = await prisma.paymentOrder.findMany({ where: { paymentId }, orderBy: { position: 'asc' } });
+  return { paymentId, paymentIntentId, orders };
 }
 
 /** The refund's outcome as the PSP reports it once it settled (what its refund.updated webhook carries). */
@@ -109,15 +73,12 @@ beforeAll(async () => {
   database = await createTestDatabase('payments');
   pg = createPgDatabase(database.url, { poolMax: 10 });
   prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url, max: 10 }) });
-  simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
-  simulator = await simulatorModule.startSimulator({ port: 0, host: '127.0.0.1', databaseUrl: simulatorDatabaseUrl, webhookUrl: 'http://127.0.0.1:9/no-payouts-here', webhookEvents: ['payout.paid'], webhookSecret: 'whsec_audit', logLevel: 'silent', config: { refundDelayMs: 50 } });
-  const psp = createStripePsp({ apiKey: 'sk_test_audit', apiBase: simulator.url, timeoutMs: 2_000, webhookSecret: 'whsec_audit' });
-  deps = testPaymentsDeps(pg, psp, { pspPolicy: { attemptsMax: 2, timeoutMs: 2_000, backoffMsBase: 1, backoffMsMax: 2 } });
+  simulator = await startPaymentsSimulator({ config: { refundDelayMs: 50 } });
+  deps = testPaymentsDeps(pg, simulator.psp, { pspPolicy: SIMULATOR_PSP_POLICY });
 });
 
 afterAll(async () => {
   await simulator?.stop();
-  await simulatorDb?.dropDatabase(simulatorDatabaseUrl).catch(() => undefined);
   await pg?.end();
   await prisma?.$disconnect();
   await database?.drop();
@@ -139,7 +100,7 @@ describe('refundPaymentOrder idempotency', () => {
       },
     };
     await expect(refundPaymentOrder(failing, platform, input)).rejects.toThrow('Connection terminated');
-    expect(await pspRefunds(paymentIntentId)).toHaveLength(1);
+    expect(await simulator.refundsOf(paymentIntentId)).toHaveLength(1);
 
     const retried = await refundPaymentOrder(deps, platform, input);
     expect(retried.userErrors).toEqual([]);
@@ -148,7 +109,7 @@ describe('refundPaymentOrder idempotency', () => {
     await settleFromPsp(retried.id!);
 
     // One refund requested, one refund at the PSP, one refund of 1000 booked.
-    const atPsp = await pspRefunds(paymentIntentId);
+    const atPsp = await simulator.refundsOf(paymentIntentId);
     expect(atPsp.map((refund) => [refund.refundId, refund.amountMinor, refund.status])).toEqual([[retried.id, 1000n, 'succeeded']]);
     const rows = await prisma.refund.findMany({ where: { paymentId } });
     expect(rows.map((row) => [row.id, row.status, row.amountMinor])).toEqual([[retried.id, 'SUCCEEDED', 1000n]]);
@@ -164,13 +125,13 @@ describe('refundPaymentOrder idempotency', () => {
     await expect(refundPaymentOrder(failing, platform, input)).rejects.toThrow('Connection terminated');
     expect(await codeOf(refundPaymentOrder(deps, platform, { ...input, amountMinor: 701n }))).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(await prisma.refund.count({ where: { paymentId } })).toBe(1);
-    expect(await pspRefunds(paymentIntentId)).toHaveLength(1);
+    expect(await simulator.refundsOf(paymentIntentId)).toHaveLength(1);
     // The original input still finishes the one refund.
     const finished = await refundPaymentOrder(deps, platform, input);
     expect(finished.userErrors).toEqual([]);
     await settleFromPsp(finished.id!);
     expect(await prisma.refund.findMany({ where: { paymentId }, select: { status: true, amountMinor: true } })).toEqual([{ status: 'SUCCEEDED', amountMinor: 700n }]);
-    expect(await pspRefunds(paymentIntentId)).toHaveLength(1);
+    expect(await simulator.refundsOf(paymentIntentId)).toHaveLength(1);
   });
 });
 
@@ -239,8 +200,8 @@ describe('disputes with a refund in flight', () => {
     // counts the pending refund as refunded, so the chargeback (4000) is all of B's money.
     const { paymentId, paymentIntentId, orders } = await paidPayment([6000n, 4000n]);
     // The PSP keeps this refund pending for the rest of the test.
-    await simulatorAdmin('/__admin/config', { refundDelayMs: 600_000 });
-    const refund = await refundPaymentOrder(deps, platform, { idempotencyKey: `dr${counter}`, paymentOrderId: orders[0]!.id }).finally(() => simulatorAdmin('/__admin/config', { refundDelayMs: 50 }));
+    await simulator.config({ refundDelayMs: 600_000 });
+    const refund = await refundPaymentOrder(deps, platform, { idempotencyKey: `dr${counter}`, paymentOrderId: orders[0]!.id }).finally(() => simulator.config({ refundDelayMs: 50 }));
     expect(refund.userErrors).toEqual([]);
     expect((await prisma.refund.findUniqueOrThrow({ where: { id: refund.id! } })).status).toBe('PENDING');
     // The dispute as the PSP's webhook would carry it (it disputes captured - refunded: 4000).
@@ -251,7 +212,7 @@ describe('disputes with a refund in flight', () => {
     expect(holds.map((h) => [h.sellerId, BigInt(h.pendingMinor) + BigInt(h.availableMinor)])).toEqual([['s0', 0n], ['s1', 4000n]]);
 
     // The refund then succeeds (its refund.updated webhook): each seller has given back exactly what its buyer got back.
-    const [state] = await pspRefunds(paymentIntentId);
+    const [state] = await simulator.refundsOf(paymentIntentId);
     expect(state).toMatchObject({ refundId: refund.id, amountMinor: 6000n, status: 'pending' });
     await applyPspRefundState(deps, refund.id!, { ...state!, status: 'succeeded' }, 'refund.updated');
     const refunded = await prisma.outboxMessage.findFirstOrThrow({ where: { correlationId: paymentId, eventType: 'refund.succeeded' } });

@@ -1,66 +1,26 @@
 // The payment lifecycle against the real PSP simulator (in-process, its own database) through the
-// official SDK, as in the service: its signed webhooks are caught by a local receiver and handed
-// to the webhook endpoint's handler in the order a test chooses (late, reordered or dropped
+// official SDK, as in the service (simulator.test-support.ts): its signed webhooks are caught and
+// handed to the webhook endpoint's handler in the order a test chooses (late, reordered or dropped
 // deliveries), and its fault injection makes the PSP answer with server errors.
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
-import { createTestDatabase, waitFor, type TestDatabase } from '@clearhouse/shared/testkit';
-import { createStripePsp } from '../psp/stripe.js';
+import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { cancelPayment } from './cancel-payment.js';
 import { createCheckout } from './create-checkout.js';
 import type { PaymentsDeps } from './deps.js';
 import { testPaymentsDeps } from './deps.test-support.js';
+import { payOnHostedPage, SIMULATOR_PSP_POLICY, startPaymentsSimulator, TEST_CARDS, type CaughtWebhook, type PaymentsSimulator } from './simulator.test-support.js';
 import { handleStripeWebhook } from './webhooks.js';
 
-// The simulator's own sources (as abandoned-registrations.test.ts loads them): it is not a dependency of this package.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorModule = require('../../../../psp-simulator/src/server.ts') as { startSimulator(options: Record<string, unknown>): Promise<{ url: string; stop(): Promise<void> }> };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const simulatorDb = require('../../../../psp-simulator/src/store/db.ts') as { dropDatabase(url: string): Promise<void> };
-
-const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
-const WEBHOOK_SECRET = 'whsec_lifecycle';
-const DISPUTE_CARD = '4000000000000259';
 const platform: Caller = { role: 'platform', keyId: 'key_platform', sellerId: null };
-
-interface CaughtWebhook {
-  type: string;
-  id: string;
-  body: Buffer;
-  signature: string;
-}
 
 let database: TestDatabase;
 let pg: PgDatabase;
-let simulator: { url: string; stop(): Promise<void> };
-let simulatorDatabaseUrl: string;
-let receiver: Server;
-const caught: CaughtWebhook[] = [];
+let simulator: PaymentsSimulator;
 let deps: PaymentsDeps;
 let counter = 0;
 
-async function readAll(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function admin(path: string, body: unknown, method = 'POST'): Promise<void> {
-  const response = await fetch(`${simulator.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'DELETE' ? null : JSON.stringify(body) });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-}
-
-async function payOnHostedPage(checkoutUrl: string, cardNumber: string): Promise<void> {
-  const body = new URLSearchParams({ card_number: cardNumber, exp_month: '12', exp_year: String(new Date().getUTCFullYear() + 3), cvc: '123' });
-  const response = await fetch(checkoutUrl, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
-  await response.text();
-  if (response.status >= 400) throw new Error(`hosted page answered ${response.status}`);
-}
-
 function caughtFor(paymentIntentId: string, type: string): CaughtWebhook | undefined {
-  return caught.find((webhook) => webhook.type === type && webhook.body.toString('utf8').includes(paymentIntentId));
+  return simulator.webhooks.find(({ event }) => event.type === type && event.paymentIntentId === paymentIntentId);
 }
 
 async function deliver(webhook: CaughtWebhook) {
@@ -84,29 +44,16 @@ async function registeredPayment() {
 beforeAll(async () => {
   database = await createTestDatabase('payments');
   pg = createPgDatabase(database.url, { poolMax: 10 });
-  receiver = createServer((request, response) => {
-    void readAll(request).then((body) => {
-      const event = JSON.parse(body.toString('utf8')) as { id: string; type: string };
-      caught.push({ id: event.id, type: event.type, body, signature: String(request.headers['stripe-signature'] ?? '') });
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/stripe`;
-  simulatorDatabaseUrl = `${POSTGRES_URL}/clearhouse_test_psp_${randomBytes(6).toString('hex')}`;
-  simulator = await simulatorModule.startSimulator({ port: 0, host: '127.0.0.1', databaseUrl: simulatorDatabaseUrl, webhookUrl, webhookSecret: WEBHOOK_SECRET, logLevel: 'silent', config: { disputeDelayMs: 50 } });
-  const psp = createStripePsp({ apiKey: 'sk_test_lifecycle', apiBase: simulator.url, timeoutMs: 2_000, webhookSecret: WEBHOOK_SECRET });
-  deps = testPaymentsDeps(pg, psp, { pspPolicy: { attemptsMax: 2, timeoutMs: 2_000, backoffMsBase: 1, backoffMsMax: 2 } });
+  simulator = await startPaymentsSimulator({ config: { disputeDelayMs: 50 } });
+  deps = testPaymentsDeps(pg, simulator.psp, { pspPolicy: SIMULATOR_PSP_POLICY });
 });
 
 afterEach(async () => {
-  await admin('/__admin/faults', null, 'DELETE');
+  await simulator.faults(null);
 });
 
 afterAll(async () => {
   await simulator?.stop();
-  await simulatorDb?.dropDatabase(simulatorDatabaseUrl).catch(() => undefined);
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
   await pg?.end();
   await database?.drop();
 });
@@ -114,8 +61,8 @@ afterAll(async () => {
 test('a chargeback whose webhook arrives before the payment\'s success webhook is recorded, not dropped: the PSP\'s state is authoritative', async () => {
   const payment = await registeredPayment();
   const intentId = payment.pspPaymentIntentId!;
-  await payOnHostedPage(payment.checkoutUrl!, DISPUTE_CARD);
-  const disputeCreated = await waitFor(async () => caughtFor(intentId, 'charge.dispute.created'), 'the dispute webhook');
+  await payOnHostedPage(payment.checkoutUrl!, TEST_CARDS.dispute);
+  const disputeCreated = await simulator.webhook('charge.dispute.created', intentId);
   const succeeded = caughtFor(intentId, 'payment_intent.succeeded');
   expect(succeeded).toBeDefined();
 
@@ -141,15 +88,34 @@ test('a chargeback whose webhook arrives before the payment\'s success webhook i
 test('cancelPayment succeeds once the PSP recovers from a server error on the session\'s expiry (a replayed 5xx needs a new PSP key)', async () => {
   const payment = await registeredPayment();
   // Stripe stores a 500 under its idempotency key and replays it for 24 hours.
-  await admin('/__admin/faults', { apiErrorRate: 1, paths: [`/v1/checkout/sessions/${payment.pspCheckoutSessionId}/expire`] });
+  await simulator.faults({ apiErrorRate: 1, paths: [`/v1/checkout/sessions/${payment.pspCheckoutSessionId}/expire`] });
   const failed = await cancelPayment(deps, platform, { idempotencyKey: `cancel-${counter}`, paymentId: payment.id });
   expect(failed.userErrors.map((error) => error.code)).toEqual(['PSP_UNAVAILABLE']);
   expect((await deps.store.findPayment(payment.id))?.status).toBe('REQUIRES_PAYMENT');
 
-  await admin('/__admin/faults', null, 'DELETE');
+  await simulator.faults(null);
   const retried = await cancelPayment(deps, platform, { idempotencyKey: `cancel-${counter}`, paymentId: payment.id });
   expect(retried).toEqual({ paymentId: payment.id, userErrors: [], replayed: false });
   expect(await deps.store.findPayment(payment.id)).toMatchObject({ status: 'CANCELED', checkoutUrl: null });
+});
+
+test('an amount the PSP would refuse (100,000 KWD: 100,000,000 minor units, nine digits, within the default risk limit) is INVALID_INPUT, and nothing is written here or at the PSP', async () => {
+  const snapshot = async () => ({
+    payments: await rows('SELECT id FROM payments ORDER BY id'),
+    orders: await rows('SELECT id FROM payment_orders ORDER BY id'),
+    timeline: await rows('SELECT id FROM timeline_events ORDER BY id'),
+    outbox: await rows('SELECT id FROM outbox_messages ORDER BY id'),
+    keys: await rows('SELECT key FROM idempotency_keys ORDER BY key'),
+    pspSessions: ((await (await fetch(`${simulator.url}/v1/checkout/sessions?limit=100`, { headers: { authorization: 'Bearer sk_test_lifecycle' } })).json()) as { data: { id: string }[] }).data.map((session) => session.id),
+  });
+  const before = await snapshot();
+  const tooLarge = { ...input(), currency: 'KWD', orders: [{ sellerId: 's1', amountMinor: 60_000_000n }, { sellerId: 's2', amountMinor: 40_000_000n }] };
+  await expect(createCheckout(deps, { caller: platform, input: tooLarge })).rejects.toMatchObject({ code: 'INVALID_INPUT', userErrors: [expect.objectContaining({ code: 'INVALID_INPUT', field: ['input', 'orders'] })] });
+  expect(await snapshot()).toEqual(before);
+  // At the PSP's limit it is a checkout like any other.
+  const atLimit = await createCheckout(deps, { caller: platform, input: { ...input(), currency: 'KWD', orders: [{ sellerId: 's1', amountMinor: 59_999_990n }, { sellerId: 's2', amountMinor: 40_000_000n }] } });
+  expect(atLimit.userErrors).toEqual([]);
+  expect(await deps.store.findPayment(atLimit.paymentId!)).toMatchObject({ status: 'REQUIRES_PAYMENT', amountMinor: 99_999_990n });
 });
 
 test('a key reused past its retention with another input is IDEMPOTENCY_KEY_REUSED, not the old payment passed off as the new checkout', async () => {
