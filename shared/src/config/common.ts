@@ -5,6 +5,7 @@ import { invariant } from '../invariant.js';
 import { requireInProduction } from './env.js';
 import { INBOX_RETENTION_MS_DEFAULT, INBOX_RETENTION_MS_MIN, OUTBOX_RETENTION_MS_DEFAULT, OUTBOX_RETENTION_MS_MIN } from '../messaging/retention.js';
 import { envDurationMs, envEnum, envUrl } from './fields.js';
+import { IDEMPOTENCY_KEY_RETENTION_MS_MIN } from '../idempotency/idempotency.js';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
@@ -52,6 +53,16 @@ export type CommonEnv = z.infer<z.ZodObject<typeof commonEnvShape>>;
 export const messagingRetentionEnvShape = {
   OUTBOX_RETENTION_MS: envDurationMs(OUTBOX_RETENTION_MS_DEFAULT, { minMs: OUTBOX_RETENTION_MS_MIN, maxMs: 365 * 24 * 3_600_000 }),
   INBOX_RETENTION_MS: envDurationMs(INBOX_RETENTION_MS_DEFAULT, { minMs: INBOX_RETENTION_MS_MIN, maxMs: 365 * 24 * 3_600_000 }),
+};
+
+/**
+ * The retention of a service's idempotency keys (cleanupExpiredIdempotencyKeys): kept
+ * IDEMPOTENCY_KEY_RETENTION_MS (at least 24 h, as the design requires), deleted every
+ * CLEANUP_INTERVAL_MS.
+ */
+export const idempotencyRetentionEnvShape = {
+  IDEMPOTENCY_KEY_RETENTION_MS: envDurationMs(IDEMPOTENCY_KEY_RETENTION_MS_MIN, { minMs: IDEMPOTENCY_KEY_RETENTION_MS_MIN, maxMs: 30 * 24 * 3_600_000 }),
+  CLEANUP_INTERVAL_MS: envDurationMs(3_600_000, { minMs: 1_000, maxMs: 24 * 3_600_000 }),
 };
 
 // PostgreSQL truncates identifiers beyond 63 bytes; a truncated name could alias another database.

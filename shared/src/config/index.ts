@@ -10,6 +10,7 @@ export {
   NODE_ENVS,
   commonEnvShape,
   messagingRetentionEnvShape,
+  idempotencyRetentionEnvShape,
   databaseName,
   databaseUrl,
   eventsExchangeName,

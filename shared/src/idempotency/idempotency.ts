@@ -23,6 +23,8 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '../errors/index.js';
 import type { SqlClient } from '../messaging/sql.js';
+import { deleteInBatches } from '../db/batches.js';
+import type { MessagingLogger } from '../messaging/logger.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -259,4 +261,18 @@ export async function deleteExpiredIdempotencyKeys(db: SqlClient, retentionMs: n
     retentionMs,
     batchMax,
   );
+}
+
+/** The batches one cleanup run deletes at most (short statements, short locks; the next run goes on). */
+const IDEMPOTENCY_CLEANUP_BATCHES = { batchSize: 5_000, batchesMax: 20 };
+
+/**
+ * A service's retention job for its idempotency keys (payments, ledger, payouts run it every
+ * CLEANUP_INTERVAL_MS): deletes the keys older than `retentionMs` that no run holds, in bounded
+ * batches, and logs how many. Returns the number deleted.
+ */
+export async function cleanupExpiredIdempotencyKeys(deps: { db: SqlClient; logger: Pick<MessagingLogger, 'info'> }, retentionMs: number): Promise<number> {
+  const deleted = await deleteInBatches((limit) => deleteExpiredIdempotencyKeys(deps.db, retentionMs, limit), IDEMPOTENCY_CLEANUP_BATCHES);
+  if (deleted > 0) deps.logger.info({ idempotencyKeys: deleted }, 'expired idempotency keys deleted');
+  return deleted;
 }

@@ -4,6 +4,7 @@ export {
   IDEMPOTENCY_KEY_LENGTH_MAX,
   IDEMPOTENCY_KEY_RETENTION_MS_MIN,
   assertIdempotencyKey,
+  cleanupExpiredIdempotencyKeys,
   deleteExpiredIdempotencyKeys,
   hashRequest,
   runIdempotent,

@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
+  cleanupExpiredIdempotencyKeys,
   createMetricsRegistry,
   databaseUrl,
   openServiceDatabase,
   SERVICE_CONSUMER_BATCH_LINGER_MS,
+  startPeriodicJob,
   startServiceMessaging,
   startSubgraphService,
   type Stoppable,
@@ -75,5 +77,13 @@ export async function startLedger(env: LedgerEnv, logger: Logger): Promise<Runni
   });
   parts.push(...edge.parts);
   parts.push(...startNightlyReconciliation(env, prisma, logger));
+  parts.push(
+    startPeriodicJob({
+      name: 'idempotency-retention',
+      intervalMs: env.CLEANUP_INTERVAL_MS,
+      logger,
+      run: () => cleanupExpiredIdempotencyKeys({ db, logger }, env.IDEMPOTENCY_KEY_RETENTION_MS),
+    }),
+  );
   return { http: edge.http, parts };
 }

@@ -1,6 +1,6 @@
 // The only reader of process.env in the ledger subgraph.
 import { z } from 'zod';
-import { commonEnvShape, messagingRetentionEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, idempotencyRetentionEnvShape, messagingRetentionEnvShape, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
 import { reconciliationEnvShape } from './reconciliation/env-shape.js';
 
 export const ledgerEnvShape = {
@@ -13,6 +13,8 @@ export const ledgerEnvShape = {
   LEDGER_HOT_ACCOUNT_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
   /** Messages in flight per consumer. */
   LEDGER_CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(500).default(250),
+  /** Idempotency keys of runReconciliation / resolveDiscrepancy (published outbox, inbox: messagingRetentionEnvShape). */
+  ...idempotencyRetentionEnvShape,
   ...reconciliationEnvShape,
 };
 

@@ -1,6 +1,6 @@
 // The only reader of process.env in the payments subgraph.
 import { z } from 'zod';
-import { commonEnvShape, messagingRetentionEnvShape, DISPUTE_FEE_BEARERS, DISPUTE_LOSS_BEARERS, envBigInt, envDurationMs, envEnum, envInt, envPort, loadEnv, parseEnv, REFUND_FEE_POLICIES } from '@clearhouse/shared';
+import { commonEnvShape, idempotencyRetentionEnvShape, messagingRetentionEnvShape, DISPUTE_FEE_BEARERS, DISPUTE_LOSS_BEARERS, envBigInt, envDurationMs, envEnum, envInt, envPort, loadEnv, parseEnv, REFUND_FEE_POLICIES } from '@clearhouse/shared';
 
 const HOUR_MS = 3_600_000;
 const DEFAULT_STRIPE_API_KEY = 'sk_test_clearhouse';
@@ -71,9 +71,8 @@ export const paymentsEnvShape = {
   DISPUTE_LOSS_BORNE_BY: envEnum(DISPUTE_LOSS_BEARERS, 'seller'),
 
   // --- retention
-  IDEMPOTENCY_KEY_RETENTION_MS: envDurationMs(24 * HOUR_MS, { minMs: 24 * HOUR_MS, maxMs: 30 * 24 * HOUR_MS }),
+  ...idempotencyRetentionEnvShape,
   WEBHOOK_EVENT_RETENTION_MS: envDurationMs(72 * HOUR_MS, { minMs: 72 * HOUR_MS, maxMs: 90 * 24 * HOUR_MS }),
-  CLEANUP_INTERVAL_MS: envDurationMs(HOUR_MS, { minMs: 1_000, maxMs: 24 * HOUR_MS }),
 };
 
 export type PaymentsEnv = ReturnType<typeof parsePaymentsEnv>;

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import {
   type HttpService,
   type Logger,
+  cleanupExpiredIdempotencyKeys,
   createMetricsRegistry,
   databaseUrl,
   instrumentPsp,
   pspMetrics,
   openServiceDatabase,
+  startPeriodicJob,
   type TransactionalDb,
   startServiceMessaging,
   startSubgraphService,
@@ -16,6 +18,7 @@ import {
 } from '@clearhouse/shared';
 import type { PayoutsDeps } from './application/deps.js';
 import { recheckPayouts, type RecheckSummary } from './application/recheck-payouts.js';
+import { releaseAbandonedReservations, type SweepSummary } from './application/release-abandoned-reservations.js';
 import { runScheduledPayouts, type ScheduledRunSummary } from './application/scheduled-payouts.js';
 import { createWalletClient } from './clients/wallet.js';
 import { stripeApiBase, type PayoutsEnv } from './env.js';
@@ -38,6 +41,8 @@ export interface RunningPayouts {
   runScheduledPayouts(at?: Date): Promise<ScheduledRunSummary>;
   /** One re-check round, on demand. */
   recheckPayouts(): Promise<RecheckSummary>;
+  /** One sweep of wallet reservations no payout exists for, on demand. */
+  releaseAbandonedReservations(): Promise<SweepSummary>;
 }
 
 export function createPayoutsDeps(env: PayoutsEnv, db: TransactionalDb, logger: Logger, onOutboxWritten?: () => void): PayoutsDeps {
@@ -120,6 +125,16 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     schedule: { enabled: env.PAYOUT_SCHEDULE_ENABLED, time: env.PAYOUT_SCHEDULE_UTC_TIME, checkIntervalMs: SCHEDULE_CHECK_INTERVAL_MS, run: runScheduled },
   });
   parts.push({ name: 'jobs', stop: () => jobs.stop() });
+  parts.push(
+    startPeriodicJob({
+      name: 'idempotency-retention',
+      intervalMs: env.CLEANUP_INTERVAL_MS,
+      logger,
+      run: () => cleanupExpiredIdempotencyKeys(deps, env.IDEMPOTENCY_KEY_RETENTION_MS),
+    }),
+  );
+  const sweepReservations = () => releaseAbandonedReservations(deps, env.RESERVATION_SWEEP_GRACE_MS);
+  parts.push(startPeriodicJob({ name: 'abandoned-reservations', intervalMs: env.RESERVATION_SWEEP_INTERVAL_MS, logger, run: sweepReservations }));
 
   const edge = await startSubgraphService<PayoutsContext>({
     service: 'payouts',
@@ -138,5 +153,5 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     }),
   });
   parts.push(...edge.parts);
-  return { http: edge.http, parts, deps, runScheduledPayouts: runScheduled, recheckPayouts: recheck };
+  return { http: edge.http, parts, deps, runScheduledPayouts: runScheduled, recheckPayouts: recheck, releaseAbandonedReservations: sweepReservations };
 }

@@ -1,6 +1,6 @@
 // The only reader of process.env in the payouts subgraph.
 import { z } from 'zod';
-import { commonEnvShape, messagingRetentionEnvShape, envBigInt, envBoolean, envDurationMs, envInt, envPort, envUrl, loadEnv, parseEnv } from '@clearhouse/shared';
+import { commonEnvShape, idempotencyRetentionEnvShape, messagingRetentionEnvShape, envBigInt, envBoolean, envDurationMs, envInt, envPort, envUrl, loadEnv, parseEnv } from '@clearhouse/shared';
 import { parseDestinations } from './domain/destinations.js';
 import { parseFxRates } from './domain/fx.js';
 import { parseUtcTime } from './jobs/scheduler.js';
@@ -60,9 +60,18 @@ export const payoutsEnvShape = {
   PAYOUT_PENDING_REDRIVE_AFTER_MS: envDurationMs(5 * 60_000, { minMs: 0, maxMs: 24 * HOUR_MS }),
   PAYOUT_RECHECK_BATCH_SIZE: envInt(100, { min: 1, max: 1_000 }),
 
+  // --- wallet reservations no payout was saved for (application/release-abandoned-reservations.ts)
+  /** A reservation without a payout is released once this old; far longer than any save, and than a request's idempotency lock. */
+  RESERVATION_SWEEP_GRACE_MS: envDurationMs(15 * 60_000, { minMs: 5 * 60_000, maxMs: 7 * 24 * HOUR_MS }),
+  RESERVATION_SWEEP_INTERVAL_MS: envDurationMs(5 * 60_000, { minMs: 1_000, maxMs: 24 * HOUR_MS }),
+
   // --- daily payouts
   PAYOUT_SCHEDULE_ENABLED: envBoolean(false),
   PAYOUT_SCHEDULE_UTC_TIME: parsedString('02:00', parseUtcTime),
+
+  // --- retention (published outbox and inbox rows: messagingRetentionEnvShape)
+  /** requestPayout's idempotency keys; a key reused after this is checked against its payout. */
+  ...idempotencyRetentionEnvShape,
 };
 
 export type PayoutsEnv = ReturnType<typeof parsePayoutsEnv>;

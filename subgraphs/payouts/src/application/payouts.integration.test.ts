@@ -1,6 +1,6 @@
-// The payouts use cases against the real PostgreSQL, RabbitMQ and the in-process PSP simulator.
-// The wallet's reservation route is a stand-in over a real wallet database (see
-// testing/wallet-stand-in.test-support.ts) until the wallet subgraph serves it.
+// The payouts use cases against the real PostgreSQL, RabbitMQ, the in-process PSP simulator and
+// the real wallet's internal reservation routes on the wallet's own database (see
+// testing/wallet.test-support.ts).
 import { randomBytes } from 'node:crypto';
 import { DomainError, systemCaller, type Caller } from '@clearhouse/shared';
 import { findPayout, insertPayout } from '../persistence/payouts.js';
@@ -75,7 +75,7 @@ async function createRequestsFor(payoutId: string) {
 describe('requestPayout', () => {
   it('reserves, saves PENDING with payout.requested, and is idempotent', async () => {
     const sellerId = seller('happy');
-    await h.wallet.seed(sellerId, 'USD', 10_000n);
+    await h.wallet.credit(sellerId, 'USD', 10_000n);
     const idempotencyKey = key();
     const first = await request({ sellerId, idempotencyKey, amountMinor: 2_500n });
     expect(first.replayed).toBe(false);
@@ -97,7 +97,7 @@ describe('requestPayout', () => {
 
   it('pays the whole available balance when no amount is given', async () => {
     const sellerId = seller('whole');
-    await h.wallet.seed(sellerId, 'USD', 4_321n);
+    await h.wallet.credit(sellerId, 'USD', 4_321n);
     const { payout } = await request({ sellerId });
     expect(payout.amountMinor).toBe(4_321n);
     expect(await h.wallet.balance(sellerId, 'USD')).toEqual({ availableMinor: 0n, reservedMinor: 4_321n });
@@ -105,13 +105,13 @@ describe('requestPayout', () => {
 
   it('refuses what it must: minimum, funds, currency, callers', async () => {
     const sellerId = seller('rules');
-    await h.wallet.seed(sellerId, 'USD', 150n);
+    await h.wallet.credit(sellerId, 'USD', 150n);
     expect(await errorCode(() => request({ sellerId, amountMinor: 99n }))).toBe('PAYOUT_BELOW_MINIMUM');
     expect(await errorCode(() => request({ sellerId, amountMinor: 200n }))).toBe('INSUFFICIENT_FUNDS');
     expect(await errorCode(() => request({ sellerId, currency: 'XYZ' }))).toBe('CURRENCY_NOT_SUPPORTED');
     expect(await errorCode(() => request({ sellerId, amountMinor: 1n, currency: 'JPY' }))).toBe('INSUFFICIENT_FUNDS');
     const poor = seller('poor');
-    await h.wallet.seed(poor, 'USD', 50n);
+    await h.wallet.credit(poor, 'USD', 50n);
     expect(await errorCode(() => request({ sellerId: poor }))).toBe('PAYOUT_BELOW_MINIMUM');
     expect(await errorCode(() => request({ sellerId: seller('nobody') }))).toBe('INSUFFICIENT_FUNDS');
 
@@ -126,7 +126,7 @@ describe('requestPayout', () => {
 
   it('20 concurrent requests for one seller never reserve more than the available balance', async () => {
     const sellerId = seller('race');
-    await h.wallet.seed(sellerId, 'USD', 10_000n);
+    await h.wallet.credit(sellerId, 'USD', 10_000n);
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => request({ sellerId, amountMinor: 700n })));
     const paid = results.filter((result) => result.status === 'fulfilled');
     const refused = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
@@ -138,7 +138,7 @@ describe('requestPayout', () => {
   });
 
   it('records the FX rate for a payout account in another currency', async () => {
-    await h.wallet.seed('fxseller', 'EUR', 10_000n);
+    await h.wallet.credit('fxseller', 'EUR', 10_000n);
     const { payout } = await request({ sellerId: 'fxseller', currency: 'EUR', amountMinor: 1_000n });
     expect(payout).toMatchObject({ currency: 'EUR', amountMinor: 1_000n, payoutCurrency: 'USD', payoutAmountMinor: 1_080n, fx: { rateNumerator: 27n, rateDenominator: 25n } });
     await waitForStatus(payout.id, 'PAID');
@@ -155,7 +155,7 @@ describe('execution at the PSP', () => {
 
   it('a PSP timeout is retried with the same idempotency key: exactly one PSP payout', async () => {
     const sellerId = seller('timeout');
-    await h.wallet.seed(sellerId, 'USD', 5_000n);
+    await h.wallet.credit(sellerId, 'USD', 5_000n);
     // Webhooks dropped too, so only the executor's retry (same key) can move the payout on.
     await h.admin('POST', '/__admin/faults', { apiTimeoutRate: 1, paths: ['/v1/payouts'], webhookDropRate: 1 });
     const { payout } = await request({ sellerId, amountMinor: 1_000n });
@@ -177,7 +177,7 @@ describe('execution at the PSP', () => {
 
   it('a PSP 5xx is retried (a burned key is replaced only after checking the PSP): exactly one PSP payout', async () => {
     const sellerId = seller('fivexx');
-    await h.wallet.seed(sellerId, 'USD', 5_000n);
+    await h.wallet.credit(sellerId, 'USD', 5_000n);
     await h.admin('POST', '/__admin/faults', { apiErrorRate: 1, paths: ['/v1/payouts'] });
     const { payout } = await request({ sellerId, amountMinor: 1_000n });
     await waitFor(async () => (await createRequestsFor(payout.id)).some((entry) => entry.outcome === 'fault_api_error'), 10_000, 'a failed create');
@@ -194,7 +194,7 @@ describe('execution at the PSP', () => {
 
   it('the consumer holds no database transaction open while the PSP answers (no external call inside a transaction)', async () => {
     const sellerId = seller('slowpsp');
-    await h.wallet.seed(sellerId, 'USD', 5_000n);
+    await h.wallet.credit(sellerId, 'USD', 5_000n);
     await h.admin('POST', '/__admin/faults', { apiLatencyMs: 1_500, paths: ['/v1/payouts'] });
     const { payout } = await request({ sellerId, amountMinor: 900n });
     // Sampled for as long as the payout waits for the PSP's answer (1.5 s of latency at least): a
@@ -230,7 +230,7 @@ describe('execution at the PSP', () => {
 
   it('a payout the PSP fails permanently ends FAILED with payout.failed', async () => {
     const sellerId = `${seller('s')}_fail_closed`;
-    await h.wallet.seed(sellerId, 'USD', 5_000n);
+    await h.wallet.credit(sellerId, 'USD', 5_000n);
     const { payout } = await request({ sellerId, amountMinor: 1_200n });
     const failed = await waitForStatus(payout.id, 'FAILED');
     expect(failed).toMatchObject({ failureCode: 'account_closed', paidAt: null });
@@ -270,7 +270,7 @@ describe('execution at the PSP', () => {
 describe('confirmation', () => {
   it('a duplicated confirmation makes one transition and one payout.paid', async () => {
     const sellerId = seller('dup');
-    await h.wallet.seed(sellerId, 'USD', 5_000n);
+    await h.wallet.credit(sellerId, 'USD', 5_000n);
     const { payout } = await request({ sellerId, amountMinor: 1_000n });
     const paid = await waitForStatus(payout.id, 'PAID');
     const pspPayoutId = paid.pspPayoutId ?? '';
@@ -289,7 +289,7 @@ describe('confirmation', () => {
 
   it('a dropped webhook is caught up by the re-check', async () => {
     const sellerId = seller('drop');
-    await h.wallet.seed(sellerId, 'USD', 5_000n);
+    await h.wallet.credit(sellerId, 'USD', 5_000n);
     await h.admin('POST', '/__admin/faults', { webhookDropRate: 1 });
     try {
       const { payout } = await request({ sellerId, amountMinor: 1_000n });
@@ -316,9 +316,9 @@ describe('scheduled payouts', () => {
     const big = seller('schedbig');
     const yen = seller('schedyen');
     const small = seller('schedsmall');
-    await h.wallet.seed(big, 'USD', 5_000n);
-    await h.wallet.seed(yen, 'JPY', 50n);
-    await h.wallet.seed(small, 'USD', 50n);
+    await h.wallet.credit(big, 'USD', 5_000n);
+    await h.wallet.credit(yen, 'JPY', 50n);
+    await h.wallet.credit(small, 'USD', 50n);
     const day = new Date('2030-01-15T02:00:00Z');
     const first = await runScheduledPayouts(h.service.deps, day);
     expect(first.requested).toBeGreaterThanOrEqual(2);
@@ -332,7 +332,7 @@ describe('scheduled payouts', () => {
     expect(await h.wallet.balance(big, 'USD')).toEqual({ availableMinor: 0n, reservedMinor: 5_000n });
 
     // Another day: a new payout, if there is money.
-    await h.wallet.seed(big, 'USD', 300n);
+    await h.wallet.credit(big, 'USD', 300n);
     await runScheduledPayouts(h.service.deps, new Date('2030-01-16T02:00:00Z'));
     expect(await count(big)).toBe(2);
     const payout = await findPayout(h.service.deps.db, (await h.service.deps.db.$queryRawUnsafe<{ id: string }[]>(`SELECT id FROM payouts WHERE seller_id = $1 ORDER BY created_at DESC LIMIT 1`, big))[0]?.id ?? '');

@@ -2,7 +2,8 @@
 // reservation is given back (compensation), and a retry with the same idempotency key (hence the
 // same payout id) must not save and pay a payout that took nothing from the balance.
 import { randomBytes } from 'node:crypto';
-import { DomainError, type Caller, type TransactionalDb } from '@clearhouse/shared';
+import { DomainError, type Caller } from '@clearhouse/shared';
+import { failingNextTransaction } from '../testing/faults.test-support.js';
 import { startHarness, type Harness } from '../testing/harness.test-support.js';
 import { requestPayout } from './request-payout.js';
 
@@ -18,23 +19,6 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** The service's database, except that its next `$transaction` fails as a dropped connection would. */
-function failingNextTransaction(db: TransactionalDb): TransactionalDb {
-  let failed = false;
-  return new Proxy(db, {
-    get(target, property, receiver) {
-      if (property === '$transaction' && !failed) {
-        return () => {
-          failed = true;
-          return Promise.reject(new Error('connection terminated unexpectedly'));
-        };
-      }
-      const value: unknown = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
 async function payoutRows(sellerId: string): Promise<number> {
   const rows = await h.service.deps.db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM payouts WHERE seller_id = $1`, sellerId);
   return Number(rows[0]?.n ?? 0);
@@ -43,7 +27,7 @@ async function payoutRows(sellerId: string): Promise<number> {
 describe('requestPayout after a compensated failure', () => {
   it('a retry with the same key gets a typed error and saves no payout once the reservation was given back', async () => {
     const sellerId = `comp${randomBytes(4).toString('hex')}`;
-    await h.wallet.seed(sellerId, 'USD', 10_000n);
+    await h.wallet.credit(sellerId, 'USD', 10_000n);
     const idempotencyKey = `k_${randomBytes(8).toString('hex')}`;
     const command = { idempotencyKey, sellerId, currency: 'USD', amountMinor: 4_000n };
 

@@ -10,6 +10,7 @@ import { convertMinor, findRate, type FxRate } from '../domain/fx.js';
 import type { Payout } from '../domain/payout.js';
 import { payoutRequestedPayload } from '../domain/payout.js';
 import { minimumPayoutMinor, reservationRefusal, validatePayoutRequest } from '../domain/rules.js';
+import { isReservationAbandoned, lockPayoutId } from '../persistence/abandoned-reservations.js';
 import { findPayout, insertPayout } from '../persistence/payouts.js';
 import type { PayoutsDeps } from './deps.js';
 import { writePayoutEvent } from './events.js';
@@ -27,7 +28,7 @@ export interface RequestPayoutResult {
   replayed: boolean;
 }
 
-const OPERATION = 'requestPayout';
+export const REQUEST_PAYOUT_OPERATION = 'requestPayout';
 
 export function callerKey(caller: Caller): string {
   return `${caller.role}:${caller.keyId}`;
@@ -86,9 +87,40 @@ function buildPayout(command: RequestPayoutCommand, payoutId: string, callerId: 
 
 type StoredResponse = { payoutId: string } | { error: UserErrorPayload };
 
+/** This key's payout id can never make a payout: its reservation was given back. */
+function rolledBack(): { error: UserErrorPayload } {
+  return {
+    error: new DomainError('INVALID_STATE', 'an earlier attempt with this idempotency key failed and was rolled back; retry with a new idempotency key', {
+      field: ['input', 'idempotencyKey'],
+    }).toUserError(),
+  };
+}
+
+/** The sweep gave this payout id's reservation up before the payout could be saved. */
+class ReservationAbandonedError extends Error {
+  override readonly name = 'ReservationAbandonedError';
+}
+
+/**
+ * The payout found under the key's payout id must be the one this input makes. The key row says
+ * so while it is kept; once it was deleted (past IDEMPOTENCY_KEY_RETENTION_MS) and the key reused,
+ * only the payout can tell: another seller, currency or amount under the same key is
+ * IDEMPOTENCY_KEY_REUSED, never the old payout passed off as the new one. (A null amount, "the
+ * whole balance", matches any amount: the payout does not record how its amount was asked for.)
+ */
+function assertMadeFrom(payout: Payout, command: RequestPayoutCommand): void {
+  const same = payout.sellerId === command.sellerId && payout.currency === command.currency && (command.amountMinor === null || payout.amountMinor === command.amountMinor);
+  if (!same) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used with a different input', { field: ['input', 'idempotencyKey'] });
+}
+
 async function execute(deps: PayoutsDeps, command: RequestPayoutCommand, payoutId: string, callerId: string): Promise<StoredResponse> {
-  // A takeover after a crash between saving and storing the response: the payout exists.
-  if (await findPayout(deps.db, payoutId)) return { payoutId };
+  // A takeover after a crash between saving and storing the response, or a key reused after its
+  // retention: the payout exists.
+  const existing = await findPayout(deps.db, payoutId);
+  if (existing) {
+    assertMadeFrom(existing, command);
+    return { payoutId };
+  }
   let planned: Plan;
   try {
     planned = plan(deps, command);
@@ -105,12 +137,9 @@ async function execute(deps: PayoutsDeps, command: RequestPayoutCommand, payoutI
   });
   if (!reservation.ok && reservation.code === 'RESERVATION_RELEASED') {
     // An earlier run under this key reserved, could not save the payout and gave the amount back
-    // (compensate). The payout id is derived from the key, so this key can never make a payout.
-    return {
-      error: new DomainError('INVALID_STATE', 'an earlier attempt with this idempotency key failed and was rolled back; retry with a new idempotency key', {
-        field: ['input', 'idempotencyKey'],
-      }).toUserError(),
-    };
+    // (compensate, or the sweep of abandoned reservations). The payout id is derived from the
+    // key, so this key can never make a payout.
+    return rolledBack();
   }
   if (!reservation.ok) return { error: reservationRefusal(command, reservation.availableMinor, deps.config.minimumMajor).toUserError() };
   invariant(reservation.amountMinor > 0n, 'wallet reserved a non-positive amount');
@@ -119,11 +148,17 @@ async function execute(deps: PayoutsDeps, command: RequestPayoutCommand, payoutI
   const payout = buildPayout(command, payoutId, callerId, reservation.amountMinor, planned);
   try {
     await deps.db.$transaction(async (tx) => {
+      // The sweep (release-abandoned-reservations.ts) may have given the reservation up while
+      // this run was stalled: decided under the payout id's lock, so the payout and the
+      // abandonment never both commit.
+      await lockPayoutId(tx, payoutId);
+      if (await isReservationAbandoned(tx, payoutId)) throw new ReservationAbandonedError(`the reservation of ${payoutId} was given up before its payout was saved`);
       await insertPayout(tx, payout);
       await writePayoutEvent(tx, { key: 'payout.requested@1', payload: payoutRequestedPayload(payout) });
     });
   } catch (error) {
     await compensate(deps, payoutId, error);
+    if (error instanceof ReservationAbandonedError) return rolledBack();
     throw error;
   }
   deps.onOutboxWritten?.();
@@ -156,7 +191,7 @@ export async function requestPayout(deps: PayoutsDeps, caller: Caller, command: 
     db: deps.db,
     callerId,
     key: command.idempotencyKey,
-    operation: OPERATION,
+    operation: REQUEST_PAYOUT_OPERATION,
     request: { sellerId: command.sellerId, currency: command.currency, amountMinor: command.amountMinor },
     lockTtlMs: deps.config.idempotencyLockTtlMs,
     execute: async () => ({ response: (await execute(deps, command, payoutId, callerId)) as unknown as JsonValue }),

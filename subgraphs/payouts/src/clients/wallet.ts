@@ -12,6 +12,9 @@
 //     200 {"released": bool}  only a held reservation whose payout.requested was never processed
 //   GET /internal/balances?minAvailableMinor=<digits>&limit=<1..1000>&after=<cursor>
 //     200 {"balances":[{"sellerId","currency","availableMinor":"<digits>"}],"nextCursor": string|null}
+//   GET /internal/reservations/held?olderThanMs=<ms>&limit=<1..1000>&after=<cursor>
+//     200 {"reservations":[{"payoutId","sellerId","currency","amountMinor":"<digits>","createdAt"}],
+//          "nextCursor": string|null}  reservations still held olderThanMs after they were taken
 // Every request carries the signed system caller `payouts` (x-clearhouse-caller/-signature).
 import { signCaller, systemCaller } from '@clearhouse/shared';
 
@@ -35,11 +38,20 @@ export interface AvailableBalance {
   availableMinor: bigint;
 }
 
+export interface HeldReservation {
+  payoutId: string;
+  sellerId: string;
+  currency: string;
+  amountMinor: bigint;
+}
+
 export interface WalletReservations {
   reserve(request: ReserveRequest): Promise<ReservationResult>;
   release(payoutId: string): Promise<boolean>;
   /** One page of balances with available >= minAvailableMinor, ordered by seller and currency. */
   listAvailableBalances(minAvailableMinor: bigint, limit: number, after: string | null): Promise<{ balances: AvailableBalance[]; nextCursor: string | null }>;
+  /** One page of reservations still held `olderThanMs` after they were taken, oldest first. */
+  listHeldReservations(olderThanMs: number, limit: number, after: string | null): Promise<{ reservations: HeldReservation[]; nextCursor: string | null }>;
 }
 
 export class WalletUnavailableError extends Error {
@@ -65,11 +77,13 @@ export function createWalletClient(options: WalletClientOptions): WalletReservat
 
   async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     let response: Response;
+    const url = new URL(path, options.baseUrl).toString();
+    const requestBody = body === undefined ? undefined : JSON.stringify(body);
     try {
-      response = await fetch(new URL(path, options.baseUrl), {
+      response = await fetch(url, {
         method,
-        headers: { 'content-type': 'application/json', ...signCaller(caller, options.signingSecret, Date.now(), SIGNED_CALLER_TTL_MS) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: { 'content-type': 'application/json', ...signCaller(caller, options.signingSecret, { method, url, body: requestBody ?? '' }, Date.now(), SIGNED_CALLER_TTL_MS) },
+        ...(requestBody === undefined ? {} : { body: requestBody }),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (error) {
@@ -117,6 +131,20 @@ export function createWalletClient(options: WalletClientOptions): WalletReservat
         availableMinor: toBigInt(entry.availableMinor, 'availableMinor'),
       }));
       return { balances, nextCursor: typeof json.nextCursor === 'string' ? json.nextCursor : null };
+    },
+
+    async listHeldReservations(olderThanMs, limit, after) {
+      const query = new URLSearchParams({ olderThanMs: String(olderThanMs), limit: String(limit) });
+      if (after !== null) query.set('after', after);
+      const { status, json } = await call('GET', `/internal/reservations/held?${query.toString()}`);
+      if (status !== 200 || !Array.isArray(json.reservations)) throw new WalletUnavailableError(`wallet held reservations answered ${status}`);
+      const reservations = (json.reservations as Record<string, unknown>[]).map((entry) => {
+        if (typeof entry.payoutId !== 'string' || typeof entry.sellerId !== 'string' || typeof entry.currency !== 'string') {
+          throw new WalletUnavailableError('wallet answered a held reservation without its ids');
+        }
+        return { payoutId: entry.payoutId, sellerId: entry.sellerId, currency: entry.currency, amountMinor: toBigInt(entry.amountMinor, 'amountMinor') };
+      });
+      return { reservations, nextCursor: typeof json.nextCursor === 'string' ? json.nextCursor : null };
     },
   };
 }

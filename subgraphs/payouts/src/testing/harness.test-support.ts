@@ -1,7 +1,8 @@
 // Integration harness: a real payouts service (startPayouts) on a throw-away database and broker
-// namespace, the PSP simulator in-process on its own database, the wallet stand-in, and a
-// stand-in for the payments subgraph's webhook relay (PSP payout webhooks → psp.payout_updated@1,
-// the event payments is asked to publish).
+// namespace, the PSP simulator in-process on its own database, the real wallet's internal routes
+// in-process on the wallet's own database (wallet.test-support.ts), and a stand-in for the
+// payments subgraph's webhook relay (PSP payout webhooks → psp.payout_updated@1, the event
+// payments is asked to publish).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,7 @@ import {
 import { createTestBroker, createTestDatabase, freePort, type TestBroker, type TestDatabase } from '@clearhouse/shared/testkit';
 import { startPayouts, type RunningPayouts } from '../app.js';
 import { parsePayoutsEnv, type PayoutsEnv } from '../env.js';
-import { startWalletStandIn, type WalletStandIn } from './wallet-stand-in.test-support.js';
+import { startWalletService, type WalletService } from './wallet.test-support.js';
 
 // The simulator lives in another workspace; loaded at run time (jest transpiles it), typed
 // structurally so this workspace's typecheck never compiles its sources.
@@ -42,7 +43,7 @@ export interface SimulatorLogEntry {
 export interface Harness {
   env: PayoutsEnv;
   service: RunningPayouts;
-  wallet: WalletStandIn;
+  wallet: WalletService;
   broker: TestBroker;
   simulatorUrl: string;
   signingSecret: string;
@@ -62,11 +63,9 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
   const stoppables: Stoppable[] = [];
   const payoutsDb: TestDatabase = await createTestDatabase('payouts');
   stoppables.push({ name: 'payouts-db', stop: () => payoutsDb.drop() });
-  const walletDb: TestDatabase = await createTestDatabase('wallet');
-  stoppables.push({ name: 'wallet-db', stop: () => walletDb.drop() });
   const broker = await createTestBroker();
   stoppables.push({ name: 'broker', stop: () => broker.cleanup() });
-  const wallet = await startWalletStandIn(walletDb.url, SIGNING_SECRET);
+  const wallet = await startWalletService(SIGNING_SECRET);
   stoppables.push({ name: 'wallet', stop: () => wallet.stop() });
 
   const exchange = eventsExchangeName(broker.prefix);
@@ -131,6 +130,8 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
     PAYOUT_RECHECK_INTERVAL_MS: '1h',
     PAYOUT_RECHECK_MIN_AGE_MS: '0',
     PAYOUT_PENDING_REDRIVE_AFTER_MS: '1h',
+    // The sweep of abandoned reservations runs on demand (service.releaseAbandonedReservations).
+    RESERVATION_SWEEP_INTERVAL_MS: '24h',
     ...extraEnv,
   });
   const logger = createLogger({ service: 'payouts', level: env.LOG_LEVEL });

@@ -35,10 +35,11 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const text = JSON.stringify(body);
   const response = await fetch(`${http.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...signCaller(systemCaller('payouts'), SIGNING_SECRET) },
-    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...signCaller(systemCaller('payouts'), SIGNING_SECRET, { method: 'POST', url: path, body: text }) },
+    body: text,
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
@@ -89,5 +90,51 @@ describe('POST /internal/reservations', () => {
     expect(await post('/internal/reservations', reserve)).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: '5000', replayed: false } });
     expect(await post('/internal/reservations', reserve)).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: '5000', replayed: true } });
     expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 0n, reservedMinor: 5_000n });
+  });
+});
+
+describe('GET /internal/reservations/held', () => {
+  async function get(target: string, signed = true): Promise<{ status: number; json: Record<string, unknown> }> {
+    const headers = signed ? signCaller(systemCaller('payouts'), SIGNING_SECRET, { method: 'GET', url: target, body: '' }) : {};
+    const response = await fetch(`${http.url}${target}`, { headers });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  }
+  const ageMinutes = (payoutId: string, minutes: number) =>
+    db.$executeRawUnsafe(`UPDATE wallet_reservations SET created_at = now() - ($2::int * interval '1 minute') WHERE id = $1`, payoutId, minutes);
+
+  it('lists the reservations still held past the given age, oldest first, in pages', async () => {
+    const sellerId = 'route_list';
+    await seedAvailable(sellerId, 10_000n);
+    const ids = ['payout_list_a', 'payout_list_b', 'payout_list_c', 'payout_list_young', 'payout_list_released'];
+    for (const payoutId of ids) {
+      expect((await post('/internal/reservations', { payoutId, sellerId, currency: 'USD', amountMinor: '1000', minAmountMinor: '100' })).status).toBe(200);
+    }
+    await post('/internal/reservations/release', { payoutId: 'payout_list_released' });
+    await ageMinutes('payout_list_a', 300);
+    await ageMinutes('payout_list_b', 200);
+    await ageMinutes('payout_list_c', 100);
+    await ageMinutes('payout_list_released', 400);
+    await ageMinutes('payout_list_young', 5);
+
+    const ours = (json: Record<string, unknown>) => (json.reservations as { payoutId: string }[]).filter((r) => r.payoutId.startsWith('payout_list_'));
+    const first = await get('/internal/reservations/held?olderThanMs=3600000&limit=2');
+    expect(first.status).toBe(200);
+    expect(first.json.reservations).toEqual([
+      { payoutId: 'payout_list_a', sellerId, currency: 'USD', amountMinor: '1000', createdAt: expect.any(String) },
+      { payoutId: 'payout_list_b', sellerId, currency: 'USD', amountMinor: '1000', createdAt: expect.any(String) },
+    ]);
+    const second = await get(`/internal/reservations/held?olderThanMs=3600000&limit=2&after=${String(first.json.nextCursor)}`);
+    expect(ours(second.json).map((r) => r.payoutId)).toEqual(['payout_list_c']);
+    expect(second.json.nextCursor).toBeNull();
+    // Nothing is moved by listing.
+    expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 6_000n, reservedMinor: 4_000n });
+  });
+
+  it('refuses a bad query with 400 and an unsigned caller with 401', async () => {
+    for (const query of ['limit=5', 'olderThanMs=-1', 'olderThanMs=1.5', 'olderThanMs=60000&limit=0', 'olderThanMs=60000&limit=1001', 'olderThanMs=60000&after=bm90LWEtY3Vyc29y']) {
+      const answer = await get(`/internal/reservations/held?${query}`);
+      expect({ query, status: answer.status, error: typeof answer.json.error }).toEqual({ query, status: 400, error: 'string' });
+    }
+    expect((await get('/internal/reservations/held?olderThanMs=60000', false)).status).toBe(401);
   });
 });

@@ -8,13 +8,18 @@
 //     409 {code: "RESERVATION_RELEASED"}   (this payout id's hold was given back: it cannot be replayed)
 //   POST /internal/reservations/release {payoutId}  → 200 {released}
 //   GET  /internal/balances?minAvailableMinor=&limit=&after=  → 200 {balances: [...], nextCursor}
+//   GET  /internal/reservations/held?olderThanMs=&limit=&after=
+//     → 200 {reservations: [{payoutId, sellerId, currency, amountMinor, createdAt}], nextCursor}
+//     reservations still held olderThanMs after they were taken (the wallet's clock), oldest first:
+//     payouts releases those no payout exists for (application/release-abandoned-reservations.ts)
+//     400 {error} for a bad query
 // Every request must carry the signed system caller `payouts`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { maxAmountMinor, sendJson, verifyCaller, type RawRoute, type SqlClient, type TransactionalDb } from '@clearhouse/shared';
 import { releaseInTx, reserveInTx } from '../application/reservations.js';
 import { WalletRuleError } from '../domain/index.js';
-import { findWallet, listWallets, lockReservation } from '../persistence/wallet-store.js';
+import { findWallet, listHeldReservations, listWallets, lockReservation, type HeldReservationKey } from '../persistence/wallet-store.js';
 
 const BALANCES_PAGE_MAX = 1000;
 const TRANSACTION_TIMEOUT_MS = 10_000;
@@ -28,9 +33,28 @@ const reserveBody = z.object({
   minAmountMinor: digits.default('1'),
 });
 const releaseBody = z.object({ payoutId: z.string().min(1).max(128) });
+const HELD_PAGE_MAX = 1000;
+/** Ten years: an age past any retention, and far inside an int8 of milliseconds. */
+const HELD_OLDER_THAN_MS_MAX = 10 * 366 * 24 * 3_600_000;
+const heldQuery = z.object({
+  olderThanMs: z.string().regex(/^[0-9]{1,12}$/).transform(Number).pipe(z.number().int().min(0).max(HELD_OLDER_THAN_MS_MAX)),
+  limit: z.string().regex(/^[0-9]{1,4}$/).transform(Number).pipe(z.number().int().min(1).max(HELD_PAGE_MAX)).default(100),
+  after: z.string().min(1).max(400).optional(),
+});
 
-function authorized(request: IncomingMessage, response: ServerResponse, signingSecret: string): boolean {
-  const caller = verifyCaller(request.headers, signingSecret);
+function encodeHeldCursor(key: HeldReservationKey): string {
+  return Buffer.from(`${key.createdAt.toISOString()}\n${key.id}`, 'utf8').toString('base64url');
+}
+
+function decodeHeldCursor(cursor: string): HeldReservationKey | null {
+  const [at, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('\n');
+  const createdAt = new Date(at ?? '');
+  if (rest.length > 0 || !id || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at) return null;
+  return { createdAt, id };
+}
+
+function authorized(request: IncomingMessage, body: Buffer, response: ServerResponse, signingSecret: string): boolean {
+  const caller = verifyCaller(request, body, signingSecret);
   if (caller && caller.role === 'system' && caller.keyId === 'payouts') return true;
   sendJson(response, 401, { error: 'signed system caller `payouts` required' });
   return false;
@@ -80,7 +104,7 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
       method: 'POST',
       path: '/internal/reservations',
       async handle(request, response, body) {
-        if (!authorized(request, response, signingSecret)) return;
+        if (!authorized(request, body, response, signingSecret)) return;
         const input = parseJson(reserveBody, body, response);
         if (!input) return;
         try {
@@ -102,7 +126,7 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
       method: 'POST',
       path: '/internal/reservations/release',
       async handle(request, response, body) {
-        if (!authorized(request, response, signingSecret)) return;
+        if (!authorized(request, body, response, signingSecret)) return;
         const input = parseJson(releaseBody, body, response);
         if (!input) return;
         const released = await db.$transaction(
@@ -119,9 +143,33 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
     },
     {
       method: 'GET',
+      path: '/internal/reservations/held',
+      async handle(request, response, body) {
+        if (!authorized(request, body, response, signingSecret)) return;
+        const url = new URL(request.url ?? '/', 'http://localhost');
+        const parsed = heldQuery.safeParse(Object.fromEntries(url.searchParams));
+        if (!parsed.success) {
+          sendJson(response, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+          return;
+        }
+        const afterKey = parsed.data.after === undefined ? undefined : decodeHeldCursor(parsed.data.after);
+        if (afterKey === null) {
+          sendJson(response, 400, { error: 'after: not a cursor this route returned' });
+          return;
+        }
+        const held = await listHeldReservations(db, parsed.data.olderThanMs, afterKey, parsed.data.limit);
+        const last = held.at(-1);
+        sendJson(response, 200, {
+          reservations: held.map((r) => ({ payoutId: r.id, sellerId: r.sellerId, currency: r.currency, amountMinor: r.amountMinor.toString(), createdAt: r.createdAt.toISOString() })),
+          nextCursor: held.length === parsed.data.limit && last ? encodeHeldCursor(last) : null,
+        });
+      },
+    },
+    {
+      method: 'GET',
       path: '/internal/balances',
-      async handle(request, response) {
-        if (!authorized(request, response, signingSecret)) return;
+      async handle(request, response, body) {
+        if (!authorized(request, body, response, signingSecret)) return;
         const url = new URL(request.url ?? '/', 'http://localhost');
         const minAvailableMinor = BigInt(digits.catch('1').parse(url.searchParams.get('minAvailableMinor') ?? '1'));
         const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), BALANCES_PAGE_MAX);

@@ -271,3 +271,31 @@ export async function settleReservationRow(tx: SqlClient, id: string, status: Re
   const updated = await tx.$executeRawUnsafe(`UPDATE wallet_reservations SET status = $2, settled_at = now(), updated_at = now() WHERE id = $1 AND status = 'held'`, id, status);
   if (updated !== 1) throw new Error(`reservation ${id} was not held`);
 }
+
+export interface HeldReservation extends WalletReservation {
+  readonly createdAt: Date;
+}
+
+/** Where a page of held reservations ends: the last one's (created_at, id). */
+export interface HeldReservationKey {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+/**
+ * One page of reservations still held `olderThanMs` after they were taken (the database's clock),
+ * oldest first, after `afterKey` (index wallet_reservations(status, created_at, id)).
+ */
+export async function listHeldReservations(db: SqlClient, olderThanMs: number, afterKey: HeldReservationKey | undefined, limit: number): Promise<HeldReservation[]> {
+  const rows = await db.$queryRawUnsafe<(ReservationRow & { created_at: Date })[]>(
+    `SELECT id, seller_id, currency, amount_minor::text AS amount_minor, status, created_at FROM wallet_reservations
+      WHERE status = 'held' AND created_at < now() - ($1::bigint * interval '1 millisecond')
+        AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::text))
+      ORDER BY created_at, id LIMIT $4`,
+    olderThanMs,
+    afterKey?.createdAt.toISOString() ?? null,
+    afterKey?.id ?? null,
+    limit,
+  );
+  return rows.map((row) => ({ ...reservationOf(row), createdAt: new Date(row.created_at) }));
+}

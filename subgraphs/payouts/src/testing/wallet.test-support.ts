@@ -1,0 +1,103 @@
+// The real wallet subgraph's signed internal routes (reservations, releases, balances: the contract
+// in clients/wallet.ts), served in-process on the wallet's own migrated test database
+// (createTestDatabase('wallet')), mounted exactly as the wallet's app.ts and its own
+// graphql/internal-routes.test.ts mount them. Only the routes: the wallet's consumers of
+// payout.paid/failed are not started, so a reservation stays held after its payout is paid.
+//
+// A seller's balance is credited the way the wallet's consumers credit it: applyWalletChanges
+// (movement, balance increment and outbox rows in one transaction) with a delivered order's
+// change, as the wallet's own route tests seed it.
+import { randomUUID } from 'node:crypto';
+import {
+  createLogger, createPgDatabase, startHttpService, type HttpService, type PgDatabase, type RawRoute, type SqlClient,
+} from '@clearhouse/shared';
+import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
+
+// The wallet lives in another workspace; loaded at run time (jest transpiles it), typed
+// structurally so this workspace's typecheck never compiles its sources.
+interface WalletRoutesModule {
+  walletInternalRoutes(db: PgDatabase, signingSecret: string): RawRoute[];
+}
+interface WalletChangesModule {
+  applyWalletChanges(
+    tx: SqlClient,
+    changes: readonly { sellerId: string; currency: string; kind: 'order_delivered'; delta: { pendingDeltaMinor: bigint; availableDeltaMinor: bigint; reservedDeltaMinor: bigint } }[],
+    cause: { causationKey: string; correlationId: string | null; at: Date },
+  ): Promise<unknown>;
+}
+interface WalletStoreModule {
+  findWallet(db: SqlClient, sellerId: string, currency: string): Promise<{ availableMinor: bigint; reservedMinor: bigint } | undefined>;
+}
+/* eslint-disable @typescript-eslint/no-require-imports */
+const walletRoutes = require('../../../wallet/src/graphql/internal-routes.ts') as WalletRoutesModule;
+const walletChanges = require('../../../wallet/src/application/apply-changes.ts') as WalletChangesModule;
+const walletStore = require('../../../wallet/src/persistence/wallet-store.ts') as WalletStoreModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Connections of the wallet's pool: the concurrency tests send 20 reservations at once. */
+const WALLET_POOL_MAX = 10;
+
+export interface WalletService {
+  /** Base URL of the internal routes (WALLET_INTERNAL_URL). */
+  url: string;
+  /** Credits `amountMinor` to the seller's available balance (a delivered order's net). */
+  credit(sellerId: string, currency: string, amountMinor: bigint): Promise<void>;
+  balance(sellerId: string, currency: string): Promise<{ availableMinor: bigint; reservedMinor: bigint }>;
+  /** The reservation's status (held, released, consumed), or null when there is none. */
+  reservationStatus(payoutId: string): Promise<string | null>;
+  /** Moves the reservation's creation `ageMs` into the past, as if it had been taken that long ago. */
+  ageReservation(payoutId: string, ageMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startWalletService(signingSecret: string): Promise<WalletService> {
+  const database: TestDatabase = await createTestDatabase('wallet');
+  const db = createPgDatabase(database.url, { poolMax: WALLET_POOL_MAX });
+  let http: HttpService;
+  try {
+    http = await startHttpService({
+      service: 'wallet',
+      port: 0,
+      host: '127.0.0.1',
+      logger: createLogger({ service: 'wallet', level: 'silent' }),
+      routes: walletRoutes.walletInternalRoutes(db, signingSecret),
+      readiness: async () => ({}),
+    });
+  } catch (error) {
+    await db.end();
+    await database.drop();
+    throw error;
+  }
+  return {
+    url: http.url,
+    async credit(sellerId, currency, amountMinor) {
+      await db.$transaction((tx) =>
+        walletChanges.applyWalletChanges(
+          tx,
+          [{ sellerId, currency, kind: 'order_delivered', delta: { pendingDeltaMinor: 0n, availableDeltaMinor: amountMinor, reservedDeltaMinor: 0n } }],
+          { causationKey: `order_delivered:test_${randomUUID()}`, correlationId: null, at: new Date() },
+        ),
+      );
+    },
+    async balance(sellerId, currency) {
+      const wallet = await walletStore.findWallet(db, sellerId, currency);
+      return { availableMinor: wallet?.availableMinor ?? 0n, reservedMinor: wallet?.reservedMinor ?? 0n };
+    },
+    async reservationStatus(payoutId) {
+      const rows = await db.$queryRawUnsafe<{ status: string }[]>('SELECT status FROM wallet_reservations WHERE id = $1', payoutId);
+      return rows[0]?.status ?? null;
+    },
+    async ageReservation(payoutId, ageMs) {
+      const updated = await db.$executeRawUnsafe(`UPDATE wallet_reservations SET created_at = now() - ($2::bigint * interval '1 millisecond') WHERE id = $1`, payoutId, ageMs);
+      if (updated !== 1) throw new Error(`no reservation ${payoutId} to age`);
+    },
+    async stop() {
+      try {
+        await http.close();
+        await db.end();
+      } finally {
+        await database.drop();
+      }
+    },
+  };
+}
