@@ -24,7 +24,7 @@ import { expireWhenDue } from './resources/checkoutSessions.js';
 import { createDisputeWhenDue } from './resources/disputes.js';
 import { finishProcessing } from './resources/paymentFlow.js';
 import { advancePayout } from './resources/payouts.js';
-import { settleRefund } from './resources/refunds.js';
+import { failRefund, settleRefund } from './resources/refunds.js';
 import { createTables, ensureDatabase, loadTable } from './store/db.js';
 import { Store } from './store/store.js';
 import { WriteBehind } from './store/writeBehind.js';
@@ -147,6 +147,7 @@ function registerJobs(sim: Sim, dispatcher: WebhookDispatcher): void {
   sim.jobs.register(jobKinds.webhook, dispatcher.handle);
   sim.jobs.register(jobKinds.paymentProcessingComplete, (job) => finishProcessing(sim, job));
   sim.jobs.register(jobKinds.refundSettle, (job) => settleRefund(sim, job));
+  sim.jobs.register(jobKinds.refundFail, (job) => failRefund(sim, job));
   sim.jobs.register(jobKinds.payoutAdvance, (job) => advancePayout(sim, job));
   sim.jobs.register(jobKinds.disputeCreate, (job) => createDisputeWhenDue(sim, job));
   sim.jobs.register(jobKinds.sessionExpire, (job) => expireWhenDue(sim, job));

@@ -1,10 +1,11 @@
 // Issue 6 (after-sale): partial and full refunds through the gateway, the refundable amount
-// enforced under concurrency, PSP errors and timeouts on /v1/refunds, duplicated webhooks.
+// enforced under concurrency, PSP errors and timeouts on /v1/refunds, duplicated webhooks, and a
+// refund that fails at the PSP after it succeeded (Stripe's test card 4000 0000 0000 5126).
 // Faults are global to the simulator: they target /v1/refunds only, and this is the only file
 // that creates refunds, so the cases here run one after another.
-import { uniqueId } from './support/platform';
-import { checkoutInput, clearPspFaults, createCheckout, paymentsDb, pspLog, setPspFaults, sleep, waitForStatus } from './support/payin-helpers';
-import { eventually, getOrder, outboxOf, paidCheckout, refundOrder, refundsAtPsp, seller, settledOrder, walletBalances } from './support/aftersale-helpers';
+import { opsKey, platform, rawGraphQL, uniqueId } from './support/platform';
+import { CARDS, checkoutInput, clearPspFaults, createCheckout, paymentsDb, pspLog, setPspFaults, sleep, waitForStatus } from './support/payin-helpers';
+import { eventually, getOrder, ledgerBalanceMinor, outboxOf, paidCheckout, refundOrder, refundsAtPsp, seller, settledOrder, walletBalances } from './support/aftersale-helpers';
 
 afterEach(async () => {
   await clearPspFaults();
@@ -144,5 +145,40 @@ describe('refundPaymentOrder', () => {
     const events = await outboxOf(paid.id, 'refund.succeeded');
     expect(events).toHaveLength(1);
     expect(events[0]!.payload).toMatchObject({ amountMinor: '1800', refundId: result.refund!.id });
+  });
+
+  test('a refund that fails at the PSP after it succeeded (card 5126) is undone: order, payment, ledger and wallet back; the audit is clean', async () => {
+    const sellerId = seller();
+    const paid = await paidCheckout({ orders: [{ sellerId, amountMinor: '5000' }] }, CARDS.refundFails);
+    const orderId = paid.orders[0]!.id;
+    const netMinor = (5000n - 145n).toString(); // 2.9% fee, half-up
+    await eventually(() => walletBalances(sellerId), (b) => b.some((x) => x.currency === 'USD' && x.pending.amountMinor === netMinor), 15_000, 'wallet credited');
+
+    const result = await refundOrder({ paymentOrderId: orderId });
+    expect(result.userErrors).toEqual([]);
+    const order = await settledOrder(orderId, (o) => o.refunds[0]?.status === 'FAILED', 20_000, 'refund FAILED after it succeeded');
+    expect(order).toMatchObject({ status: 'SUCCEEDED', refundedAmount: { amountMinor: '0' }, payment: { status: 'SUCCEEDED', refundedAmount: { amountMinor: '0' } } });
+    const path = (await outboxOf(paid.id, 'payment.status_changed')).map((row) => `${row.payload.from}->${row.payload.to}:${row.payload.refundedAmountMinor}`);
+    expect(path.slice(-2)).toEqual(['SUCCEEDED->REFUNDED:5000', 'REFUNDED->SUCCEEDED:0']);
+    expect(await outboxOf(paid.id, 'refund.succeeded')).toHaveLength(1);
+    expect((await outboxOf(paid.id, 'refund.reversed')).map((row) => row.payload)).toEqual([expect.objectContaining({ refundId: result.refund!.id, amountMinor: '5000', pendingMinor: netMinor, availableMinor: '145' })]);
+
+    // The ledger reversed the refund's posting and the wallet followed: the seller holds the net again.
+    await eventually(() => ledgerBalanceMinor(`seller_pending:${sellerId}`, 'USD'), (balance) => balance === netMinor, 15_000, 'ledger seller_pending back');
+    expect(await ledgerBalanceMinor(`seller_available:${sellerId}`, 'USD')).toBe('0');
+    const balances = await eventually(() => walletBalances(sellerId), (b) => b.some((x) => x.currency === 'USD' && x.pending.amountMinor === netMinor), 15_000, 'wallet back');
+    expect(balances.find((b) => b.currency === 'USD')).toMatchObject({ pending: { amountMinor: netMinor }, available: { amountMinor: '0' } });
+    const audit = await eventually(async () => {
+      const response = await rawGraphQL(
+        platform().urls.gateway,
+        { query: `query { audit { ok violations walletMismatches { sellerId currency field walletMinor ledgerMinor } postingCounts { kind transactions distinctReferences } } }` },
+        { authorization: `Bearer ${opsKey()}` },
+      );
+      if (response.json.errors) throw new Error(JSON.stringify(response.json.errors));
+      return response.json.data.audit as { ok: boolean; violations: unknown[]; walletMismatches: { sellerId: string }[]; postingCounts: { kind: string; transactions: number; distinctReferences: number }[] };
+    }, (report) => !report.walletMismatches.some((mismatch) => mismatch.sellerId === sellerId), 15_000, 'an audit where the seller matches');
+    expect(audit.ok).toBe(true);
+    expect(audit.violations).toEqual([]);
+    expect(audit.postingCounts.find((count) => count.kind === 'refund_reversed')?.transactions).toBeGreaterThanOrEqual(1);
   });
 });

@@ -3,6 +3,7 @@ export const jobKinds = {
   webhook: 'webhook',
   paymentProcessingComplete: 'payment_processing_complete',
   refundSettle: 'refund_settle',
+  refundFail: 'refund_fail',
   payoutAdvance: 'payout_advance',
   disputeCreate: 'dispute_create',
   sessionExpire: 'session_expire',

@@ -108,6 +108,10 @@ export interface Refund extends StoredObject {
   reason: string | null;
   metadata: Metadata;
   balance_transaction: string | null;
+  /** Set when a refund failed: why (lost_or_stolen_card, expired_or_canceled_card, unknown). */
+  failure_reason?: string;
+  /** Set when a refund failed: the refund_failure balance transaction that gave the money back. */
+  failure_balance_transaction?: string;
 }
 
 export interface Payout extends StoredObject {

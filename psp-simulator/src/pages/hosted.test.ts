@@ -129,6 +129,17 @@ describe('checkout sessions and the hosted payment page', () => {
     expect(dispute).toMatchObject({ status: 'needs_response', amount: 3000, currency: 'eur' });
   });
 
+  it('refund-failure card 5126 succeeds; a refund of it is succeeded, then failed', async () => {
+    const session = await newSession();
+    expect((await payOnPage(pageUrl(session), '4000 0000 0000 5126')).status).toBe(200);
+    const paymentIntentId = session.payment_intent as string;
+    expect((await sim.stripe.paymentIntents.retrieve(paymentIntentId)).status).toBe('succeeded');
+    const refund = await sim.stripe.refunds.create({ payment_intent: paymentIntentId });
+    expect(refund.status).toBe('succeeded');
+    const event = await sim.webhooks.waitFor((received) => received.type === 'refund.failed' && (received.data.object as Stripe.Refund).id === refund.id);
+    expect(event.data.object).toMatchObject({ status: 'failed', failure_reason: 'expired_or_canceled_card' });
+  });
+
   it.each([
     [{ exp_month: '01', exp_year: '2020' }, 'expiration date is in the past'],
     [{ exp_month: '13' }, 'expiration month is invalid'],

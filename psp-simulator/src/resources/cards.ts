@@ -9,6 +9,7 @@ export type CardOutcome =
   | 'incorrect_number'
   | 'three_d_secure'
   | 'dispute'
+  | 'refund_fails'
   | 'processing';
 
 interface TestCard {
@@ -40,6 +41,7 @@ export const testCards: readonly TestCard[] = [
     paymentMethodIds: ['pm_card_threeDSecure2Required', 'pm_card_authenticationRequired', 'pm_card_authenticationRequiredOnSetup'],
   },
   { number: '4000000000000259', brand: 'visa', funding: 'credit', outcome: 'dispute', paymentMethodIds: ['pm_card_createDispute', 'pm_card_createDisputeProductNotReceived'] },
+  { number: '4000000000005126', brand: 'visa', funding: 'credit', outcome: 'refund_fails', paymentMethodIds: ['pm_card_refundFail'] },
   { number: '4000000000007777', brand: 'visa', funding: 'credit', outcome: 'processing', paymentMethodIds: ['pm_card_processing'] },
 ];
 

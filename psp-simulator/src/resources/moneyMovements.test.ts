@@ -40,6 +40,30 @@ describe('refunds', () => {
     expect(transaction).toMatchObject({ amount: -2000, fee: 0, net: -2000, type: 'refund', reporting_category: 'refund', source: partial.id });
   });
 
+  it('4000 0000 0000 5126: the refund starts succeeded, then fails (expired_or_canceled_card) and the money comes back to the balance', async () => {
+    const paymentIntent = await paid(5000, 'usd', 'pm_card_refundFail');
+    expect(paymentIntent.status).toBe('succeeded');
+    const refund = await sim.stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 2000 });
+    expect(refund).toMatchObject({ amount: 2000, status: 'succeeded' });
+    await sim.webhooks.waitFor((event) => event.type === 'refund.created' && (event.data.object as Stripe.Refund).id === refund.id);
+
+    const failedEvent = await sim.webhooks.waitFor((event) => event.type === 'refund.failed' && (event.data.object as Stripe.Refund).id === refund.id);
+    expect(failedEvent.data.object).toMatchObject({ status: 'failed', failure_reason: 'expired_or_canceled_card' });
+    const updated = await sim.webhooks.waitFor((event) => event.type === 'refund.updated' && (event.data.object as Stripe.Refund).id === refund.id);
+    expect(updated.data.object).toMatchObject({ status: 'failed' });
+    expect(updated.data.previous_attributes).toMatchObject({ status: 'succeeded' });
+
+    const failed = await sim.stripe.refunds.retrieve(refund.id);
+    expect(failed).toMatchObject({ status: 'failed', failure_reason: 'expired_or_canceled_card', balance_transaction: refund.balance_transaction });
+    const back = await sim.stripe.balanceTransactions.retrieve(failed.failure_balance_transaction as string);
+    expect(back).toMatchObject({ amount: 2000, fee: 0, net: 2000, type: 'refund_failure', reporting_category: 'refund_failure', source: refund.id });
+    // The failed refund no longer counts against the charge: the whole amount is refundable again.
+    const charge = await sim.stripe.charges.retrieve(paymentIntent.latest_charge as string);
+    expect(charge).toMatchObject({ amount_refunded: 0, refunded: false });
+    const again = await sim.stripe.refunds.create({ payment_intent: paymentIntent.id });
+    expect(again.amount).toBe(5000);
+  });
+
   it('refuses to refund an uncaptured payment', async () => {
     const paymentIntent = await sim.stripe.paymentIntents.create({ amount: 100, currency: 'usd' });
     const error = await sim.stripe.refunds.create({ payment_intent: paymentIntent.id }).catch((caught: unknown) => caught);

@@ -1,6 +1,6 @@
 // What happens when a card is presented for a payment intent (API confirm or hosted page):
-// the card's test outcome decides between success, decline, 3-D Secure, processing and a
-// success followed by a dispute. Status changes go through one transition table.
+// the card's test outcome decides between success, decline, 3-D Secure, processing, a success
+// followed by a dispute and a success whose refunds fail later. Status changes go through one transition table.
 import { StripeError, unexpectedState } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { jobKinds } from '../core/jobKinds.js';
@@ -60,6 +60,8 @@ export function attemptPayment(sim: Sim, paymentIntent: PaymentIntent, card: Res
       return startProcessing(sim, paymentIntent, card.details);
     case 'dispute':
       return succeed(sim, paymentIntent, card.details, true);
+    case 'refund_fails':
+      return succeed(sim, paymentIntent, card.details, false, true);
     case 'success':
       return succeed(sim, paymentIntent, card.details, false);
   }
@@ -133,8 +135,12 @@ export async function finishProcessing(sim: Sim, job: Job): Promise<void> {
   await sim.writer.flush();
 }
 
-function succeed(sim: Sim, paymentIntent: PaymentIntent, card: CardDetails, disputeLater: boolean): void {
+function succeed(sim: Sim, paymentIntent: PaymentIntent, card: CardDetails, disputeLater: boolean, refundsFailLater = false): void {
   const charge = newCharge(sim, paymentIntent, card, 'pending');
+  if (refundsFailLater) {
+    charge.__sim = { refundsFail: true };
+    sim.store.save(charge);
+  }
   paymentIntent.latest_charge = charge.id;
   authorizeCharge(sim, paymentIntent, charge);
   if (disputeLater) sim.jobs.schedule(jobKinds.disputeCreate, sim.config.disputeDelayMs, { chargeId: charge.id });

@@ -1,5 +1,8 @@
 // /v1/refunds: full and partial refunds of a captured charge, never more than captured minus
-// already refunded. A refund is `pending` at first and `succeeded` after refundDelayMs.
+// already refunded. A refund is `pending` at first and `succeeded` after refundDelayMs. On a
+// charge of Stripe's test card 4000 0000 0000 5126 a refund is `succeeded` at once and `failed`
+// (expired_or_canceled_card) after refundDelayMs: the money comes back to the balance
+// (refund_failure) and the amount is refundable again.
 import { invalidRequest, noSuchObject } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { assertPspAmountStep } from '../core/money.js';
@@ -8,7 +11,7 @@ import type { Job } from '../core/jobs.js';
 import type { Sim } from '../core/sim.js';
 import type { Charge, Dispute, PaymentIntent, Refund } from '../core/types.js';
 import { fieldEquals, listObjects } from '../api/list.js';
-import { applyMetadata, oneOf, optionalInteger, optionalString } from '../api/params.js';
+import { applyMetadata, oneOf, optionalAmount, optionalString } from '../api/params.js';
 import type { ApiCall } from '../api/types.js';
 import { createBalanceTransaction } from './balanceTransactions.js';
 
@@ -42,7 +45,7 @@ export function createRefund({ sim, params }: ApiCall): object {
   // Every parameter is read before anything is written: a rejected request writes nothing.
   const metadata = applyMetadata({}, params);
   const reason = params.reason === undefined ? null : oneOf(params, 'reason', reasons, 'requested_by_customer');
-  const requestedAmount = optionalInteger(params, 'amount', 1);
+  const requestedAmount = optionalAmount(params, 'amount');
   const refundable = charge.amount_captured - charge.amount_refunded;
   if (!charge.captured || refundable <= 0) {
     throw invalidRequest(`Charge ${charge.id} has already been refunded.`, undefined, 'charge_already_refunded');
@@ -53,6 +56,7 @@ export function createRefund({ sim, params }: ApiCall): object {
   if (amount > refundable) {
     throw invalidRequest(`Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`, 'amount', 'amount_too_large');
   }
+  const failsLater = charge.__sim?.refundsFail === true;
   const id = newId('re');
   const transaction = createBalanceTransaction(sim, {
     amount: -amount,
@@ -75,7 +79,7 @@ export function createRefund({ sim, params }: ApiCall): object {
     metadata,
     payment_intent: charge.payment_intent,
     reason,
-    status: 'pending',
+    status: failsLater ? 'succeeded' : 'pending',
   };
   sim.store.save(refund);
   const amountRefunded = charge.amount_refunded + amount;
@@ -83,7 +87,7 @@ export function createRefund({ sim, params }: ApiCall): object {
   sim.store.save(refundedCharge);
   sim.events.emit('refund.created', refund);
   sim.events.emit('charge.refunded', refundedCharge, { amount_refunded: charge.amount_refunded, refunded: charge.refunded });
-  sim.jobs.schedule(jobKinds.refundSettle, sim.config.refundDelayMs, { refundId: id });
+  sim.jobs.schedule(failsLater ? jobKinds.refundFail : jobKinds.refundSettle, sim.config.refundDelayMs, { refundId: id });
   return refund;
 }
 
@@ -93,6 +97,32 @@ export async function settleRefund(sim: Sim, job: Job): Promise<void> {
     const settled: Refund = { ...refund, status: 'succeeded' };
     sim.store.save(settled);
     sim.events.emit('refund.updated', settled, { status: 'pending' });
+  }
+  sim.jobs.complete(job);
+  await sim.writer.flush();
+}
+
+/** The card issuer rejected a refund that had succeeded: the money is back on the balance and refundable again. */
+export async function failRefund(sim: Sim, job: Job): Promise<void> {
+  const refund = sim.store.get<Refund>(job.data.refundId ?? '', 'refund');
+  const charge = refund ? sim.store.get<Charge>(refund.charge, 'charge') : undefined;
+  if (refund?.status === 'succeeded' && charge) {
+    const transaction = createBalanceTransaction(sim, {
+      amount: refund.amount,
+      currency: refund.currency,
+      fee: 0,
+      type: 'refund_failure',
+      reportingCategory: 'refund_failure',
+      source: refund.id,
+      description: 'REFUND FAILURE',
+      paymentIntentId: refund.payment_intent,
+    });
+    const failed: Refund = { ...refund, status: 'failed', failure_reason: 'expired_or_canceled_card', failure_balance_transaction: transaction.id };
+    sim.store.save(failed);
+    const amountRefunded = charge.amount_refunded - refund.amount;
+    sim.store.save({ ...charge, amount_refunded: amountRefunded, refunded: amountRefunded === charge.amount_captured });
+    sim.events.emit('refund.updated', failed, { status: 'succeeded' });
+    sim.events.emit('refund.failed', failed);
   }
   sim.jobs.complete(job);
   await sim.writer.flush();

@@ -63,6 +63,13 @@ describe('event registry', () => {
     };
     expect(parseEventPayload('refund.succeeded', 1, refund).ok).toBe(true);
     expect(parseEventPayload('refund.succeeded', 1, { ...refund, pendingMinor: '970' }).ok).toBe(false);
+    const reversed = {
+      refundId: 're', paymentId: 'p', paymentOrderId: 'po', sellerId: 'A', currency: 'JPY', amountMinor: '1000',
+      feeRefundMinor: '29', pendingMinor: '0', availableMinor: '971', pspRefundId: 'r', failureReason: 'expired_or_canceled_card', reversedAt: '2025-01-16T12:00:00Z',
+    };
+    expect(parseEventPayload('refund.reversed', 1, reversed).ok).toBe(true);
+    expect(parseEventPayload('refund.reversed', 1, { ...reversed, availableMinor: '970' }).ok).toBe(false);
+    expect(parseEventPayload('refund.reversed', 1, { ...reversed, failureReason: '' }).ok).toBe(false);
     const dispute = {
       disputeId: 'd', paymentId: 'p', pspDisputeId: 'du', currency: 'KWD', amountMinor: '1000', disputeFeeMinor: '500', disputeFeeBorneBy: 'platform',
       orders: [{ paymentOrderId: 'po', sellerId: 'A', pendingMinor: '400', availableMinor: '600', disputeFeeMinor: '0' }], openedAt: '2025-01-15T12:00:00+01:00',

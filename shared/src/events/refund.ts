@@ -32,3 +32,34 @@ export const refundSucceededV1 = z
     }
   });
 export type RefundSucceededV1 = z.output<typeof refundSucceededV1>;
+
+/**
+ * refund.reversed@1: a refund announced by refund.succeeded@1 failed later at the PSP (the card
+ * issuer rejected it; the PSP holds the money again). It undoes that refund: the platform takes
+ * back feeRefundMinor of its fee, the seller gets back pendingMinor + availableMinor. The split
+ * is the refund's own, except that what it took from pending goes back to available once the
+ * order was released (its order.delivered@1 moved the pending balance). The ledger reverses the
+ * posting `refund_succeeded:<refundId>`. Parts: feeRefundMinor + pendingMinor + availableMinor = amountMinor.
+ */
+export const refundReversedV1 = z
+  .object({
+    refundId: idSchema,
+    paymentId: idSchema,
+    paymentOrderId: idSchema,
+    sellerId: idSchema,
+    currency: currencySchema,
+    amountMinor: positiveAmountMinorSchema,
+    feeRefundMinor: amountMinorSchema,
+    pendingMinor: amountMinorSchema,
+    availableMinor: amountMinorSchema,
+    pspRefundId: idSchema,
+    /** The PSP's failure_reason (e.g. expired_or_canceled_card). */
+    failureReason: z.string().min(1).max(200),
+    reversedAt: timestampSchema,
+  })
+  .superRefine((reversal, ctx) => {
+    if (reversal.pendingMinor + reversal.availableMinor + reversal.feeRefundMinor !== reversal.amountMinor) {
+      ctx.addIssue({ code: 'custom', path: ['pendingMinor'], message: 'pendingMinor + availableMinor + feeRefundMinor must equal amountMinor' });
+    }
+  });
+export type RefundReversedV1 = z.output<typeof refundReversedV1>;

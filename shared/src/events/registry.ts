@@ -7,7 +7,7 @@ import { paymentStatusChangedV1, paymentSucceededV1 } from './payment.js';
 import { payoutFailedV1, payoutPaidV1, payoutRequestedV1 } from './payout.js';
 import { pspFeeBookedV1 } from './psp.js';
 import { pspPayoutUpdatedV1 } from './psp-payout.js';
-import { refundSucceededV1 } from './refund.js';
+import { refundReversedV1, refundSucceededV1 } from './refund.js';
 import { timelineRecordedV1, timelineRecordedV2 } from './timeline.js';
 import { walletBalanceChangedV1 } from './wallet.js';
 
@@ -20,6 +20,7 @@ export const ROUTING_KEYS = {
   payoutPaid: 'payout.paid',
   payoutFailed: 'payout.failed',
   refundSucceeded: 'refund.succeeded',
+  refundReversed: 'refund.reversed',
   disputeOpened: 'dispute.opened',
   disputeWon: 'dispute.won',
   disputeLost: 'dispute.lost',
@@ -46,6 +47,7 @@ export const EVENT_SCHEMAS = {
   'payout.paid@1': payoutPaidV1,
   'payout.failed@1': payoutFailedV1,
   'refund.succeeded@1': refundSucceededV1,
+  'refund.reversed@1': refundReversedV1,
   'dispute.opened@1': disputeOpenedV1,
   'dispute.won@1': disputeWonV1,
   'dispute.lost@1': disputeLostV1,
@@ -72,6 +74,7 @@ export const LATEST_EVENT_VERSION: { readonly [T in EventType]: number } = {
   'payout.paid': 1,
   'payout.failed': 1,
   'refund.succeeded': 1,
+  'refund.reversed': 1,
   'dispute.opened': 1,
   'dispute.won': 1,
   'dispute.lost': 1,

@@ -130,6 +130,8 @@ export const CARDS = {
   insufficientFunds: '4000000000009995',
   threeDSecure: '4000002500003155',
   processing: '4000000000007777',
+  /** Succeeds; a refund of it is succeeded at once, then fails at the PSP (refund.failed). */
+  refundFails: '4000000000005126',
 } as const;
 
 /** The buyer submits the hosted page's card form (what a browser does). Returns status and Location. */

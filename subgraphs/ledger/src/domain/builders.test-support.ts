@@ -1,5 +1,5 @@
 // Builders of parsed event payloads for the ledger's tests (not used by production code).
-import type { DisputeOpenedV1, FeeSchedule, PaymentSucceededV1, PayoutRequestedV1, RefundSucceededV1 } from '@clearhouse/shared';
+import type { DisputeOpenedV1, FeeSchedule, PaymentSucceededV1, PayoutRequestedV1, RefundReversedV1, RefundSucceededV1 } from '@clearhouse/shared';
 import { computeFee } from '@clearhouse/shared';
 
 export const AT = new Date('2025-01-15T12:00:00.000Z');
@@ -55,6 +55,12 @@ export function refundSucceeded(overrides: Partial<RefundSucceededV1> = {}): Ref
     refundedAt: AT,
     ...overrides,
   };
+}
+
+/** refund.reversed@1 undoing refundSucceeded(overrides) with the same split. */
+export function refundReversed(overrides: Partial<RefundSucceededV1> = {}, reversal: Partial<RefundReversedV1> = {}): RefundReversedV1 {
+  const { feePolicy: _feePolicy, refundedAt: _refundedAt, ...refund } = refundSucceeded(overrides);
+  return { ...refund, failureReason: 'expired_or_canceled_card', reversedAt: AT, ...reversal };
 }
 
 export function payoutRequested(overrides: Partial<PayoutRequestedV1> = {}): PayoutRequestedV1 {

@@ -6,7 +6,7 @@ export * from './types.js';
 export * from './validate.js';
 export * from './fx.js';
 export * from './balances.js';
-export { postPaymentSucceeded, postOrderDelivered, postRefundSucceeded } from './rules-payin.js';
+export { postPaymentSucceeded, postOrderDelivered, postRefundSucceeded, postRefundReversed } from './rules-payin.js';
 export { postPayoutRequested, postPayoutPaid, postPayoutFailed } from './rules-payout.js';
 export { postDisputeOpened, postDisputeWon, postDisputeLost } from './rules-dispute.js';
 export { postPspFeeBooked, reverseTransaction, mirrorEntries } from './rules-misc.js';

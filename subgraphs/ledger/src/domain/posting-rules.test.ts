@@ -1,5 +1,5 @@
 import { computeFee, formatAmount, planRefund } from '@clearhouse/shared';
-import { AT, disputeOpened, payoutRequested, paymentSucceeded, refundSucceeded } from './builders.test-support.js';
+import { AT, disputeOpened, payoutRequested, paymentSucceeded, refundReversed, refundSucceeded } from './builders.test-support.js';
 import {
   LedgerRuleError,
   applyTransaction,
@@ -15,6 +15,7 @@ import {
   postPayoutPaid,
   postPayoutRequested,
   postPspFeeBooked,
+  postRefundReversed,
   postRefundSucceeded,
   reverseTransaction,
   sellerAvailable,
@@ -189,6 +190,31 @@ describe('refunds', () => {
   it('rejects a refund whose parts do not add up, or a fee return under platform_keeps_fee', () => {
     expect(rejectedWith(postRefundSucceeded(refundSucceeded({ pendingMinor: 999n })))).toBe('SPLIT_MISMATCH');
     expect(rejectedWith(postRefundSucceeded(refundSucceeded({ pendingMinor: 990n, feeRefundMinor: 10n })))).toBe('SPLIT_MISMATCH');
+  });
+});
+
+describe('refund reversed (a succeeded refund failed at the PSP)', () => {
+  const split = { amountMinor: 1000n, feePolicy: 'platform_returns_fee_pro_rata' as const, feeRefundMinor: 29n, pendingMinor: 700n, availableMinor: 271n };
+
+  it('is the mirror of the refund posting, linked to it', () => {
+    const refund = posted(postRefundSucceeded(refundSucceeded(split)));
+    const reversal = posted(postRefundReversed(refundReversed(split)));
+    expect(reversal).toMatchObject({ reference: 'refund_reversed:re_1', kind: 'refund_reversed', reversesReference: refund.reference, correlationId: 'pay_1' });
+    expect(reversal.metadata).toMatchObject({ refundId: 're_1', pspRefundId: 'pyr_1', failureReason: 'expired_or_canceled_card' });
+    expect(lines(reversal)).toEqual(['DEBIT psp_receivable 10.00 USD', 'CREDIT seller_pending:A 7.00 USD', 'CREDIT seller_available:A 2.71 USD', 'CREDIT platform_fee_revenue 0.29 USD']);
+    expect(validateTransaction(reversal).ok).toBe(true);
+    // Refund and reversal together leave every account as it was.
+    const balances = applyTransaction(applyTransaction(new Map(), refund), reversal);
+    for (const balance of balances.values()) expect(balance).toBe(0n);
+  });
+
+  it('after the order was released the seller part goes back to available', () => {
+    const reversal = posted(postRefundReversed(refundReversed(split, { pendingMinor: 0n, availableMinor: 971n })));
+    expect(lines(reversal)).toEqual(['DEBIT psp_receivable 10.00 USD', 'CREDIT seller_available:A 9.71 USD', 'CREDIT platform_fee_revenue 0.29 USD']);
+  });
+
+  it('rejects parts that do not add up', () => {
+    expect(rejectedWith(postRefundReversed(refundReversed(split, { pendingMinor: 699n })))).toBe('SPLIT_MISMATCH');
   });
 });
 

@@ -1,6 +1,6 @@
 // Posting rules for money coming in and going back to buyers: payment succeeded, order
-// delivered, refund succeeded. Inputs are the parsed event payloads (shared/events).
-import type { OrderDeliveredV1, PaymentSucceededV1, RefundSucceededV1 } from '@clearhouse/shared';
+// delivered, refund succeeded, and its reversal when the refund fails at the PSP later. Inputs are the parsed event payloads (shared/events).
+import type { OrderDeliveredV1, PaymentSucceededV1, RefundReversedV1, RefundSucceededV1 } from '@clearhouse/shared';
 import { platformFeeRevenue, pspReceivable, sellerAvailable, sellerPending } from './accounts.js';
 import { ruleFailure } from './errors.js';
 import { EntryList, requireCurrency, requireNonNegative, requirePositive, requireValidDate, runRule } from './rule-kit.js';
@@ -118,6 +118,51 @@ export function postRefundSucceeded(refund: RefundSucceededV1, context: PostingC
         pspRefundId: refund.pspRefundId,
         feePolicy: refund.feePolicy,
         feeRefundMinor: refund.feeRefundMinor.toString(),
+      },
+      entries: entries.toArray(),
+    };
+  });
+}
+
+/**
+ * refund.reversed: the refund failed at the PSP after it had succeeded, the PSP holds the money
+ * again. Reverses refund_succeeded:<refundId> (linked by reversesReference): DR psp_receivable
+ * the refund; CR platform_fee_revenue the fee it returned; CR seller_pending / seller_available
+ * the seller's part as the producer splits it back (as taken, or all to available once the order
+ * was released, so it is the exact mirror unless the order was delivered in between).
+ * Parts: feeRefundMinor + pendingMinor + availableMinor = amountMinor.
+ */
+export function postRefundReversed(reversal: RefundReversedV1, context: PostingContext = {}): PostingResult {
+  return runRule(() => {
+    requireCurrency(reversal.currency);
+    requirePositive(reversal.amountMinor, 'amountMinor');
+    requireNonNegative(reversal.feeRefundMinor, 'feeRefundMinor');
+    requireNonNegative(reversal.pendingMinor, 'pendingMinor');
+    requireNonNegative(reversal.availableMinor, 'availableMinor');
+    requireValidDate(reversal.reversedAt, 'reversedAt');
+    if (reversal.feeRefundMinor + reversal.pendingMinor + reversal.availableMinor !== reversal.amountMinor) {
+      ruleFailure('SPLIT_MISMATCH', 'feeRefundMinor + pendingMinor + availableMinor must equal amountMinor', 'amountMinor');
+    }
+    const entries = new EntryList()
+      .debit(pspReceivable(), reversal.currency, reversal.amountMinor, 'amountMinor')
+      .credit(sellerPending(reversal.sellerId), reversal.currency, reversal.pendingMinor, 'pendingMinor')
+      .credit(sellerAvailable(reversal.sellerId), reversal.currency, reversal.availableMinor, 'availableMinor')
+      .credit(platformFeeRevenue(), reversal.currency, reversal.feeRefundMinor, 'feeRefundMinor');
+    return {
+      reference: `refund_reversed:${reversal.refundId}`,
+      kind: 'refund_reversed',
+      effectiveAt: reversal.reversedAt,
+      correlationId: reversal.paymentId,
+      ...causation(context),
+      reversesReference: `refund_succeeded:${reversal.refundId}`,
+      metadata: {
+        refundId: reversal.refundId,
+        paymentId: reversal.paymentId,
+        paymentOrderId: reversal.paymentOrderId,
+        sellerId: reversal.sellerId,
+        pspRefundId: reversal.pspRefundId,
+        failureReason: reversal.failureReason,
+        feeRefundMinor: reversal.feeRefundMinor.toString(),
       },
       entries: entries.toArray(),
     };

@@ -20,6 +20,7 @@ export const TRANSACTION_KINDS = [
   'payout_paid',
   'payout_failed',
   'refund_succeeded',
+  'refund_reversed',
   'dispute_opened',
   'dispute_won',
   'dispute_lost',

@@ -2,7 +2,7 @@
 // themselves (the producing flows live in other subgraphs). Each event posts exactly once, even
 // when the same message is delivered twice; rule violations are parked in the DLQ.
 import { deadLetterQueueName, consumerQueueName, listDeadLetters } from '@clearhouse/shared';
-import { AT, paymentSucceeded, refundSucceeded } from '../domain/builders.test-support.js';
+import { AT, paymentSucceeded, refundReversed, refundSucceeded } from '../domain/builders.test-support.js';
 import { findAccount } from '../persistence/ledger-queries.js';
 import { eventOf, startConsumerHarness, waitFor, type ConsumerHarness } from './consumers.test-support.js';
 import { ledgerConsumers } from './index.js';
@@ -87,6 +87,31 @@ describe('ledger consumers', () => {
     expect(rows.map((row) => row.kind)).toEqual(['payout_failed', 'payout_requested']);
     expect(rows[0]?.reverses).toBe(rows[1]?.id);
     expect((await findAccount(h.prisma, 'payouts_in_transit', 'USD'))?.balanceMinor).toBe(0n);
+    expect(await countRows(`SELECT count(*) AS n FROM ledger_check_account_balances()`)).toBe(0);
+  });
+
+  it('refund.reversed posts the reversal of the refund once, linked to it, and puts the accounts back (retried until the refund is posted)', async () => {
+    const payment = paymentSucceeded([{ sellerId: 'cons_rev', amountMinor: 6_000n }], { paymentId: 'pay_cons_rev' });
+    const split = { refundId: 're_cons_rev', paymentId: payment.paymentId, paymentOrderId: payment.orders[0]!.paymentOrderId, sellerId: 'cons_rev', amountMinor: 2_000n, feePolicy: 'platform_returns_fee_pro_rata' as const, feeRefundMinor: 58n, pendingMinor: 1_942n, availableMinor: 0n };
+    const reversed = eventOf('refund.reversed@1', payment.paymentId, refundReversed(split));
+    await h.publish(eventOf('payment.succeeded@1', payment.paymentId, payment));
+    // The reversal overtakes its refund: nothing to reverse yet, so it is retried, not parked.
+    await h.publish(reversed);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await inboxed('ledger.refund-reversed', reversed.messageId)).toBeUndefined();
+    await h.publish(eventOf('refund.succeeded@1', payment.paymentId, refundSucceeded(split)));
+    await h.publish(reversed);
+    await waitFor(() => inboxed('ledger.refund-reversed', reversed.messageId), 'refund.reversed consumed on a retry');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const rows = await h.prisma.$queryRawUnsafe<{ id: string; kind: string; reverses: string | null }[]>(
+      `SELECT id::text AS id, kind, reverses_transaction_id::text AS reverses FROM journal_transactions WHERE correlation_id = $1 AND kind LIKE 'refund%' ORDER BY kind`,
+      payment.paymentId,
+    );
+    expect(rows.map((row) => row.kind)).toEqual(['refund_reversed', 'refund_succeeded']);
+    expect(rows[0]?.reverses).toBe(rows[1]?.id);
+    expect((await findAccount(h.prisma, 'seller_pending:cons_rev', 'USD'))?.balanceMinor).toBe(payment.orders[0]!.netAmountMinor);
+    expect((await findAccount(h.prisma, 'seller_available:cons_rev', 'USD'))?.balanceMinor ?? 0n).toBe(0n);
     expect(await countRows(`SELECT count(*) AS n FROM ledger_check_account_balances()`)).toBe(0);
   });
 

@@ -10,6 +10,7 @@ import { payoutPaidConsumer } from './payout-paid.consumer.js';
 import { payoutRequestedConsumer } from './payout-requested.consumer.js';
 import type { LedgerConsumerOptions } from './posting-consumer.js';
 import { pspFeeBookedConsumer } from './psp-fee-booked.consumer.js';
+import { refundReversedConsumer } from './refund-reversed.consumer.js';
 import { refundSucceededConsumer } from './refund-succeeded.consumer.js';
 
 export type { LedgerConsumerOptions };
@@ -19,6 +20,7 @@ export function ledgerConsumers(options: LedgerConsumerOptions): ConsumerDefinit
     paymentSucceededConsumer(options),
     orderDeliveredConsumer(options),
     refundSucceededConsumer(options),
+    refundReversedConsumer(options),
     payoutRequestedConsumer(options),
     payoutPaidConsumer(options),
     payoutFailedConsumer(options),

@@ -8,13 +8,18 @@
 //  3. Settle from the PSP's state (answer, webhook or re-check; the PSP is authoritative):
 //     Refund SUCCEEDED, amounts, order and payment statuses, refund.succeeded@1 with the split
 //     from planRefund (REFUND_FEE_POLICY) and payment.status_changed@1, in one transaction.
+//  4. A SUCCEEDED refund the PSP later reports `failed` (the card issuer rejected it; the PSP
+//     holds the money again) is reversed: FAILED (succeededAt and its money plan kept, failedAt
+//     and the failure code added), the order's and the payment's refunded amounts and statuses go
+//     back, refund.reversed@1 (the split to undo) and payment.status_changed@1, in one
+//     transaction. FAILED is final: a late `succeeded` never moves it back.
 // The Refund row carries the request's (caller, idempotency key), unique: a run that takes over
 // a key whose earlier run failed or crashed after step 1 (maybe after the PSP refunded) finishes
 // that refund instead of reserving and sending a second one.
 import { randomUUID } from 'node:crypto';
-import { DomainError, newEvent, planRefund, pspAmountStepMinor, runIdempotent, serializeEventPayload, type Caller, type RefundSucceededV1 } from '@clearhouse/shared';
-import { decideRefund, orderStatusAfterRefund, paymentStatusAfterRefund } from '../domain/aftersale.js';
-import { nextOrderStatus } from '../domain/order-status.js';
+import { DomainError, newEvent, planRefund, pspAmountStepMinor, runIdempotent, serializeEventPayload, type Caller, type RefundReversedV1, type RefundSucceededV1 } from '@clearhouse/shared';
+import { decideRefund, orderStatusAfterRefund, orderStatusAfterRefundReversal, paymentStatusAfterRefund, paymentStatusAfterRefundReversal, planRefundReversal } from '../domain/aftersale.js';
+import { nextOrderStatus, nextOrderStatusAfterRefundReversal } from '../domain/order-status.js';
 import { callPsp, type PspCallPolicy } from '../psp/executor.js';
 import { PspError, type PspRefundState, type PspWebhookEvent } from '../psp/port.js';
 import { aftersaleFailure, aftersaleResult, assertNoNulCharacter, ORDER_ID_PATTERN, orderNotFound, type AftersaleResponse, type AftersaleResult } from './aftersale-common.js';
@@ -126,16 +131,20 @@ export async function executeRefundAtPsp(deps: PaymentsDeps, refund: RefundRecor
   }
 }
 
-export type RefundSettlement = { kind: 'succeeded' | 'failed' | 'pending' | 'unchanged'; refund: RefundRecord | null };
+export type RefundSettlement = { kind: 'succeeded' | 'failed' | 'reversed' | 'pending' | 'unchanged'; refund: RefundRecord | null };
 
-/** Applies the PSP's state of a refund to ours (idempotent: only a PENDING refund changes). */
+/**
+ * Applies the PSP's state of a refund to ours. Idempotent: a PENDING refund settles; a SUCCEEDED
+ * one changes only when the PSP reports it failed (reversed); FAILED is final.
+ */
 export async function applyPspRefundState(deps: PaymentsDeps, refundId: string, state: PspRefundState, cause: string): Promise<RefundSettlement> {
   const [known] = await deps.store.findRefunds([refundId]);
   if (!known) return { kind: 'unchanged', refund: null };
   const outcome = await deps.store.transaction(async (tx): Promise<RefundSettlement> => {
     const payment = await tx.lockPayment(known.paymentId);
     const refund = await tx.findRefund(refundId);
-    if (!payment || !refund || refund.status !== 'PENDING') return { kind: 'unchanged', refund };
+    const reversal = refund?.status === 'SUCCEEDED' && state.status === 'failed';
+    if (!payment || !refund || (refund.status !== 'PENDING' && !reversal)) return { kind: 'unchanged', refund };
     if (refund.pspRefundId !== null && refund.pspRefundId !== state.pspRefundId) {
       deps.logger.error({ refundId, known: refund.pspRefundId, reported: state.pspRefundId }, 'two PSP refunds for one refund; keeping the first');
       return { kind: 'unchanged', refund };
@@ -144,8 +153,12 @@ export async function applyPspRefundState(deps: PaymentsDeps, refundId: string, 
       deps.logger.error({ refundId, amountMinor: String(refund.amountMinor), pspAmountMinor: String(state.amountMinor) }, 'PSP refund amount differs from ours; nothing written');
       return { kind: 'unchanged', refund };
     }
-    if (refund.pspRefundId === null) await tx.updateRefund(refund.id, { pspRefundId: state.pspRefundId });
     const at = new Date();
+    if (reversal) {
+      await reverseSucceededRefund(tx, payment, refund, state, cause, at);
+      return { kind: 'reversed', refund: await tx.findRefund(refund.id) };
+    }
+    if (refund.pspRefundId === null) await tx.updateRefund(refund.id, { pspRefundId: state.pspRefundId });
     if (state.status === 'succeeded') {
       await settleSucceededRefund(deps, tx, payment, refund, state, cause, at);
       return { kind: 'succeeded', refund: await tx.findRefund(refund.id) };
@@ -156,7 +169,7 @@ export async function applyPspRefundState(deps: PaymentsDeps, refundId: string, 
     }
     return { kind: 'pending', refund: await tx.findRefund(refund.id) };
   });
-  if (outcome.kind === 'succeeded') deps.onOutboxWritten();
+  if (outcome.kind === 'succeeded' || outcome.kind === 'reversed') deps.onOutboxWritten();
   return outcome;
 }
 
@@ -218,11 +231,70 @@ async function keepStatusWithNewRefundedAmount(tx: PaymentsTransaction, payment:
   await tx.writeEvent(statusChangedEvent(updated, await tx.ordersOf(payment.id), payment.status, payment.status, at));
 }
 
+/**
+ * A SUCCEEDED refund the PSP reports failed: the money is back at the PSP, so what the refund did
+ * is undone (its plan is kept on the row; failedAt and the failure code are added). What it took
+ * from the seller's pending goes back to pending unless the order was released since
+ * (planRefundReversal); the statuses move back through the refund reversal tables.
+ */
+async function reverseSucceededRefund(tx: PaymentsTransaction, payment: PaymentRecord, refund: RefundRecord, state: PspRefundState, cause: string, at: Date): Promise<void> {
+  const order = (await tx.ordersOf(payment.id)).find((candidate) => candidate.id === refund.paymentOrderId);
+  if (!order) throw new Error(`refund ${refund.id} of a missing order ${refund.paymentOrderId}`);
+  if (refund.feeRefundMinor === null || refund.pendingMinor === null || refund.availableMinor === null || refund.pspRefundId === null) {
+    throw new Error(`refund ${refund.id} succeeded without its money plan or PSP refund id`);
+  }
+  const split = planRefundReversal({ feeRefundMinor: refund.feeRefundMinor, pendingMinor: refund.pendingMinor, availableMinor: refund.availableMinor }, order.releasedAt !== null);
+  const orderRefundedMinor = order.refundedAmountMinor - refund.amountMinor;
+  if (orderRefundedMinor < 0n) throw new Error(`refund ${refund.id}: order ${order.id} refunded ${order.refundedAmountMinor} < ${refund.amountMinor}`);
+  await tx.updateOrder(order.id, {
+    refundedAmountMinor: orderRefundedMinor,
+    pendingHeldMinor: order.pendingHeldMinor + split.pendingMinor,
+    status: nextOrderStatusAfterRefundReversal(order.status, orderStatusAfterRefundReversal(order, orderRefundedMinor)),
+  });
+  const failureReason = (state.failureReason ?? 'psp_failed').slice(0, 200);
+  await tx.updateRefund(refund.id, { status: 'FAILED', failureCode: failureReason, failedAt: at, nextRecheckAt: null });
+  const payload: RefundReversedV1 = {
+    refundId: refund.id,
+    paymentId: payment.id,
+    paymentOrderId: order.id,
+    sellerId: order.sellerId,
+    currency: refund.currency,
+    amountMinor: refund.amountMinor,
+    ...split,
+    pspRefundId: refund.pspRefundId,
+    failureReason,
+    reversedAt: at,
+  };
+  await tx.writeEvent(newEvent('refund.reversed', 1, payment.id, serializeEventPayload('refund.reversed@1', payload)));
+  await tx.addTimeline({
+    paymentId: payment.id,
+    at,
+    source: 'payments',
+    type: 'refund.reversed',
+    message: `refund ${refund.id} failed at the PSP after it had succeeded (${failureReason}): ${refund.amountMinor} ${refund.currency} minor units are back with the PSP and refundable again (${cause})`,
+    data: { refundId: refund.id, paymentOrderId: order.id, pspRefundId: refund.pspRefundId, failureReason, feeRefundMinor: split.feeRefundMinor.toString(), pendingMinor: split.pendingMinor.toString(), availableMinor: split.availableMinor.toString() },
+  });
+
+  const paymentRefundedMinor = payment.refundedAmountMinor - refund.amountMinor;
+  const target = paymentStatusAfterRefundReversal(paymentRefundedMinor);
+  if (payment.status === 'DISPUTED') {
+    // The payment stays DISPUTED; a won dispute returns it to what the refunds now leave.
+    await keepStatusWithNewRefundedAmount(tx, payment, paymentRefundedMinor, at);
+    const dispute = await tx.openDisputeOf(payment.id);
+    if (dispute) await tx.updateDispute(dispute.id, { statusBefore: target });
+    return;
+  }
+  const result = await transitionPayment(tx, payment, { to: target, patch: { refundedAmountMinor: paymentRefundedMinor }, cause: `refund ${refund.id} reversed`, at, refundReversal: true });
+  if (result.changed) return;
+  if (result.decision.kind === 'illegal') throw new Error(`refund ${refund.id}: ${result.decision.reason}`);
+  await keepStatusWithNewRefundedAmount(tx, payment, paymentRefundedMinor, at);
+}
+
 async function failRefund(tx: PaymentsTransaction, refund: RefundRecord, failureCode: string, cause: string, at: Date): Promise<void> {
   const order = (await tx.ordersOf(refund.paymentId)).find((candidate) => candidate.id === refund.paymentOrderId);
   if (!order) throw new Error(`refund ${refund.id} of a missing order ${refund.paymentOrderId}`);
   await tx.updateOrder(order.id, { reservedRefundMinor: order.reservedRefundMinor - refund.amountMinor });
-  await tx.updateRefund(refund.id, { status: 'FAILED', failureCode: failureCode.slice(0, 200), nextRecheckAt: null });
+  await tx.updateRefund(refund.id, { status: 'FAILED', failureCode: failureCode.slice(0, 200), failedAt: at, nextRecheckAt: null });
   await tx.addTimeline({
     paymentId: refund.paymentId,
     at,
@@ -328,7 +400,7 @@ export async function handleRefundWebhook(deps: PaymentsDeps, event: PspWebhookE
   for (const state of states) {
     if (!state.refundId) continue;
     const outcome = await applyPspRefundState(deps, state.refundId, state, `webhook ${event.type}`);
-    if (outcome.kind === 'succeeded' || outcome.kind === 'failed') settled += 1;
+    if (outcome.kind === 'succeeded' || outcome.kind === 'failed' || outcome.kind === 'reversed') settled += 1;
   }
   return settled > 0 ? 'settled' : 'unchanged';
 }

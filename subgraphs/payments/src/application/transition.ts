@@ -1,8 +1,8 @@
 // The one path by which a payment changes status: decide with the transition table, then, in
 // the caller's transaction, save the payment and its orders, a timeline entry and the outbox
-// events (payment.status_changed@1 always, payment.succeeded@1 on SUCCEEDED).
+// events (payment.status_changed@1 always, payment.succeeded@1 when the money is collected).
 import { newEvent, serializeEventPayload, type PaymentStatusChangedV1, type PaymentSucceededV1 } from '@clearhouse/shared';
-import { decideTransition, keepsCheckoutUrl, orderStatusFor, type PaymentStatus, type TransitionDecision } from '../domain/payment-status.js';
+import { AFTERSALE_STATUSES, decideRefundReversal, decideTransition, keepsCheckoutUrl, orderStatusFor, type PaymentStatus, type TransitionDecision } from '../domain/payment-status.js';
 import type { PaymentOrderRecord, PaymentPatch, PaymentRecord, PaymentsTransaction } from './ports.js';
 
 export interface TransitionRequest {
@@ -19,7 +19,13 @@ export interface TransitionRequest {
    * gives them, they are not written again.
    */
   knownOrders?: readonly PaymentOrderRecord[];
+  /**
+   * A succeeded refund failed at the PSP: decided by the refund reversal table (the only backward
+   * moves), not by the lifecycle table.
+   */
+  refundReversal?: boolean;
 }
+
 
 export type TransitionOutcome =
   | { changed: true; payment: PaymentRecord; orders: readonly PaymentOrderRecord[] }
@@ -60,7 +66,7 @@ export function succeededEvent(payment: PaymentRecord, orders: readonly PaymentO
 
 /** Applies `request` to the locked `payment` inside `tx`; an illegal or backward move writes nothing. */
 export async function transitionPayment(tx: PaymentsTransaction, payment: PaymentRecord, request: TransitionRequest): Promise<TransitionOutcome> {
-  const decision = decideTransition(payment.status, request.to);
+  const decision = request.refundReversal ? decideRefundReversal(payment.status, request.to) : decideTransition(payment.status, request.to);
   if (decision.kind !== 'apply') return { changed: false, decision, payment };
 
   const at = request.at ?? new Date();
@@ -74,8 +80,10 @@ export async function transitionPayment(tx: PaymentsTransaction, payment: Paymen
   }
   const updated = await tx.updatePayment(payment.id, payment.version, patch);
 
-  // Back from a chargeback the orders keep their own after-sale statuses (delivered, refunded).
-  const orderStatus = from === 'DISPUTED' ? null : orderStatusFor(to);
+  // After the money was collected (back from a chargeback or a reversed refund) the orders keep
+  // their own after-sale statuses and payment.succeeded@1 is not announced again.
+  const afterSale = AFTERSALE_STATUSES.includes(from);
+  const orderStatus = afterSale ? null : orderStatusFor(to);
   const known = request.knownOrders;
   let orders: readonly PaymentOrderRecord[];
   if (known && known.length > 0 && known.every((order) => order.paymentId === payment.id && (orderStatus === null || order.status === orderStatus))) orders = known;
@@ -90,7 +98,7 @@ export async function transitionPayment(tx: PaymentsTransaction, payment: Paymen
     data: { from, to, cause: request.cause, ...(to === 'FAILED' ? { failureCode: updated.failureCode, failureMessage: updated.failureMessage } : {}) },
   });
   await tx.writeEvent(statusChangedEvent(updated, orders, from, to, at));
-  if (to === 'SUCCEEDED' && from !== 'DISPUTED') {
+  if (to === 'SUCCEEDED' && !afterSale) {
     const pspPaymentIntentId = updated.pspPaymentIntentId;
     if (!pspPaymentIntentId) throw new Error(`payment ${payment.id} succeeded without a PSP payment intent`);
     await tx.writeEvent(succeededEvent(updated, orders, pspPaymentIntentId, request.chargeId ?? null, at));

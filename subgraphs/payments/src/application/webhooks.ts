@@ -68,7 +68,8 @@ type AftersaleHandler = (deps: PaymentsDeps, event: PspWebhookEvent) => Promise<
 /** Refunds and disputes mark their webhook processed inside the transaction that applies them. */
 async function refundWebhook(deps: PaymentsDeps, event: PspWebhookEvent): Promise<string> {
   const outcome = await handleRefundWebhook(deps, event);
-  // Refund settlement is idempotent on its own (only a PENDING refund changes); the id is kept
+  // Refund settlement is idempotent on its own (a PENDING refund settles, a SUCCEEDED one is only
+  // reversed when the PSP reports it failed, FAILED is final); the id is kept
   // so a redelivery is answered without asking the PSP again.
   await deps.store.transaction((tx) => tx.markWebhookProcessed(event.id, event.type));
   return outcome;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { planRefund } from '@clearhouse/shared';
-import { decideDelivery, decideRefund, planDisputeHolds, planDisputeReturn, refundableMinor, type AftersaleOrder } from './aftersale.js';
-import { canTransitionOrder, nextOrderStatus } from './order-status.js';
+import { decideDelivery, decideRefund, orderStatusAfterRefundReversal, paymentStatusAfterRefundReversal, planDisputeHolds, planDisputeReturn, planRefundReversal, refundableMinor, type AftersaleOrder } from './aftersale.js';
+import { canTransitionOrder, nextOrderStatus, nextOrderStatusAfterRefundReversal } from './order-status.js';
 
 function order(overrides: Partial<AftersaleOrder> = {}): AftersaleOrder {
   return {
@@ -105,5 +105,46 @@ describe('disputes', () => {
     const holds = planDisputeHolds(orders, 10000n, 0n, 'platform');
     expect(planDisputeReturn(holds, new Set())).toEqual(holds.map((h) => ({ paymentOrderId: h.paymentOrderId, sellerId: h.sellerId, pendingMinor: h.pendingMinor, availableMinor: h.availableMinor })));
     expect(planDisputeReturn(holds, new Set(['ord_a']))[0]).toEqual({ paymentOrderId: 'ord_a', sellerId: 's_a', pendingMinor: 0n, availableMinor: 6000n });
+  });
+});
+
+describe('a refund that fails after it succeeded (refund reversal)', () => {
+  const refund = { feeRefundMinor: 29n, pendingMinor: 700n, availableMinor: 271n };
+
+  test('the split goes back as taken, or all to available once the order was released', () => {
+    expect(planRefundReversal(refund, false)).toEqual({ feeRefundMinor: 29n, pendingMinor: 700n, availableMinor: 271n });
+    expect(planRefundReversal(refund, true)).toEqual({ feeRefundMinor: 29n, pendingMinor: 0n, availableMinor: 971n });
+  });
+
+  test('property: the reversal gives back exactly what the refund took', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.boolean(), (feeRefundMinor, pendingMinor, availableMinor, released) => {
+        const back = planRefundReversal({ feeRefundMinor, pendingMinor, availableMinor }, released);
+        expect(back.feeRefundMinor).toBe(feeRefundMinor);
+        expect(back.pendingMinor + back.availableMinor).toBe(pendingMinor + availableMinor);
+        expect(back.pendingMinor >= 0n && back.availableMinor >= 0n).toBe(true);
+      }),
+    );
+  });
+
+  test('order and payment statuses follow what is still refunded', () => {
+    expect(orderStatusAfterRefundReversal(order({ status: 'REFUNDED' }), 1000n)).toBe('PARTIALLY_REFUNDED');
+    expect(orderStatusAfterRefundReversal(order({ status: 'REFUNDED' }), 0n)).toBe('SUCCEEDED');
+    expect(orderStatusAfterRefundReversal(order({ status: 'PARTIALLY_REFUNDED', deliveredAt: new Date() }), 0n)).toBe('DELIVERED');
+    expect(orderStatusAfterRefundReversal(order({ status: 'DELIVERED', deliveredAt: new Date() }), 500n)).toBe('DELIVERED');
+    expect(paymentStatusAfterRefundReversal(1n)).toBe('PARTIALLY_REFUNDED');
+    expect(paymentStatusAfterRefundReversal(0n)).toBe('SUCCEEDED');
+  });
+
+  test('the order moves back only through the reversal table', () => {
+    expect(nextOrderStatusAfterRefundReversal('REFUNDED', 'PARTIALLY_REFUNDED')).toBe('PARTIALLY_REFUNDED');
+    expect(nextOrderStatusAfterRefundReversal('REFUNDED', 'SUCCEEDED')).toBe('SUCCEEDED');
+    expect(nextOrderStatusAfterRefundReversal('REFUNDED', 'DELIVERED')).toBe('DELIVERED');
+    expect(nextOrderStatusAfterRefundReversal('PARTIALLY_REFUNDED', 'DELIVERED')).toBe('DELIVERED');
+    expect(nextOrderStatusAfterRefundReversal('PARTIALLY_REFUNDED', 'PARTIALLY_REFUNDED')).toBe('PARTIALLY_REFUNDED');
+    expect(() => nextOrderStatusAfterRefundReversal('SUCCEEDED', 'REFUNDED')).toThrow(/illegal/);
+    expect(() => nextOrderStatusAfterRefundReversal('FAILED', 'SUCCEEDED')).toThrow(/illegal/);
+    // The ordinary table still never moves an order backwards.
+    expect(canTransitionOrder('REFUNDED', 'PARTIALLY_REFUNDED')).toBe(false);
   });
 });

@@ -106,14 +106,44 @@ export function planDisputeHolds(orders: readonly AftersaleOrder[], disputedMino
 }
 
 /**
- * Where withheld dispute money goes back to (dispute won, or lost with the platform bearing the
- * loss): as it was taken while the order has not been released; all to available once the
- * order's order.delivered@1 went out (its pending balance was moved then).
+ * Where money taken from a seller goes back to: as it was taken while the order has not been
+ * released; all to available once the order's order.delivered@1 went out (its pending balance
+ * was moved then, so nothing may be put back into pending).
  */
+function planSellerReturn(taken: { pendingMinor: bigint; availableMinor: bigint }, released: boolean): { pendingMinor: bigint; availableMinor: bigint } {
+  return released ? { pendingMinor: 0n, availableMinor: taken.pendingMinor + taken.availableMinor } : { pendingMinor: taken.pendingMinor, availableMinor: taken.availableMinor };
+}
+
+/** Withheld dispute money going back to the sellers (dispute won, or lost with the platform bearing the loss): planSellerReturn per order. */
 export function planDisputeReturn(holds: readonly SellerSplit[], releasedOrderIds: ReadonlySet<string>): SellerSplit[] {
-  return holds.map((hold) =>
-    releasedOrderIds.has(hold.paymentOrderId)
-      ? { paymentOrderId: hold.paymentOrderId, sellerId: hold.sellerId, pendingMinor: 0n, availableMinor: hold.pendingMinor + hold.availableMinor }
-      : { paymentOrderId: hold.paymentOrderId, sellerId: hold.sellerId, pendingMinor: hold.pendingMinor, availableMinor: hold.availableMinor },
-  );
+  return holds.map((hold) => ({ paymentOrderId: hold.paymentOrderId, sellerId: hold.sellerId, ...planSellerReturn(hold, releasedOrderIds.has(hold.paymentOrderId)) }));
+}
+
+export interface RefundSplit {
+  feeRefundMinor: bigint;
+  pendingMinor: bigint;
+  availableMinor: bigint;
+}
+
+/**
+ * The undoing of a succeeded refund that failed at the PSP: the platform takes back the fee it
+ * returned, the seller gets back what the refund took (planSellerReturn). Parts add up to the refund.
+ */
+export function planRefundReversal(refund: RefundSplit, orderReleased: boolean): RefundSplit {
+  return { feeRefundMinor: refund.feeRefundMinor, ...planSellerReturn(refund, orderReleased) };
+}
+
+/**
+ * The order's status once a reversed refund leaves refundedTotalMinor refunded. A DELIVERED order
+ * (delivered after a partial refund) stays DELIVERED.
+ */
+export function orderStatusAfterRefundReversal(order: AftersaleOrder, refundedTotalMinor: bigint): PaymentOrderStatus {
+  if (order.status === 'DELIVERED') return 'DELIVERED';
+  if (refundedTotalMinor > 0n) return 'PARTIALLY_REFUNDED';
+  return order.deliveredAt === null ? 'SUCCEEDED' : 'DELIVERED';
+}
+
+/** The payment's status once a reversed refund leaves refundedTotalMinor refunded (less than the amount). */
+export function paymentStatusAfterRefundReversal(refundedTotalMinor: bigint): PaymentStatus {
+  return refundedTotalMinor > 0n ? 'PARTIALLY_REFUNDED' : 'SUCCEEDED';
 }

@@ -6,6 +6,10 @@
 //   PARTIALLY_REFUNDED → DELIVERED | REFUNDED (and another partial refund keeps it)
 //   DELIVERED → PARTIALLY_REFUNDED | REFUNDED
 //
+// A refund that fails at the PSP after it had succeeded moves the order back (its own table, used
+// only by the refund reversal): REFUNDED → PARTIALLY_REFUNDED | SUCCEEDED | DELIVERED,
+// PARTIALLY_REFUNDED → SUCCEEDED | DELIVERED (DELIVERED when deliveredAt is set).
+//
 // Delivery is also recorded in deliveredAt, so a delivered order that is refunded later still
 // shows that it was delivered.
 import type { PaymentOrderStatus } from './payment-status.js';
@@ -28,5 +32,17 @@ export function canTransitionOrder(from: PaymentOrderStatus, to: PaymentOrderSta
 export function nextOrderStatus(from: PaymentOrderStatus, to: PaymentOrderStatus): PaymentOrderStatus {
   if (from === to) return to;
   if (!canTransitionOrder(from, to)) throw new Error(`illegal payment order transition ${from} → ${to}`);
+  return to;
+}
+
+const REFUND_REVERSAL_ORDER_TRANSITIONS: Readonly<Partial<Record<PaymentOrderStatus, readonly PaymentOrderStatus[]>>> = {
+  REFUNDED: ['PARTIALLY_REFUNDED', 'SUCCEEDED', 'DELIVERED'],
+  PARTIALLY_REFUNDED: ['SUCCEEDED', 'DELIVERED'],
+};
+
+/** The order's status after a refund reversal, or throws (an illegal move is a bug). */
+export function nextOrderStatusAfterRefundReversal(from: PaymentOrderStatus, to: PaymentOrderStatus): PaymentOrderStatus {
+  if (from === to) return to;
+  if (!REFUND_REVERSAL_ORDER_TRANSITIONS[from]?.includes(to)) throw new Error(`illegal payment order refund reversal ${from} → ${to}`);
   return to;
 }

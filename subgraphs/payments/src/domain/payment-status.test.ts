@@ -1,5 +1,5 @@
 import { PAYMENT_STATUSES } from '@clearhouse/shared';
-import { canTransition, decideTransition, keepsCheckoutUrl, orderStatusFor, UNPAID_STATUSES } from './payment-status.js';
+import { canTransition, decideRefundReversal, decideTransition, keepsCheckoutUrl, orderStatusFor, UNPAID_STATUSES } from './payment-status.js';
 
 describe('the payment transition table', () => {
   test('the happy path and the 3-D Secure path are legal', () => {
@@ -54,5 +54,25 @@ describe('the payment transition table', () => {
     expect(orderStatusFor('REFUNDED')).toBeNull();
     expect(keepsCheckoutUrl('REQUIRES_ACTION')).toBe(true);
     for (const final of ['SUCCEEDED', 'FAILED', 'CANCELED'] as const) expect(keepsCheckoutUrl(final)).toBe(false);
+  });
+});
+
+describe('a refund that failed after it succeeded moves the payment back (its own table)', () => {
+  test('REFUNDED → PARTIALLY_REFUNDED | SUCCEEDED and PARTIALLY_REFUNDED → SUCCEEDED, nothing else', () => {
+    expect(decideRefundReversal('REFUNDED', 'PARTIALLY_REFUNDED').kind).toBe('apply');
+    expect(decideRefundReversal('REFUNDED', 'SUCCEEDED').kind).toBe('apply');
+    expect(decideRefundReversal('PARTIALLY_REFUNDED', 'SUCCEEDED').kind).toBe('apply');
+    expect(decideRefundReversal('PARTIALLY_REFUNDED', 'PARTIALLY_REFUNDED').kind).toBe('noop');
+    for (const from of PAYMENT_STATUSES) {
+      for (const to of PAYMENT_STATUSES) {
+        const backward = (from === 'REFUNDED' && (to === 'PARTIALLY_REFUNDED' || to === 'SUCCEEDED')) || (from === 'PARTIALLY_REFUNDED' && to === 'SUCCEEDED');
+        expect(decideRefundReversal(from, to).kind).toBe(backward ? 'apply' : from === to ? 'noop' : 'illegal');
+      }
+    }
+  });
+
+  test('the ordinary table still ignores a late event that would move a refunded payment back', () => {
+    expect(decideTransition('REFUNDED', 'PARTIALLY_REFUNDED').kind).toBe('noop');
+    expect(decideTransition('PARTIALLY_REFUNDED', 'SUCCEEDED').kind).toBe('noop');
   });
 });

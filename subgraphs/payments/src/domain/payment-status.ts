@@ -4,6 +4,11 @@
 //   CREATED → REQUIRES_PAYMENT → (REQUIRES_ACTION | PROCESSING) → SUCCEEDED | FAILED | CANCELED
 //   SUCCEEDED → PARTIALLY_REFUNDED → REFUNDED, and DISPUTED on a chargeback.
 //
+// A refund that fails at the PSP after it had succeeded (the card issuer rejected it) moves the
+// payment back: REFUNDED → PARTIALLY_REFUNDED | SUCCEEDED, PARTIALLY_REFUNDED → SUCCEEDED. These
+// are the only backward moves, so they live in their own table (decideRefundReversal) that only
+// the refund reversal uses: a late webhook, through decideTransition, still never moves back.
+//
 // FAILED is final for the buyer: the checkout URL is withdrawn and the PSP session expired, so
 // the same page cannot be paid again. The one way out of FAILED is SUCCEEDED, when the PSP
 // (authoritative) reports that money was collected anyway (the buyer paid again in the instant
@@ -45,8 +50,15 @@ const STAGE: Readonly<Record<PaymentStatus, number>> = {
   DISPUTED: 5,
 };
 
+const REFUND_REVERSAL_TRANSITIONS: Readonly<Partial<Record<PaymentStatus, readonly PaymentStatus[]>>> = {
+  REFUNDED: ['PARTIALLY_REFUNDED', 'SUCCEEDED'],
+  PARTIALLY_REFUNDED: ['SUCCEEDED'],
+};
+
 /** Statuses in which the buyer has not paid yet; cancelPayment is allowed only here. */
 export const UNPAID_STATUSES: readonly PaymentStatus[] = ['CREATED', 'REQUIRES_PAYMENT', 'REQUIRES_ACTION'];
+/** Statuses after the money was collected: refunds and disputes drive them, not the payment intent. */
+export const AFTERSALE_STATUSES: readonly PaymentStatus[] = ['PARTIALLY_REFUNDED', 'REFUNDED', 'DISPUTED'];
 /** Statuses the re-check job asks the PSP about. */
 export const PSP_PENDING_STATUSES: readonly PaymentStatus[] = ['REQUIRES_PAYMENT', 'REQUIRES_ACTION', 'PROCESSING'];
 
@@ -64,6 +76,13 @@ export function decideTransition(from: PaymentStatus, to: PaymentStatus): Transi
   if (from === 'FAILED' && to === 'CANCELED') return { kind: 'noop', reason: 'the failed payment\'s intent was canceled afterwards' };
   if (STAGE[to] < STAGE[from]) return { kind: 'noop', reason: `${to} is behind ${from}; a payment never moves backwards` };
   return { kind: 'illegal', reason: `illegal transition ${from} → ${to}` };
+}
+
+/** What a refund reversal (a succeeded refund failed at the PSP) asking `from` to become `to` does. */
+export function decideRefundReversal(from: PaymentStatus, to: PaymentStatus): TransitionDecision {
+  if (from === to) return { kind: 'noop', reason: `already ${to}` };
+  if (REFUND_REVERSAL_TRANSITIONS[from]?.includes(to)) return { kind: 'apply' };
+  return { kind: 'illegal', reason: `illegal refund reversal ${from} → ${to}` };
 }
 
 /** The orders' status that follows a payment status change, or null when orders keep theirs. */

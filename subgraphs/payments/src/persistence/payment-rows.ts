@@ -19,7 +19,7 @@ export const ORDER_COLUMNS = `id, payment_id, position, seller_id, reference, am
   created_at, updated_at`;
 
 export const REFUND_COLUMNS = `id, payment_id, payment_order_id, amount_minor, currency, status, reason, psp_refund_id, psp_round,
-  failure_code, fee_refund_minor, pending_minor, available_minor, created_at, updated_at, succeeded_at, next_recheck_at,
+  failure_code, fee_refund_minor, pending_minor, available_minor, created_at, updated_at, succeeded_at, failed_at, next_recheck_at,
   idempotency_caller_id, idempotency_key`;
 
 export const DISPUTE_COLUMNS = `id, payment_id, psp_dispute_id, currency, amount_minor, dispute_fee_minor, fee_borne_by,
@@ -86,6 +86,7 @@ export interface RefundRow {
   created_at: Timestamp;
   updated_at: Timestamp;
   succeeded_at: Timestamp | null;
+  failed_at: Timestamp | null;
   next_recheck_at: Timestamp | null;
   idempotency_caller_id: string | null;
   idempotency_key: string | null;
@@ -207,6 +208,7 @@ export function toRefund(row: RefundRow): RefundRecord {
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
     succeededAt: toDateOrNull(row.succeeded_at),
+    failedAt: toDateOrNull(row.failed_at),
     nextRecheckAt: toDateOrNull(row.next_recheck_at),
     idempotencyCallerId: row.idempotency_caller_id,
     idempotencyKey: row.idempotency_key,

@@ -97,6 +97,7 @@ const REFUND_PATCH_COLUMNS: PatchColumns<RefundPatch> = {
   pendingMinor: ['pending_minor', 'bigint'],
   availableMinor: ['available_minor', 'bigint'],
   succeededAt: ['succeeded_at', 'timestamptz'],
+  failedAt: ['failed_at', 'timestamptz'],
   nextRecheckAt: ['next_recheck_at', 'timestamptz'],
 };
 

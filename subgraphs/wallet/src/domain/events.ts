@@ -9,6 +9,7 @@ import type {
   PayoutFailedV1,
   PayoutPaidV1,
   PayoutRequestedV1,
+  RefundReversedV1,
   RefundSucceededV1,
   SellerSplit,
 } from '@clearhouse/shared';
@@ -22,6 +23,7 @@ export type WalletEvent =
   | { readonly type: 'payout.paid'; readonly payload: PayoutPaidV1 }
   | { readonly type: 'payout.failed'; readonly payload: PayoutFailedV1 }
   | { readonly type: 'refund.succeeded'; readonly payload: RefundSucceededV1 }
+  | { readonly type: 'refund.reversed'; readonly payload: RefundReversedV1 }
   | { readonly type: 'dispute.opened'; readonly payload: DisputeOpenedV1 }
   | { readonly type: 'dispute.won'; readonly payload: DisputeWonV1 }
   | { readonly type: 'dispute.lost'; readonly payload: DisputeLostV1 };
@@ -68,6 +70,7 @@ function addSplits(collector: ChangeCollector, splits: readonly SellerSplit[], s
  * payment.succeeded → pending += net; order.delivered → pending → available;
  * payout.requested → available → reserved (needs available >= amount); payout.paid → reserved -=;
  * payout.failed → reserved → available; refund.succeeded → pending/available -= the split;
+ * refund.reversed (the refund failed at the PSP later) → pending/available += its split back;
  * dispute.opened → pending/available -= the hold, available -= the seller's dispute fee share;
  * dispute.won → += the split; dispute.lost → += the split when the platform bears the loss.
  * Throws WalletRuleError on a negative amount (the schemas make that impossible for parsed events).
@@ -105,6 +108,12 @@ export function walletChangesFor(event: WalletEvent): WalletChange[] {
       requireNonNegative(pendingMinor, 'pendingMinor');
       requireNonNegative(availableMinor, 'availableMinor');
       return new ChangeCollector(currency, 'refund_succeeded').add(sellerId, delta(-pendingMinor, -availableMinor)).toArray();
+    }
+    case 'refund.reversed': {
+      const { sellerId, currency, pendingMinor, availableMinor } = event.payload;
+      requireNonNegative(pendingMinor, 'pendingMinor');
+      requireNonNegative(availableMinor, 'availableMinor');
+      return new ChangeCollector(currency, 'refund_reversed').add(sellerId, delta(pendingMinor, availableMinor)).toArray();
     }
     case 'dispute.opened': {
       const collector = new ChangeCollector(event.payload.currency, 'dispute_opened');

@@ -24,6 +24,7 @@ interface LedgerDomainLike {
   readonly postPayoutPaid: Rule;
   readonly postPayoutFailed: Rule;
   readonly postRefundSucceeded: Rule;
+  readonly postRefundReversed: Rule;
   readonly postDisputeOpened: Rule;
   readonly postDisputeWon: Rule;
   readonly postDisputeLost: Rule;
@@ -68,6 +69,7 @@ const commandArb = fc.oneof(
   }),
   fc.record({ op: fc.constant('deliver' as const), pick: fc.nat() }),
   fc.record({ op: fc.constant('refund' as const), pick: fc.nat(), percent: fc.bigInt({ min: 1n, max: 100n }), policy: fc.constantFrom<RefundFeePolicy>('platform_keeps_fee', 'platform_returns_fee_pro_rata') }),
+  fc.record({ op: fc.constant('refundFail' as const), pick: fc.nat() }),
   fc.record({ op: fc.constant('payout' as const), sellerIndex: fc.nat({ max: SELLERS.length - 1 }), currencyIndex: fc.nat({ max: CURRENCIES.length - 1 }), percent: fc.bigInt({ min: 1n, max: 120n }), fx: fc.boolean() }),
   fc.record({ op: fc.constant('settle' as const), pick: fc.nat(), paid: fc.boolean() }),
   fc.record({ op: fc.constant('disputeOpen' as const), pick: fc.nat(), percent: fc.bigInt({ min: 1n, max: 100n }), feeMinor: fc.bigInt({ min: 0n, max: 2000n }), feeBySeller: fc.boolean() }),
@@ -81,6 +83,8 @@ class World {
   readonly wallets = new Map<string, WalletBalance>();
   readonly orders: OrderState[] = [];
   readonly payouts: PayoutState[] = [];
+  /** Succeeded refunds that may still fail at the PSP (refund.reversed). */
+  readonly refunds: { readonly order: OrderState; readonly refundId: string; readonly amountMinor: bigint; readonly feeRefundMinor: bigint; readonly pendingMinor: bigint; readonly availableMinor: bigint }[] = [];
   private sequence = 0;
 
   private nextId(prefix: string): string {
@@ -165,6 +169,23 @@ class World {
         this.emit({ type: 'refund.succeeded', payload }, ledger.postRefundSucceeded);
         order.refundedMinor += refundMinor;
         order.pendingHeldMinor -= plan.pendingMinor;
+        this.refunds.push({ order, refundId: payload.refundId, amountMinor: refundMinor, ...plan });
+        return;
+      }
+      case 'refundFail': {
+        // As the payments subgraph splits it back (planRefundReversal): as taken, or all to available once delivered.
+        const refund = this.refunds[command.pick % Math.max(1, this.refunds.length)];
+        if (refund === undefined || refund.order.openDispute !== undefined || refund.order.closed) return;
+        this.refunds.splice(this.refunds.indexOf(refund), 1);
+        const { order } = refund;
+        const split = order.delivered ? { pendingMinor: 0n, availableMinor: refund.pendingMinor + refund.availableMinor } : { pendingMinor: refund.pendingMinor, availableMinor: refund.availableMinor };
+        const payload = {
+          refundId: refund.refundId, paymentId: order.paymentId, paymentOrderId: order.paymentOrderId, sellerId: order.sellerId, currency: order.currency,
+          amountMinor: refund.amountMinor, feeRefundMinor: refund.feeRefundMinor, ...split, pspRefundId: 'pyr', failureReason: 'expired_or_canceled_card', reversedAt: AT,
+        };
+        this.emit({ type: 'refund.reversed', payload }, ledger.postRefundReversed);
+        order.refundedMinor -= refund.amountMinor;
+        order.pendingHeldMinor += split.pendingMinor;
         return;
       }
       case 'payout': {
@@ -263,7 +284,7 @@ class World {
 }
 
 describe('wallet ↔ ledger invariant', () => {
-  it('holds after every step of any event sequence (payments, deliveries, refunds, payouts incl. FX, disputes)', () => {
+  it('holds after every step of any event sequence (payments, deliveries, refunds and their reversals, payouts incl. FX, disputes)', () => {
     fc.assert(
       fc.property(fc.array(commandArb, { minLength: 20, maxLength: 80, size: 'max' }), (commands) => {
         const world = new World();

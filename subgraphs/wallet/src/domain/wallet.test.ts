@@ -69,6 +69,17 @@ describe('wallet transitions', () => {
     expect(wallet).toMatchObject({ pendingMinor: 0n, availableMinor: -6000n, reservedMinor: 0n });
   });
 
+  it('a refund reversed (failed at the PSP after it succeeded) gives the seller back exactly what the refund took', () => {
+    const refund = { refundId: 're', paymentId: 'pay_1', paymentOrderId: 'po_a', sellerId: 'A', currency: 'USD', amountMinor: 1000n, feeRefundMinor: 29n, pendingMinor: 700n, availableMinor: 271n, pspRefundId: 'r' };
+    const paid = applyAll(emptyWallet('A', 'USD'), [payment]);
+    const refunded = applyAll(paid, [{ type: 'refund.succeeded', payload: { ...refund, feePolicy: 'platform_returns_fee_pro_rata', refundedAt: AT } }]);
+    const reversed = applyAll(refunded, [{ type: 'refund.reversed', payload: { ...refund, failureReason: 'expired_or_canceled_card', reversedAt: AT } }]);
+    expect(reversed).toMatchObject({ pendingMinor: paid.pendingMinor, availableMinor: paid.availableMinor, reservedMinor: 0n });
+    // Split back to available (the order was released in between): the total is the same.
+    const released = applyAll(refunded, [{ type: 'refund.reversed', payload: { ...refund, pendingMinor: 0n, availableMinor: 971n, failureReason: 'expired_or_canceled_card', reversedAt: AT } }]);
+    expect(released).toMatchObject({ pendingMinor: paid.pendingMinor - 700n, availableMinor: paid.availableMinor + 700n });
+  });
+
   it('disputes: hold, fee share, won and lost per policy', () => {
     const orders = [{ paymentOrderId: 'po_a', sellerId: 'A', pendingMinor: 5826n, availableMinor: 174n }];
     const base = { disputeId: 'd', paymentId: 'pay_1', currency: 'USD', amountMinor: 6000n };

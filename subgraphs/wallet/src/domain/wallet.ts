@@ -25,6 +25,7 @@ export type WalletMovementKind =
   | 'payout_paid'
   | 'payout_failed'
   | 'refund_succeeded'
+  | 'refund_reversed'
   | 'dispute_opened'
   | 'dispute_won'
   | 'dispute_lost';

@@ -68,6 +68,21 @@ describe('wallet consumers', () => {
     expect(await countRows(`SELECT count(*) AS n FROM outbox_messages, jsonb_array_elements(payload->'entries') WHERE routing_key = 'timeline.recorded' AND correlation_id = 'pay_w1' AND schema_version = 2`)).toBe(3);
   });
 
+  it('refund.reversed undoes refund.succeeded on the seller balance, once', async () => {
+    const paid = payment('pay_w3', [{ sellerId: 'w_r', amountMinor: 6_000n, feeMinor: 174n }]);
+    await deliverTwice('wallet.payment-succeeded', eventOf('payment.succeeded@1', 'pay_w3', paid));
+    const refund = { refundId: 're_w3', paymentId: 'pay_w3', paymentOrderId: 'pay_w3_po_0', sellerId: 'w_r', currency: 'USD', amountMinor: 2_000n, feeRefundMinor: 58n, pendingMinor: 1_942n, availableMinor: 0n, pspRefundId: 'pyr_w3' };
+    await deliverTwice('wallet.refund-succeeded', eventOf('refund.succeeded@1', 'pay_w3', { ...refund, feePolicy: 'platform_returns_fee_pro_rata', refundedAt: AT }));
+    expect(await findWallet(h.prisma, 'w_r', 'USD')).toMatchObject({ pendingMinor: 5_826n - 1_942n, availableMinor: 0n });
+    const reversed = eventOf('refund.reversed@1', 'pay_w3', { ...refund, failureReason: 'expired_or_canceled_card', reversedAt: AT });
+    await deliverTwice('wallet.refund-reversed', reversed);
+    // The same cause under a new message id moves nothing either.
+    await deliverTwice('wallet.refund-reversed', eventOf('refund.reversed@1', 'pay_w3', { ...refund, failureReason: 'expired_or_canceled_card', reversedAt: AT }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await findWallet(h.prisma, 'w_r', 'USD')).toMatchObject({ pendingMinor: 5_826n, availableMinor: 0n, reservedMinor: 0n, version: 3 });
+    expect(await countRows(`SELECT count(*) AS n FROM wallet_movements WHERE correlation_id = 'pay_w3' AND kind = 'refund_reversed'`)).toBe(1);
+  });
+
   it('reserves on payout.requested, consumes on payout.paid, releases on payout.failed', async () => {
     const paid = payment('pay_w2', [{ sellerId: 'w_c', amountMinor: 10_000n, feeMinor: 0n }]);
     await deliverTwice('wallet.payment-succeeded', eventOf('payment.succeeded@1', 'pay_w2', paid));

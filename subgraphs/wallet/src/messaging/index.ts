@@ -9,12 +9,14 @@ import { paymentSucceededConsumer } from './payment-succeeded.consumer.js';
 import { payoutFailedConsumer } from './payout-failed.consumer.js';
 import { payoutPaidConsumer } from './payout-paid.consumer.js';
 import { payoutRequestedConsumer } from './payout-requested.consumer.js';
+import { refundReversedConsumer } from './refund-reversed.consumer.js';
 import { refundSucceededConsumer } from './refund-succeeded.consumer.js';
 
 export const walletConsumers: readonly ConsumerDefinition<unknown>[] = [
   paymentSucceededConsumer,
   orderDeliveredConsumer,
   refundSucceededConsumer,
+  refundReversedConsumer,
   payoutRequestedConsumer,
   payoutPaidConsumer,
   payoutFailedConsumer,

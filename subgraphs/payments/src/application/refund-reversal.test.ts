@@ -1,0 +1,140 @@
+// A refund that succeeded and then failed at the PSP (Stripe's test card 4000 0000 0000 5126: the
+// card issuer rejects the refund later and the PSP sends refund.updated / refund.failed). Against a
+// real payments database and the real PSP simulator, whose signed webhooks go through the
+// service's webhook handler: the refund becomes FAILED, the order's and the payment's refunded
+// amounts and statuses go back, and refund.reversed@1 carries the split to undo, once.
+import { PrismaPg } from '@prisma/adapter-pg';
+import { createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
+import { createTestDatabase, waitFor, type TestDatabase } from '@clearhouse/shared/testkit';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { confirmDelivery } from './delivery.js';
+import type { PaymentsDeps } from './deps.js';
+import { testPaymentsDeps } from './deps.test-support.js';
+import { applyPspRefundState, refundPaymentOrder } from './refunds.js';
+import { paidCheckout, SIMULATOR_PSP_POLICY, startPaymentsSimulator, TEST_CARDS, type PaymentsSimulator } from './simulator.test-support.js';
+import { handleStripeWebhook } from './webhooks.js';
+
+let database: TestDatabase;
+let pg: PgDatabase;
+let prisma: PrismaClient;
+let simulator: PaymentsSimulator;
+let deps: PaymentsDeps;
+const platform: Caller = { role: 'platform', keyId: 'key_platform', sellerId: null };
+let counter = 0;
+
+async function paidWithRefundFailureCard(amounts: bigint[]) {
+  counter += 1;
+  const input = { idempotencyKey: `k${counter}`, buyerId: `b${counter}`, currency: 'USD', orders: amounts.map((amountMinor, i) => ({ sellerId: `s${i}`, amountMinor })) };
+  const { paymentId, paymentIntentId } = await paidCheckout(deps, platform, input, TEST_CARDS.refundFails);
+  const orders = await prisma.paymentOrder.findMany({ where: { paymentId }, orderBy: { position: 'asc' } });
+  return { paymentId, paymentIntentId, orders };
+}
+
+async function events(paymentId: string, type: string) {
+  return prisma.outboxMessage.findMany({ where: { correlationId: paymentId, eventType: type }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+}
+
+async function refund(paymentOrderId: string, amountMinor?: bigint) {
+  const result = await refundPaymentOrder(deps, platform, { idempotencyKey: `r${counter}-${paymentOrderId}`, paymentOrderId, amountMinor: amountMinor ?? null });
+  expect(result.userErrors).toEqual([]);
+  const row = await prisma.refund.findUniqueOrThrow({ where: { id: result.id! } });
+  // The PSP answers the creation with `succeeded` already: settled at once.
+  expect(row.status).toBe('SUCCEEDED');
+  return row;
+}
+
+/** The PSP's refund.failed webhook about a refund, handed to the service's webhook handler as delivered. */
+async function deliverFailure(pspRefundId: string) {
+  const webhook = await simulator.webhook('refund.failed', pspRefundId);
+  return handleStripeWebhook(deps, webhook.body, webhook.signature);
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('payments');
+  pg = createPgDatabase(database.url, { poolMax: 10 });
+  prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url, max: 10 }) });
+  simulator = await startPaymentsSimulator({ config: { refundDelayMs: 50 } });
+});
+
+beforeEach(() => {
+  deps = testPaymentsDeps(pg, simulator.psp, { pspPolicy: SIMULATOR_PSP_POLICY, aftersale: { deliveryHoldMs: 0, refundFeePolicy: 'platform_returns_fee_pro_rata', disputeFeeBorneBy: 'platform', disputeLossBorneBy: 'seller' } });
+});
+
+afterAll(async () => {
+  await simulator?.stop();
+  await pg?.end();
+  await prisma?.$disconnect();
+  await database?.drop();
+});
+
+describe('a succeeded refund that fails at the PSP', () => {
+  test('REFUNDED → SUCCEEDED: FAILED with its history, amounts back, refund.reversed@1 once; a repeated or late webhook changes nothing', async () => {
+    const { paymentId, paymentIntentId, orders } = await paidWithRefundFailureCard([5000n]);
+    const succeeded = await refund(orders[0]!.id);
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'REFUNDED', refundedAmountMinor: 5000n });
+
+    const answer = await deliverFailure(succeeded.pspRefundId!);
+    expect(answer.status).toBe(200);
+
+    const failed = await prisma.refund.findUniqueOrThrow({ where: { id: succeeded.id } });
+    expect(failed).toMatchObject({ status: 'FAILED', failureCode: 'expired_or_canceled_card', succeededAt: succeeded.succeededAt, feeRefundMinor: 145n, pendingMinor: 4855n, availableMinor: 0n });
+    expect(failed.failedAt).toBeInstanceOf(Date);
+    const order = await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orders[0]!.id } });
+    expect(order).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n, reservedRefundMinor: 0n, pendingHeldMinor: 4855n });
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n });
+
+    const reversed = await events(paymentId, 'refund.reversed');
+    expect(reversed.map((event) => event.payload)).toEqual([
+      expect.objectContaining({
+        refundId: succeeded.id, paymentOrderId: orders[0]!.id, sellerId: 's0', currency: 'USD', amountMinor: '5000',
+        feeRefundMinor: '145', pendingMinor: '4855', availableMinor: '0', pspRefundId: succeeded.pspRefundId, failureReason: 'expired_or_canceled_card',
+      }),
+    ]);
+    const statuses = (await events(paymentId, 'payment.status_changed')).map((event) => event.payload as { from: string; to: string; refundedAmountMinor: string });
+    expect(statuses.slice(-2)).toEqual([
+      expect.objectContaining({ from: 'SUCCEEDED', to: 'REFUNDED', refundedAmountMinor: '5000' }),
+      expect.objectContaining({ from: 'REFUNDED', to: 'SUCCEEDED', refundedAmountMinor: '0' }),
+    ]);
+    // payment.succeeded@1 is not announced a second time: the payment was collected once.
+    expect(await events(paymentId, 'payment.succeeded')).toHaveLength(1);
+    const timeline = await prisma.timelineEvent.findMany({ where: { paymentId, type: 'refund.reversed' } });
+    expect(timeline).toHaveLength(1);
+    expect(timeline[0]!.message).toContain('expired_or_canceled_card');
+
+    // The same webhook again, the refund.updated about the same failure, and a late `succeeded`: nothing more.
+    const outboxBefore = await prisma.outboxMessage.count({ where: { correlationId: paymentId } });
+    await deliverFailure(succeeded.pspRefundId!);
+    const updated = await waitFor(async () => simulator.webhooks.find(({ event }) => event.type === 'refund.updated' && event.objectId === succeeded.pspRefundId), 'refund.updated', 5_000);
+    await handleStripeWebhook(deps, updated.body, updated.signature);
+    const [pspState] = await simulator.refundsOf(paymentIntentId);
+    expect(pspState?.status).toBe('failed');
+    expect((await applyPspRefundState(deps, succeeded.id, { ...pspState!, status: 'succeeded' }, 'late succeeded')).kind).toBe('unchanged');
+    expect((await applyPspRefundState(deps, succeeded.id, pspState!, 'duplicate')).kind).toBe('unchanged');
+    expect(await prisma.outboxMessage.count({ where: { correlationId: paymentId } })).toBe(outboxBefore);
+    expect(await prisma.refund.findUniqueOrThrow({ where: { id: succeeded.id } })).toMatchObject({ status: 'FAILED', failedAt: failed.failedAt });
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n });
+  });
+
+  test('an order released after its refund gets the seller part back in available; the other refund keeps the payment PARTIALLY_REFUNDED', async () => {
+    const { paymentId, orders } = await paidWithRefundFailureCard([6000n, 4000n]);
+    const first = await refund(orders[0]!.id, 1000n);
+    const second = await refund(orders[1]!.id);
+    // Order 0 is delivered (no hold: released at once) after its refund took 971 from pending.
+    expect((await confirmDelivery(deps, platform, { idempotencyKey: `d${counter}`, paymentOrderId: orders[0]!.id })).userErrors).toEqual([]);
+    expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orders[0]!.id } })).toMatchObject({ status: 'DELIVERED', pendingHeldMinor: 0n });
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmountMinor: 5000n });
+
+    await deliverFailure(first.pspRefundId!);
+    expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orders[0]!.id } })).toMatchObject({ status: 'DELIVERED', refundedAmountMinor: 0n, pendingHeldMinor: 0n });
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmountMinor: 4000n });
+    const [reversal] = await events(paymentId, 'refund.reversed');
+    expect(reversal?.payload).toMatchObject({ refundId: first.id, amountMinor: '1000', feeRefundMinor: '29', pendingMinor: '0', availableMinor: '971' });
+    // The payment keeps its status but its refunded amount changed: announced too.
+    expect((await events(paymentId, 'payment.status_changed')).at(-1)?.payload).toMatchObject({ from: 'PARTIALLY_REFUNDED', to: 'PARTIALLY_REFUNDED', refundedAmountMinor: '4000' });
+
+    await deliverFailure(second.pspRefundId!);
+    expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orders[1]!.id } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n, pendingHeldMinor: 3884n });
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n });
+    expect((await events(paymentId, 'refund.reversed')).map((event) => (event.payload as { refundId: string }).refundId)).toEqual([first.id, second.id]);
+  });
+});
