@@ -1,12 +1,15 @@
 // Issue 7 through the gateway: runReconciliation (ops), idempotent replay, the discrepancy queue
 // with filters and access rules, resolveDiscrepancy, the CSV source, and a payment whose webhooks
 // were dropped ending replayed (never left OPEN). The platform shares one simulator and one
-// ledger with the other files, so this file asserts only on objects it created itself; the
+// ledger with the other files, so this file asserts only on objects it created itself; a refund
+// that failed at the PSP after it succeeded (card 4000 0000 0000 5126) whose webhooks were dropped
+// ends re-synced through payments and reversed in the ledger. The
 // exact-count cases (clean day, fee mismatch, duplicate) run against a private simulator in
 // subgraphs/ledger/src/reconciliation/application/run-reconciliation.test.ts.
 import { signCaller, systemCaller } from '@clearhouse/shared';
 import { client, opsKey, platform, platformKey, rawGraphQL, uniqueId } from './support/platform';
 import { CARDS, clearPspFaults, createCheckout, payOnHostedPage, pspPaymentIntentsOf, setPspFaults, sleep, waitForStatus } from './support/payin-helpers';
+import { eventually, getOrder, paidCheckout, refundOrder, refundsAtPsp, seller, settledOrder } from './support/aftersale-helpers';
 
 const RUN = `mutation($input: RunReconciliationInput!) { runReconciliation(input: $input) {
   replayed userErrors { code field message }
@@ -139,6 +142,42 @@ describe('reconciliation through the gateway', () => {
     expect(later.run!.discrepancies.filter((row) => row.pspReference === intent!.id && row.status === 'OPEN')).toEqual([]);
   });
 
+  test('a refund that failed at the PSP after it succeeded, its webhooks dropped, is re-synced through payments and reversed in the ledger', async () => {
+    const paid = await paidCheckout({ orders: [{ sellerId: seller(), amountMinor: '5000' }] }, CARDS.refundFails);
+    const orderId = paid.orders[0]!.id;
+    const [intent] = await pspPaymentIntentsOf(paid.id);
+    const ledgerKinds = async () =>
+      (await client(platformKey()).request<{ payment: { ledgerTransactions: { kind: string }[] } }>(`query($id: ID!) { payment(id: $id) { ledgerTransactions { kind } } }`, { id: paid.id })).payment.ledgerTransactions.map((tx) => tx.kind);
+    let pspRefundId: string | undefined;
+    // Every webhook is dropped while the refund fails at the PSP: payments never hears of it (its
+    // re-check looks at PENDING refunds only), so only the reconciliation can find it.
+    await setPspFaults({ webhookDropRate: 1 });
+    try {
+      const refunded = await refundOrder({ paymentOrderId: orderId });
+      expect(refunded.userErrors).toEqual([]);
+      expect(refunded.refund!.status).toBe('SUCCEEDED'); // the PSP answered `succeeded` at once
+      const [failed] = await eventually(() => refundsAtPsp(intent!.id), (refunds) => refunds[0]?.status === 'failed', 15_000, 'refund failed at the PSP');
+      pspRefundId = failed!.id;
+      // refund.succeeded reached the ledger (the refund line matches it); the failure reached nobody.
+      await eventually(ledgerKinds, (kinds) => kinds.includes('refund_succeeded'), 15_000, 'refund_succeeded posted');
+      expect((await getOrder(orderId)).refunds[0]!.status).toBe('SUCCEEDED');
+
+      const result = await run({ idempotencyKey: uniqueId('recon'), date: today() });
+      expect(result.userErrors).toEqual([]);
+      expect(result.run!.discrepancies.filter((row) => row.pspReference === pspRefundId)).toEqual([
+        expect.objectContaining({ kind: 'MISSING_IN_LEDGER', category: 'AUTO_FIXED', status: 'RESOLVED' }),
+      ]);
+      expect(result.run!.fixes.filter((fix) => fix.pspReference === pspRefundId)).toEqual([expect.objectContaining({ type: 'REFUND_RESYNCED', ledgerReference: `refund_reversed:${refunded.refund!.id}` })]);
+    } finally {
+      await clearPspFaults();
+    }
+    // Payments reversed the refund; the ledger follows through refund.reversed; a later run matches both lines.
+    expect((await settledOrder(orderId, (order) => order.refunds[0]?.status === 'FAILED', 15_000, 'refund FAILED')).status).toBe('SUCCEEDED');
+    await eventually(ledgerKinds, (kinds) => kinds.includes('refund_reversed'), 20_000, 'refund_reversed posted');
+    const later = await run({ idempotencyKey: uniqueId('recon'), date: today() });
+    expect(later.run!.discrepancies.filter((row) => row.pspReference === pspRefundId && row.status === 'OPEN')).toEqual([]);
+  });
+
   test('access: seller keys are FORBIDDEN, platform cannot run, bad dates are INVALID_INPUT, the replay route wants a signed caller', async () => {
     const sellerKey = (await client(platformKey()).request<{ createSellerApiKey: { apiKey: string } }>(`mutation($s: ID!) { createSellerApiKey(sellerId: $s) { apiKey } }`, { s: uniqueId('seller') })).createSellerApiKey.apiKey;
     const url = platform().urls.gateway;
@@ -155,10 +194,11 @@ describe('reconciliation through the gateway', () => {
     const syncUrl = new URL('/internal/payments/sync-psp', new URL(platform().urls.payments).origin);
     const unsigned = await fetch(syncUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ paymentIntentId: 'pi_x' }) });
     expect(unsigned.status).toBe(401);
+    const syncBody = JSON.stringify({ paymentIntentId: 'pi_doesnotexist' });
     const signed = await fetch(syncUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...signCaller(systemCaller('e2e'), platform().env.INTERNAL_SIGNING_SECRET!) },
-      body: JSON.stringify({ paymentIntentId: 'pi_doesnotexist' }),
+      headers: { 'content-type': 'application/json', ...signCaller(systemCaller('e2e'), platform().env.INTERNAL_SIGNING_SECRET!, { method: 'POST', url: syncUrl.toString(), body: syncBody }) },
+      body: syncBody,
     });
     expect(signed.status).toBe(404);
   });

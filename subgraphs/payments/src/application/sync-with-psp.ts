@@ -1,14 +1,14 @@
 // Brings a payment in line with the PSP's current state of its payment intent: the path shared
 // by webhooks and the re-check job (the PSP's state is authoritative, never an event payload).
+// syncRefundWithPsp does the same for one refund, by its PSP id (the reconciliation's re-sync).
 import { DomainError } from '@clearhouse/shared';
-import { PSP_PENDING_STATUSES, type PaymentStatus } from '../domain/payment-status.js';
+import { AFTERSALE_STATUSES, PSP_PENDING_STATUSES } from '../domain/payment-status.js';
 import { callPsp, type PspCallPolicy } from '../psp/executor.js';
 import type { PspError, PspPaymentState, PspWebhookEvent } from '../psp/port.js';
 import { recheckDelayMs, type PaymentsDeps } from './deps.js';
-import { NotDeferrableError, StaleVersionError, WebhookAlreadyRecordedError, type PaymentOrderRecord, type PaymentPatch, type PaymentRecord, type PaymentsTransaction } from './ports.js';
+import { NotDeferrableError, StaleVersionError, WebhookAlreadyRecordedError, type PaymentOrderRecord, type PaymentPatch, type PaymentRecord, type PaymentsTransaction, type RefundRecord } from './ports.js';
+import { applyPspRefundState, type RefundSettlement } from './refunds.js';
 import { transitionPayment } from './transition.js';
-
-const AFTERSALE_STATUSES: readonly PaymentStatus[] = ['PARTIALLY_REFUNDED', 'REFUNDED', 'DISPUTED'];
 
 export type SyncOutcome =
   | { kind: 'changed'; payment: PaymentRecord }
@@ -19,6 +19,23 @@ export type SyncOutcome =
 
 export async function retrievePspState(deps: PaymentsDeps, paymentIntentId: string, policy: PspCallPolicy = deps.pspPolicy): Promise<PspPaymentState> {
   return callPsp({ operation: 'payment_intents.retrieve', policy, logger: deps.logger }, () => deps.psp.retrievePaymentIntent(paymentIntentId));
+}
+
+export type RefundSyncOutcome = { kind: 'unknown_refund' } | { kind: 'synced'; settlement: RefundSettlement['kind']; refund: RefundRecord };
+
+/**
+ * Re-reads one refund from the PSP by its PSP id and applies that state (applyPspRefundState: a
+ * PENDING refund settles, a SUCCEEDED one the PSP reports failed is reversed, FAILED is final).
+ * For a refund whose webhook never came and that the PENDING re-check does not look at. A PSP
+ * refund without our refund id, or naming a refund we do not have (or have with another PSP
+ * refund), is unknown_refund. A PSP that does not answer throws its PspError.
+ */
+export async function syncRefundWithPsp(deps: PaymentsDeps, pspRefundId: string, cause: string, policy: PspCallPolicy = deps.pspPolicy): Promise<RefundSyncOutcome> {
+  const state = await callPsp({ operation: 'refunds.retrieve', policy, logger: deps.logger }, () => deps.psp.retrieveRefund(pspRefundId));
+  if (state.refundId === null || state.pspRefundId !== pspRefundId) return { kind: 'unknown_refund' };
+  const settlement = await applyPspRefundState(deps, state.refundId, state, cause);
+  if (settlement.refund === null || settlement.refund.pspRefundId !== pspRefundId) return { kind: 'unknown_refund' };
+  return { kind: 'synced', settlement: settlement.kind, refund: settlement.refund };
 }
 
 /** The payment and its orders as read before the PSP was asked (WebhookSnapshot). */

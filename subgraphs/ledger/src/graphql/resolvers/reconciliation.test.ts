@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testki
 import { SCHEMA_FILE } from '../../app.js';
 import { parseLedgerEnv } from '../../env.js';
 import { PrismaClient } from '../../generated/prisma/client.js';
+import { setSimulatorFaults } from '../../reconciliation/application/world.test-support.js';
 import { createLedgerLoaders, type LedgerContext } from '../context.js';
 import { resolvers } from './index.js';
 
@@ -110,4 +111,22 @@ test('run, list, page, resolve; access by role', async () => {
   const byId = await execute(PLATFORM, `query($id: ID!) { reconciliationRun(id: $id) { id status discrepancies { id status } } }`, { id: payload.run.id });
   expect(byId.data!.reconciliationRun.discrepancies).toHaveLength(2);
   expect((await execute(SELLER, `query($id: ID!) { reconciliationRun(id: $id) { id } }`, { id: payload.run.id })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+});
+
+test('a re-run of a completed day the PSP cannot answer: PSP_UNAVAILABLE, the completed run stays readable', async () => {
+  const today = new Date().toISOString().slice(0, 10);
+  const completed = (await execute(OPS, RUN, { input: { idempotencyKey: 'rerun-1', date: today } })).data!.runReconciliation;
+  expect(completed).toMatchObject({ userErrors: [], run: { status: 'COMPLETED', source: 'API' } });
+  await setSimulatorFaults(simulator.url, { apiErrorRate: 1 });
+  try {
+    const failed = (await execute(OPS, RUN, { input: { idempotencyKey: 'rerun-2', date: today } })).data!.runReconciliation;
+    expect(failed.userErrors).toEqual([expect.objectContaining({ code: 'PSP_UNAVAILABLE' })]);
+    const { attempts, ...before } = completed.run;
+    expect(failed.run).toEqual({ ...before, attempts: attempts + 1 });
+  } finally {
+    await setSimulatorFaults(simulator.url, null);
+  }
+  const byId = await execute(PLATFORM, `query($id: ID!) { reconciliationRun(id: $id) { status lineCount error discrepancies { id } } }`, { id: completed.run.id });
+  expect(byId.data!.reconciliationRun).toMatchObject({ status: 'COMPLETED', lineCount: completed.run.lineCount, error: expect.stringMatching(/failed: balance transactions API/) });
+  expect(byId.data!.reconciliationRun.discrepancies).toHaveLength(completed.run.discrepancies.length);
 });

@@ -7,24 +7,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemCaller } from '@clearhouse/shared';
 import { postTransaction } from '../../application/post-transaction.js';
-import { postPaymentSucceeded } from '../../domain/index.js';
-import type { PaymentReplayer, ReplayOutcome } from '../clients/payments-replay.js';
+import type { RefundSucceededV1 } from '@clearhouse/shared';
+import { postPaymentSucceeded, postRefundReversed, postRefundSucceeded } from '../../domain/index.js';
+import type { PaymentReplayer, RefundResyncOutcome, ReplayOutcome } from '../clients/payments-replay.js';
 import { utcDayOf } from '../domain/day.js';
 import { pspDayLoader } from '../ingestion/sources.js';
-import { countLines, discrepanciesOfDay } from '../persistence/reconciliation-store.js';
+import { createReconciliationStripe } from '../ingestion/stripe-balance-transactions.js';
+import { countLines, discrepanciesOfDay, findRun } from '../persistence/reconciliation-store.js';
 import { resolveDiscrepancy } from './resolve-discrepancy.js';
 import { IngestionError, runReconciliation } from './run-reconciliation.js';
-import { OPS, startReconciliationWorld, type ReconciliationWorld } from './world.test-support.js';
+import { OPS, setSimulatorFaults, startReconciliationWorld, type ReconciliationWorld } from './world.test-support.js';
 
 jest.setTimeout(120_000);
 
 /** One simulator + one ledger database: a world whose "today" only this test writes to. */
 interface World extends ReconciliationWorld {
   replays: string[];
+  /** The PSP refunds payments was asked to re-sync. */
+  refundResyncs: string[];
+  /** refund.succeeded@1 as payments announced it, by PSP refund id (what a reversal mirrors). */
+  refunds: Map<string, RefundSucceededV1>;
 }
 
 async function startWorld(): Promise<World> {
   const replays: string[] = [];
+  const refundResyncs: string[] = [];
+  const refunds = new Map<string, RefundSucceededV1>();
   const world = await startReconciliationWorld({
     // Stand-in for payments' replay route: what the real chain ends in (payment.succeeded → ledger).
     replayer: ({ stripe, db }): PaymentReplayer => ({
@@ -36,9 +44,23 @@ async function startWorld(): Promise<World> {
         await postTransaction(db, paymentDraft(paymentId, paymentIntentId, BigInt(intent.amount)));
         return { kind: 'replayed', paymentId, status: 'SUCCEEDED', changed: true };
       },
+      // What the real chain ends in: payments reverses the SUCCEEDED refund the PSP reports
+      // failed and emits refund.reversed@1, which the ledger posts as refund_reversed.
+      async resyncRefund(pspRefundId): Promise<RefundResyncOutcome> {
+        refundResyncs.push(pspRefundId);
+        const atPsp = await stripe.refunds.retrieve(pspRefundId);
+        const succeeded = refunds.get(pspRefundId);
+        if (!atPsp.metadata?.refundId || !succeeded) return { kind: 'unknown', reason: 'not a Clearhouse refund' };
+        if (atPsp.status !== 'failed') return { kind: 'resynced', refundId: succeeded.refundId, status: 'SUCCEEDED', changed: false, reversed: false };
+        const { feePolicy: _feePolicy, refundedAt: _refundedAt, ...split } = succeeded;
+        const reversal = postRefundReversed({ ...split, failureReason: atPsp.failure_reason ?? 'unknown', reversedAt: new Date() });
+        if (reversal.kind !== 'post') throw new Error(`cannot build the refund reversal: ${reversal.kind}`);
+        await postTransaction(db, reversal.transaction);
+        return { kind: 'resynced', refundId: succeeded.refundId, status: 'FAILED', changed: true, reversed: true };
+      },
     }),
   });
-  return Object.assign(world, { replays });
+  return Object.assign(world, { replays, refundResyncs, refunds });
 }
 
 function paymentDraft(paymentId: string, paymentIntentId: string, amountMinor: bigint, reference?: string) {
@@ -58,7 +80,7 @@ function paymentDraft(paymentId: string, paymentIntentId: string, amountMinor: b
 
 let counter = 0;
 /** Pays a payment intent at the PSP (API confirm with a test card); optionally a fee override first. */
-async function payAtPsp(world: World, amountMinor: number, options: { feeMinor?: number } = {}): Promise<{ paymentId: string; paymentIntentId: string }> {
+async function payAtPsp(world: World, amountMinor: number, options: { feeMinor?: number; paymentMethod?: string } = {}): Promise<{ paymentId: string; paymentIntentId: string }> {
   counter += 1;
   const paymentId = `pay_rec_${counter}_${randomBytes(3).toString('hex')}`;
   const intent = await world.stripe.paymentIntents.create({ amount: amountMinor, currency: 'usd', metadata: { paymentId } });
@@ -70,16 +92,60 @@ async function payAtPsp(world: World, amountMinor: number, options: { feeMinor?:
     });
     expect(response.status).toBe(200);
   }
-  const confirmed = await world.stripe.paymentIntents.confirm(intent.id, { payment_method: 'pm_card_visa' });
+  const confirmed = await world.stripe.paymentIntents.confirm(intent.id, { payment_method: options.paymentMethod ?? 'pm_card_visa' });
   expect(confirmed.status).toBe('succeeded');
   return { paymentId, paymentIntentId: intent.id };
 }
 
 /** The normal path: the webhook arrived and the ledger posted payment.succeeded. */
-async function payAndPost(world: World, amountMinor: number, options: { feeMinor?: number } = {}) {
+async function payAndPost(world: World, amountMinor: number, options: { feeMinor?: number; paymentMethod?: string } = {}) {
   const paid = await payAtPsp(world, amountMinor, options);
   await postTransaction(world.db, paymentDraft(paid.paymentId, paid.paymentIntentId, BigInt(amountMinor)));
   return paid;
+}
+
+/**
+ * A payment with Stripe's test card 4000 0000 0000 5126 (pm_card_refundFail), posted, and a
+ * refund of it that succeeds at once (posted refund_succeeded, as payments announces it) and
+ * fails at the PSP after the simulator's refundDelayMs (a refund_failure balance transaction).
+ */
+async function refundThatFails(world: World, paymentMinor: number, refundMinor: number): Promise<RefundSucceededV1> {
+  const paid = await payAndPost(world, paymentMinor, { paymentMethod: 'pm_card_refundFail' });
+  const refundId = `rf_rec_${counter}_${randomBytes(3).toString('hex')}`;
+  const atPsp = await world.stripe.refunds.create({ payment_intent: paid.paymentIntentId, amount: refundMinor, metadata: { refundId } });
+  expect(atPsp.status).toBe('succeeded');
+  const succeeded: RefundSucceededV1 = {
+    refundId,
+    paymentId: paid.paymentId,
+    paymentOrderId: `${paid.paymentId}_o1`,
+    sellerId: 'seller_1',
+    currency: 'USD',
+    amountMinor: BigInt(refundMinor),
+    feePolicy: 'platform_keeps_fee',
+    feeRefundMinor: 0n,
+    pendingMinor: BigInt(refundMinor),
+    availableMinor: 0n,
+    pspRefundId: atPsp.id,
+    refundedAt: new Date(),
+  };
+  const posting = postRefundSucceeded(succeeded);
+  if (posting.kind !== 'post') throw new Error(`cannot build the refund posting: ${posting.kind}`);
+  await postTransaction(world.db, posting.transaction);
+  world.refunds.set(atPsp.id, succeeded);
+  let status = atPsp.status;
+  for (let attempt = 0; attempt < 100 && status !== 'failed'; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    status = (await world.stripe.refunds.retrieve(atPsp.id)).status;
+  }
+  expect(status).toBe('failed');
+  return succeeded;
+}
+
+/** The normal path: refund.reversed@1 reached the ledger (refund_reversed, `amountMinor` if given instead of the refund's). */
+async function postReversal(world: World, refund: RefundSucceededV1, amountMinor = refund.amountMinor): Promise<void> {
+  const reversal = postRefundReversed({ ...refund, amountMinor, pendingMinor: amountMinor, failureReason: 'expired_or_canceled_card', reversedAt: new Date() });
+  if (reversal.kind !== 'post') throw new Error(`cannot build the refund reversal: ${reversal.kind}`);
+  await postTransaction(world.db, reversal.transaction);
 }
 
 const api = (world: World) => pspDayLoader({ kind: 'api', stripe: world.stripe });
@@ -209,5 +275,109 @@ describe('reconciliation of a day with problems', () => {
     expect(after.discrepancies.filter((row) => row.status === 'OPEN').map((row) => row.pspReference)).toEqual([adjustmentId]);
     expect(after.run.matchedCount).toBe(after.run.lineCount - 1);
     await expect(world.prisma.$executeRawUnsafe(`DELETE FROM discrepancies`)).rejects.toThrow(/forbidden/);
+  });
+});
+
+describe('a re-run of a completed day that fails', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => world.stop());
+
+  it('keeps the COMPLETED report and its discrepancies, records the failed attempt and throws IngestionError', async () => {
+    await payAndPost(world, 4_000);
+    await payAtPsp(world, 7_500); // the webhook never came: replayed, an automatic fix in the report
+    const feeDiffers = await payAndPost(world, 10_000, { feeMinor: 500 });
+    const today = utcDayOf(new Date());
+    const completed = await runReconciliation(world.deps, today, api(world));
+    expect(completed.run).toMatchObject({ status: 'COMPLETED', lineCount: 3, matchedCount: 1, attempts: 1, error: null });
+    expect(completed.run.report).toMatchObject({ lines: 3, matched: 1, paymentsReplayed: 1 });
+    expect(completed.discrepancies.map((row) => [row.kind, row.pspReference])).toEqual(expect.arrayContaining([['FEE_MISMATCH', feeDiffers.paymentIntentId]]));
+    const bookedBefore = await feeBookings(world);
+
+    // The PSP answers every API call with an error (the SDK's retries included).
+    await setSimulatorFaults(world.simulatorUrl, { apiErrorRate: 1 });
+    try {
+      await expect(runReconciliation(world.deps, today, api(world))).rejects.toBeInstanceOf(IngestionError);
+    } finally {
+      await setSimulatorFaults(world.simulatorUrl, null);
+    }
+    // The PSP cannot be reached at all.
+    const unreachable = createReconciliationStripe({ apiKey: 'sk_test_reconciliation', apiBase: 'http://127.0.0.1:9', timeoutMs: 1_000 });
+    await expect(runReconciliation(world.deps, today, pspDayLoader({ kind: 'api', stripe: unreachable }))).rejects.toBeInstanceOf(IngestionError);
+
+    const after = await findRun(world.db, completed.run.id);
+    expect(after).toMatchObject({
+      status: 'COMPLETED',
+      lineCount: completed.run.lineCount,
+      matchedCount: completed.run.matchedCount,
+      report: completed.run.report,
+      finishedAt: completed.run.finishedAt,
+      attempts: 3,
+      error: expect.stringMatching(/attempt 3 failed: balance transactions API: /),
+    });
+    expect(await discrepanciesOfDay(world.db, today)).toEqual(completed.discrepancies);
+    expect(await countLines(world.db, today)).toBe(3);
+    expect(await feeBookings(world)).toBe(bookedBefore);
+
+    // Once the PSP answers again, the next run completes and clears the error (the replayed payment now matches).
+    const recovered = await runReconciliation(world.deps, today, api(world));
+    expect(recovered.run).toMatchObject({ id: completed.run.id, status: 'COMPLETED', lineCount: 3, matchedCount: 2, attempts: 4, error: null });
+    expect(recovered.discrepancies.map((row) => row.id)).toEqual(completed.discrepancies.map((row) => row.id));
+  });
+
+  it('a failed first run of a day is still FAILED', async () => {
+    const day = '2020-01-01';
+    const unreachable = createReconciliationStripe({ apiKey: 'sk_test_reconciliation', apiBase: 'http://127.0.0.1:9', timeoutMs: 1_000 });
+    await expect(runReconciliation(world.deps, day, pspDayLoader({ kind: 'api', stripe: unreachable }))).rejects.toBeInstanceOf(IngestionError);
+    const runs = await world.prisma.reconciliationRun.findMany({ where: { date: day } });
+    expect(runs).toEqual([expect.objectContaining({ status: 'FAILED', lineCount: 0, attempts: 1, error: expect.stringMatching(/balance transactions API/) })]);
+  });
+});
+
+describe('a refund that failed at the PSP after it succeeded (card 4000 0000 0000 5126)', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => world.stop());
+
+  it('matches refund_failure lines to refund_reversed; a missing one is re-synced through payments (AUTO_FIXED), another amount flagged', async () => {
+    const reversed = await refundThatFails(world, 6_000, 2_500);
+    await postReversal(world, reversed);
+    const missed = await refundThatFails(world, 5_000, 5_000); // refund.failed never reached payments
+    const differs = await refundThatFails(world, 4_000, 1_000);
+    await postReversal(world, differs, 900n);
+    const today = utcDayOf(new Date());
+
+    const first = await runReconciliation(world.deps, today, api(world));
+    // Per payment: the charge, the refund and its refund_failure.
+    expect(first.run).toMatchObject({ status: 'COMPLETED', lineCount: 9, matchedCount: 7 });
+    const found = first.discrepancies.map((row) => ({ kind: row.kind, category: row.category, status: row.status, rule: row.rule, pspReference: row.pspReference }));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { kind: 'MISSING_IN_LEDGER', category: 'AUTO_FIXED', status: 'RESOLVED', rule: 'refund_failure.missing_in_ledger.resynced', pspReference: missed.pspRefundId },
+        { kind: 'AMOUNT_MISMATCH', category: 'MANUAL_REVIEW', status: 'OPEN', rule: 'refund_failure.amount_differs', pspReference: differs.pspRefundId },
+      ]),
+    );
+    expect(found).toHaveLength(2);
+    expect(first.discrepancies.find((row) => row.kind === 'AMOUNT_MISMATCH')).toMatchObject({ ledgerReference: `refund_reversed:${differs.refundId}`, currency: 'USD', expectedMinor: 900n, actualMinor: 1_000n });
+    expect(first.discrepancies.find((row) => row.kind === 'MISSING_IN_LEDGER')).toMatchObject({ actualMinor: 5_000n, detail: expect.objectContaining({ pspRefundId: missed.pspRefundId, refundId: missed.refundId }) });
+    expect(world.refundResyncs).toEqual([missed.pspRefundId]);
+    expect(world.replays).toEqual([]);
+    expect(first.fixes.filter((fix) => fix.type !== 'FEE_BOOKED')).toEqual([
+      { type: 'REFUND_RESYNCED', pspReference: missed.pspRefundId, ledgerReference: `refund_reversed:${missed.refundId}`, currency: 'USD', amountMinor: '5000', detail: `refund ${missed.refundId} FAILED` },
+    ]);
+    expect(first.run.report).toMatchObject({ refundsResynced: 1, paymentsReplayed: 0, feesBooked: 3 });
+    const posted = await world.prisma.journalTransaction.findUnique({ where: { reference: `refund_reversed:${missed.refundId}` } });
+    expect(posted?.kind).toBe('refund_reversed');
+
+    // Again from the settlement file: the re-synced refund now matches (its refund line still
+    // matches the refund_succeeded its refund_reversed reversed), nothing is re-synced twice.
+    const again = await runReconciliation(world.deps, today, csvUrl(world));
+    expect(again.run).toMatchObject({ status: 'COMPLETED', lineCount: 9, matchedCount: 8 });
+    expect(again.discrepancies.map((row) => row.id)).toEqual(first.discrepancies.map((row) => row.id));
+    expect(world.refundResyncs).toHaveLength(1);
   });
 });

@@ -1,7 +1,8 @@
 // The reconciliation of one UTC day: ingest the PSP's lines (all or nothing), load the ledger
 // side, match (domain/rules.ts), carry out the automatic fixes, record the discrepancies and the
-// run. Idempotent per day: a rerun updates the same run row, books nothing twice (fee references
-// derive from the balance transaction id) and records each discrepancy once per
+// run. Idempotent per day: a rerun updates the same run row (a failed rerun of a completed day
+// keeps the completed result and records the failure in `error`), books nothing twice (fee
+// references derive from the balance transaction id) and records each discrepancy once per
 // (day, kind, pspReference). The ledger changes only through explicit postings (psp_fee_booked).
 import type { Logger, SqlClient } from '@clearhouse/shared';
 import { DomainError } from '@clearhouse/shared';
@@ -14,8 +15,9 @@ import type { Finding, UtcDay } from '../domain/types.js';
 import type { PspDayLoader } from '../ingestion/sources.js';
 import {
   claimRun,
+  completeRun,
   discrepanciesOfDay,
-  finishRun,
+  failRun,
   loadLedgerForDay,
   storeLines,
   upsertDiscrepancy,
@@ -27,7 +29,7 @@ import {
 export interface ReconciliationDeps {
   readonly db: SqlClient;
   readonly logger: Logger;
-  /** null: missed payments cannot be replayed here (they stay MANUAL_REVIEW). */
+  /** null: missed payments and refunds cannot be replayed here (they stay MANUAL_REVIEW). */
   readonly replayer: PaymentReplayer | null;
   readonly feeSchedule: PspFeeSchedule;
   readonly boundaryGraceMs: number;
@@ -44,7 +46,7 @@ export type ProgressEvent =
   | { readonly phase: 'recorded'; readonly discrepancies: number };
 
 export interface AutomaticFix {
-  readonly type: 'FEE_BOOKED' | 'PAYMENT_REPLAYED';
+  readonly type: 'FEE_BOOKED' | 'PAYMENT_REPLAYED' | 'REFUND_RESYNCED';
   readonly pspReference: string;
   readonly ledgerReference: string | null;
   readonly currency: string;
@@ -95,6 +97,39 @@ async function applyReplay(deps: ReconciliationDeps, finding: Finding, paymentIn
   }
   const reason = outcome.kind === 'failed' ? outcome.reason : `payment ${outcome.paymentId} is ${outcome.status} after the replay`;
   return { recorded: { ...finding, status: 'OPEN', note: `${finding.note}; replay did not settle it: ${reason}`, detail } };
+}
+
+/**
+ * A refund_failure line without its refund_reversed: payments re-reads the refund from the PSP
+ * and reverses it if it had succeeded (refund.reversed@1, which the ledger posts). AUTO_FIXED
+ * only when payments reports the refund reversed.
+ */
+async function applyRefundResync(deps: ReconciliationDeps, finding: Finding, pspRefundId: string): Promise<{ recorded: RecordedFinding; fix?: AutomaticFix }> {
+  const detail = { pspRefundId };
+  if (deps.replayer === null) {
+    return { recorded: { ...finding, status: 'OPEN', note: `${finding.note}; no payments replay configured`, detail } };
+  }
+  const outcome = await deps.replayer.resyncRefund(pspRefundId);
+  if (outcome.kind === 'resynced' && outcome.reversed) {
+    const ledgerReference = `refund_reversed:${outcome.refundId}`;
+    const note = `${finding.note}; auto-fixed: payments re-synced the refund from the PSP (refund ${outcome.refundId} ${outcome.changed ? 'moved to' : 'already'} ${outcome.status}); the ledger follows through refund.reversed (${ledgerReference})`;
+    return {
+      recorded: { ...finding, category: 'AUTO_FIXED', status: 'RESOLVED', rule: `${finding.rule}.resynced`, note, detail: { ...detail, refundId: outcome.refundId, refundStatus: outcome.status } },
+      fix: {
+        type: 'REFUND_RESYNCED',
+        pspReference: pspRefundId,
+        ledgerReference,
+        currency: finding.currency ?? '',
+        amountMinor: (finding.actualMinor ?? 0n).toString(),
+        detail: `refund ${outcome.refundId} ${outcome.status}`,
+      },
+    };
+  }
+  if (outcome.kind === 'unknown') {
+    return { recorded: { ...finding, category: 'UNCLASSIFIED', status: 'OPEN', note: `${finding.note}; payments does not know it (${outcome.reason}): not a Clearhouse refund?`, detail } };
+  }
+  const reason = outcome.kind === 'failed' ? outcome.reason : `refund ${outcome.refundId} is ${outcome.status} after the re-sync and was not reversed`;
+  return { recorded: { ...finding, status: 'OPEN', note: `${finding.note}; re-sync did not settle it: ${reason}`, detail: outcome.kind === 'failed' ? detail : { ...detail, refundId: outcome.refundId } } };
 }
 
 /** Books the PSP fees matching found unbooked; a fee already booked (same reference) is not a fix. */
@@ -154,8 +189,9 @@ export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, l
     const fixes = await bookFees(deps, match.feeBookings, (done) => onProgress({ phase: 'fixing', done, total }));
     const recorded: RecordedFinding[] = [];
     for (const [index, finding] of match.findings.entries()) {
-      if (finding.autoFix?.type === 'REPLAY_PAYMENT') {
-        const applied = await applyReplay(deps, finding, finding.autoFix.paymentIntentId);
+      if (finding.autoFix !== undefined) {
+        const applied =
+          finding.autoFix.type === 'REPLAY_PAYMENT' ? await applyReplay(deps, finding, finding.autoFix.paymentIntentId) : await applyRefundResync(deps, finding, finding.autoFix.pspRefundId);
         recorded.push(applied.recorded);
         if (applied.fix) fixes.push(applied.fix);
       } else {
@@ -173,17 +209,18 @@ export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, l
       matched: match.matchedCount,
       feesBooked: fixes.filter((fix) => fix.type === 'FEE_BOOKED').length,
       paymentsReplayed: fixes.filter((fix) => fix.type === 'PAYMENT_REPLAYED').length,
+      refundsResynced: fixes.filter((fix) => fix.type === 'REFUND_RESYNCED').length,
       found: summarize(recorded),
       fixes: fixes.map((fix) => ({ ...fix })),
     };
-    const finished = await finishRun(deps.db, run.id, { status: 'COMPLETED', lineCount: lines.length, matchedCount: match.matchedCount, report, error: null });
+    const finished = await completeRun(deps.db, run.id, { lineCount: lines.length, matchedCount: match.matchedCount, report });
     deps.logger.info({ day, runId: run.id, lines: lines.length, matched: match.matchedCount, found: recorded.length, fixes: fixes.length }, 'reconciliation completed');
     return { run: finished, discrepancies, fixes };
   } catch (error) {
-    await finishRun(deps.db, run.id, { status: 'FAILED', lineCount: 0, matchedCount: 0, report: {}, error: (error as Error).message.slice(0, 2_000) }).catch((finishError: unknown) =>
+    await failRun(deps.db, run, (error as Error).message).catch((finishError: unknown) =>
       deps.logger.error({ err: finishError, runId: run.id }, 'could not record the failed reconciliation run'),
     );
-    deps.logger.error({ err: error, day, runId: run.id }, 'reconciliation failed');
+    deps.logger.error({ err: error, day, runId: run.id, keptCompletedResult: run.previousCompletedAt !== null }, 'reconciliation failed');
     throw error;
   }
 }

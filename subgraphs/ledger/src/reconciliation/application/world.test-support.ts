@@ -32,6 +32,16 @@ export interface ReconciliationWorld {
   stop(): Promise<void>;
 }
 
+/** The simulator's fault injection (POST /__admin/faults merges; null clears them all). */
+export async function setSimulatorFaults(simulatorUrl: string, faults: Record<string, unknown> | null): Promise<void> {
+  const response = await fetch(`${simulatorUrl}/__admin/faults`, {
+    method: faults === null ? 'DELETE' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    ...(faults === null ? {} : { body: JSON.stringify(faults) }),
+  });
+  if (!response.ok) throw new Error(`simulator faults: ${response.status}`);
+}
+
 export interface WorldOptions {
   /** Overrides of the simulator's runtime config (e.g. payoutDelayMs). */
   readonly simulatorConfig?: Record<string, unknown>;

@@ -24,6 +24,18 @@ function fee(n: number, feeMinor: bigint): LedgerTxView {
   };
 }
 
+function refundLine(n: number, category: 'refund' | 'refund_failure', grossMinor: bigint): PspLine {
+  return { balanceTransactionId: `txn_${category}_${n}`, createdAt: AT, availableOn: null, currency: 'USD', grossMinor, feeMinor: 0n, netMinor: grossMinor, type: category, reportingCategory: category, sourceId: `re_${n}`, paymentIntentId: `pi_${n}`, description: null };
+}
+
+/** refund_succeeded (CR psp_receivable) or refund_reversed (DR psp_receivable) of the PSP refund re_<n>. */
+function refundPosting(n: number, kind: 'refund_succeeded' | 'refund_reversed', amountMinor: bigint): LedgerTxView {
+  return {
+    id: `${kind}_${n}`, reference: `${kind}:rf_${n}`, kind, effectiveAt: AT, correlationId: `pay_${n}`, metadata: { refundId: `rf_${n}`, pspRefundId: `re_${n}` },
+    currency: 'USD', pspReceivableDebitMinor: kind === 'refund_reversed' ? amountMinor : 0n, pspReceivableCreditMinor: kind === 'refund_succeeded' ? amountMinor : 0n, disputesClearingCreditMinor: 0n, pspFeeExpenseDebitMinor: 0n,
+  };
+}
+
 describe('matchDay', () => {
   it('expects 2.9 % half-up + 30 as the PSP fee', () => {
     expect(expectedPspFeeMinor(10_000n, OPTIONS.feeSchedule)).toBe(320n);
@@ -64,5 +76,39 @@ describe('matchDay', () => {
     expect(byKind.MISSING_IN_LEDGER).toMatchObject({ category: 'UNCLASSIFIED', pspReference: 'txn_9' });
     expect(byKind.MISSING_AT_PSP).toMatchObject({ pspReference: 'pi_6', ledgerReference: 'payment_succeeded:pay_6', expectedMinor: 1_000n });
     expect(result.matchedCount).toBe(0);
+  });
+
+  it('matches a refund that failed at the PSP: the refund line to refund_succeeded, the refund_failure line to refund_reversed', () => {
+    const result = matchDay([refundLine(7, 'refund', -2_500n), refundLine(7, 'refund_failure', 2_500n)], [refundPosting(7, 'refund_succeeded', 2_500n), refundPosting(7, 'refund_reversed', 2_500n)], OPTIONS);
+    expect(result).toMatchObject({ matchedCount: 2, findings: [], feeBookings: [] });
+  });
+
+  it('finds a refund_failure line without its refund_reversed posting and asks payments to re-sync the refund', () => {
+    const result = matchDay([refundLine(8, 'refund_failure', 2_500n)], [refundPosting(8, 'refund_succeeded', 2_500n)], OPTIONS);
+    expect(result.matchedCount).toBe(0);
+    expect(result.findings).toEqual([
+      expect.objectContaining({
+        kind: 'MISSING_IN_LEDGER',
+        category: 'MANUAL_REVIEW',
+        rule: 'refund_failure.missing_in_ledger',
+        pspReference: 're_8',
+        balanceTransactionId: 'txn_refund_failure_8',
+        actualMinor: 2_500n,
+        autoFix: { type: 'RESYNC_REFUND', pspRefundId: 're_8' },
+      }),
+    ]);
+  });
+
+  it('flags a refund_reversed posting of another amount or currency, and one the PSP has no refund_failure line for', () => {
+    const amount = matchDay([refundLine(9, 'refund_failure', 2_500n)], [refundPosting(9, 'refund_reversed', 2_400n)], OPTIONS);
+    expect(amount.findings).toEqual([
+      expect.objectContaining({ kind: 'AMOUNT_MISMATCH', category: 'MANUAL_REVIEW', rule: 'refund_failure.amount_differs', pspReference: 're_9', ledgerReference: 'refund_reversed:rf_9', expectedMinor: 2_400n, actualMinor: 2_500n }),
+    ]);
+    const currency = matchDay([{ ...refundLine(10, 'refund_failure', 2_500n), currency: 'EUR' }], [refundPosting(10, 'refund_reversed', 2_500n)], OPTIONS);
+    expect(currency.findings).toEqual([expect.objectContaining({ kind: 'AMOUNT_MISMATCH', rule: 'refund_failure.amount_differs', pspReference: 're_10' })]);
+    const atPsp = matchDay([], [refundPosting(11, 'refund_reversed', 2_500n)], OPTIONS);
+    expect(atPsp.findings).toEqual([
+      expect.objectContaining({ kind: 'MISSING_AT_PSP', category: 'MANUAL_REVIEW', rule: 'refund_reversed.missing_at_psp', pspReference: 're_11', ledgerReference: 'refund_reversed:rf_11', expectedMinor: 2_500n }),
+    ]);
   });
 });

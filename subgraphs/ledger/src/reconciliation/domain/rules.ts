@@ -17,17 +17,24 @@
 //                       booked: ops books the PSP's fee with the BOOK_PSP_FEE correction, or
 //                       disputes it with the PSP). A fee already booked for the charge that
 //                       differs from the line: FEE_MISMATCH (MANUAL_REVIEW).
-//   refund            → refund_succeeded by pspRefundId; payout → payout_paid by pspPayoutId
-//                       (a failed payout: its payout_failed, which stands for the payout and
-//                       its reversal); payout_reversal → payout_failed naming pspPayoutId
+//   refund            → refund_succeeded by pspRefundId (also once a refund_reversed reversed it:
+//                       the PSP did pay the refund out, and its refund_failure line brings it back).
+//   refund_failure    → the refund failed at the PSP after it succeeded: refund_reversed by
+//                       pspRefundId (amount: what it debited psp_receivable). None:
+//                       MISSING_IN_LEDGER, auto-fixed by asking payments to re-sync the refund
+//                       from the PSP (its refund.failed webhook was lost); AUTO_FIXED only when
+//                       payments reports the refund reversed, else MANUAL_REVIEW, UNCLASSIFIED
+//                       when payments does not know the refund. Amount or currency: AMOUNT_MISMATCH.
+//   payout            → payout_paid by pspPayoutId (a failed payout: its payout_failed, which
+//                       stands for the payout and its reversal); payout_reversal → payout_failed naming pspPayoutId
 //                       (amount: the payout amount in its metadata); dispute → dispute_opened by
 //                       pspDisputeId (amount and dispute fee compared); dispute_reversal →
 //                       dispute_won of that dispute. Missing: MISSING_IN_LEDGER (MANUAL_REVIEW,
 //                       no scripted fix); amount: AMOUNT_MISMATCH; dispute fee: FEE_MISMATCH.
 //   anything else     → no rule knows it (e.g. an adjustment): MISSING_IN_LEDGER, UNCLASSIFIED.
-// Ledger → PSP: payment_succeeded and refund_succeeded postings effective on the day whose PSP
-// object has no line that day: MISSING_AT_PSP (MANUAL_REVIEW). Postings within the boundary
-// grace after midnight are skipped (their PSP line may be on the day before).
+// Ledger → PSP: payment_succeeded, refund_succeeded and refund_reversed postings effective on the
+// day whose PSP object has no line that day: MISSING_AT_PSP (MANUAL_REVIEW). Postings within the
+// boundary grace after midnight are skipped (their PSP line may be on the day before).
 import { percentageOfMinor } from '@clearhouse/shared';
 import type { FeeBooking, Finding, LedgerTxView, MatchResult, PspLine, PspLineKind } from './types.js';
 
@@ -55,6 +62,8 @@ export function lineKindOf(line: PspLine): PspLineKind {
       return 'charge';
     case 'refund':
       return 'refund';
+    case 'refund_failure':
+      return 'refund_failure';
     case 'payout':
     case 'transfer':
       return 'payout';
@@ -88,6 +97,7 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K | undefined, value: V): void {
 export class LedgerIndex {
   readonly paymentsByPspId = new Map<string, LedgerTxView[]>();
   readonly refundsByPspId = new Map<string, LedgerTxView[]>();
+  readonly refundsReversedByPspId = new Map<string, LedgerTxView[]>();
   readonly payoutsPaidByPspId = new Map<string, LedgerTxView[]>();
   readonly payoutsFailedByPspId = new Map<string, LedgerTxView[]>();
   readonly disputesOpenedByPspId = new Map<string, LedgerTxView[]>();
@@ -105,6 +115,9 @@ export class LedgerIndex {
           break;
         case 'refund_succeeded':
           pushTo(this.refundsByPspId, metaString(tx, 'pspRefundId'), tx);
+          break;
+        case 'refund_reversed':
+          pushTo(this.refundsReversedByPspId, metaString(tx, 'pspRefundId'), tx);
           break;
         case 'payout_paid':
           pushTo(this.payoutsPaidByPspId, metaString(tx, 'pspPayoutId'), tx);
@@ -268,12 +281,13 @@ function failedPayoutAmount(tx: LedgerTxView): { currency: string; amountMinor: 
   return { currency, amountMinor: BigInt(amount) };
 }
 
-/** refund, payout, payout_reversal, dispute, dispute_reversal: one posting per PSP object. */
+/** refund, refund_failure, payout, payout_reversal, dispute, dispute_reversal: one posting per PSP object. */
 function matchMovement(line: PspLine, kind: Exclude<PspLineKind, 'charge' | 'unknown'>, index: LedgerIndex): LineOutcome {
   const pspReference = pspReferenceOf(line);
   const onPspReceivable = (amount: (tx: LedgerTxView) => bigint) => (tx: LedgerTxView) => ({ currency: tx.currency, amountMinor: amount(tx) });
   const maps = {
     refund: { map: index.refundsByPspId, posting: 'refund_succeeded', amount: onPspReceivable((tx) => tx.pspReceivableCreditMinor) },
+    refund_failure: { map: index.refundsReversedByPspId, posting: 'refund_reversed', amount: onPspReceivable((tx) => tx.pspReceivableDebitMinor) },
     payout: { map: index.payoutsPaidByPspId, posting: 'payout_paid', amount: onPspReceivable((tx) => tx.pspReceivableCreditMinor) },
     payout_reversal: { map: index.payoutsFailedByPspId, posting: 'payout_failed', amount: failedPayoutAmount },
     dispute: { map: index.disputesOpenedByPspId, posting: 'dispute_opened', amount: onPspReceivable((tx) => tx.disputesClearingCreditMinor) },
@@ -301,6 +315,7 @@ function matchMovement(line: PspLine, kind: Exclude<PspLineKind, 'charge' | 'unk
           pspReference,
           actualMinor: line.grossMinor,
           note: `the PSP booked ${kind} ${line.grossMinor} ${line.currency} (${line.sourceId ?? line.balanceTransactionId}); the ledger has no ${rule.posting} posting for it`,
+          ...(kind === 'refund_failure' && line.sourceId !== null ? { autoFix: { type: 'RESYNC_REFUND' as const, pspRefundId: line.sourceId } } : {}),
         }),
       ],
     };
@@ -393,10 +408,10 @@ function missingAtPsp(lines: readonly PspLine[], index: LedgerIndex, options: Ma
       if (ids.some((id) => pspIds.has(id))) continue;
       pspReference = ids[0];
       amountMinor = tx.pspReceivableDebitMinor;
-    } else if (tx.kind === 'refund_succeeded') {
+    } else if (tx.kind === 'refund_succeeded' || tx.kind === 'refund_reversed') {
       pspReference = metaString(tx, 'pspRefundId');
       if (pspReference !== undefined && pspIds.has(pspReference)) continue;
-      amountMinor = tx.pspReceivableCreditMinor;
+      amountMinor = tx.kind === 'refund_succeeded' ? tx.pspReceivableCreditMinor : tx.pspReceivableDebitMinor;
     } else continue;
     findings.push(
       finding(null, {

@@ -26,7 +26,7 @@ export interface PspLine {
 }
 
 /** What a PSP line is about, from its reporting category (and type). */
-export type PspLineKind = 'charge' | 'refund' | 'payout' | 'payout_reversal' | 'dispute' | 'dispute_reversal' | 'unknown';
+export type PspLineKind = 'charge' | 'refund' | 'refund_failure' | 'payout' | 'payout_reversal' | 'dispute' | 'dispute_reversal' | 'unknown';
 
 /** A journal transaction as reconciliation sees it (reversed ones and reversals are left out). */
 export interface LedgerTxView {
@@ -52,7 +52,7 @@ export const DISCREPANCY_STATUSES = ['OPEN', 'RESOLVED'] as const;
 export type DiscrepancyStatus = (typeof DISCREPANCY_STATUSES)[number];
 
 /** An automatic fix a rule asks the application layer to carry out. */
-export type AutoFix = { readonly type: 'REPLAY_PAYMENT'; readonly paymentIntentId: string };
+export type AutoFix = { readonly type: 'REPLAY_PAYMENT'; readonly paymentIntentId: string } | { readonly type: 'RESYNC_REFUND'; readonly pspRefundId: string };
 
 /** One disagreement found by matching; keyed by (day, kind, pspReference). */
 export interface Finding {

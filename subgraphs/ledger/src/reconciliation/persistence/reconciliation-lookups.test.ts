@@ -1,5 +1,6 @@
 // The nightly reconciliation finds the postings that name a day's PSP ids through the journal's
-// indexes: on a journal of realistic size, no look-up by PSP id scans journal_transactions.
+// indexes: on a journal of realistic size, no look-up by PSP id scans journal_transactions (nor
+// the look-up of a failed refund's refund_reversed).
 import { createPgDatabase, type PgDatabase, type SqlClient } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import type { PspLine } from '../domain/types.js';
@@ -38,6 +39,12 @@ beforeAll(async () => {
               'pay_' || g
          FROM generate_series(1, $1::int) AS g, LATERAL (SELECT ${KIND_OF} AS kind) AS k`,
       POSTINGS,
+    );
+    // Every other refund failed at the PSP after it succeeded: its refund_reversed reverses it.
+    await tx.$executeRawUnsafe(
+      `INSERT INTO journal_transactions (id, reference, kind, effective_at, metadata, correlation_id, reverses_transaction_id)
+       SELECT gen_random_uuid(), 'refund_reversed:' || split_part(reference, ':', 2), 'refund_reversed', effective_at, metadata, correlation_id, id
+         FROM journal_transactions WHERE kind = 'refund_succeeded' AND split_part(reference, ':', 2)::int % 40 = 0`,
     );
     // 100,000 rows with their indexes: seconds on a busy CI machine, past the default timeout.
   }, { timeout: 60_000 });
@@ -121,4 +128,13 @@ test('a day of PSP lines finds its postings through indexes, without scanning th
 
   const scans = byPspId.flatMap((query) => query.nodes).filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'journal_transactions');
   expect(scans.map((node) => `${node['Node Type']} on ${node['Relation Name']}`)).toEqual([]);
+
+  // The refunds that failed later: their refund_reversed, found through the refund_succeeded it reverses.
+  const byReversal = sent.filter((query) => query.query.includes("t.kind = 'refund_reversed'") && query.query.includes('ANY($1::text[])'));
+  expect(byReversal.length).toBeGreaterThan(0);
+  const reversalIds = byReversal.flatMap((query) => query.rows as { id: string }[]).map((row) => row.id);
+  const reversals = await pg.$queryRawUnsafe<{ reference: string }[]>('SELECT reference FROM journal_transactions WHERE id = ANY($1::uuid[])', reversalIds);
+  expect(reversals.map((row) => row.reference).sort()).toEqual(refunds.filter((g) => g % 40 === 0).map((g) => `refund_reversed:${g}`).sort());
+  const reversalScans = byReversal.flatMap((query) => query.nodes).filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'journal_transactions');
+  expect(reversalScans.map((node) => `${node['Node Type']} on ${node['Relation Name']}`)).toEqual([]);
 });

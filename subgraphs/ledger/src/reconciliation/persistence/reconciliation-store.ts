@@ -61,18 +61,27 @@ function chunks<T>(items: readonly T[], size = BATCH_SIZE): T[][] {
 const RUN_COLUMNS = `id::text AS id, date, source, status, line_count AS "lineCount", matched_count AS "matchedCount", attempts,
   report, error, started_at AS "startedAt", finished_at AS "finishedAt"`;
 
+export interface ClaimedRun extends RunRow {
+  /** When the previous attempt COMPLETED, its finish: that result must survive a failed attempt. */
+  readonly previousCompletedAt: Date | null;
+}
+
 /**
  * Claims the (day, source) run: creates it, or takes it over for another attempt unless an
- * attempt started less than staleAfterMs ago is still RUNNING (RunInProgressError).
+ * attempt started less than staleAfterMs ago is still RUNNING (RunInProgressError). The last
+ * completed result (counts, report) stays in the row until an attempt completes.
  */
-export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, staleAfterMs: number): Promise<RunRow> {
-  const rows = await db.$queryRawUnsafe<RunRow[]>(
-    `INSERT INTO reconciliation_runs (id, date, source, status, attempts, started_at)
+export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, staleAfterMs: number): Promise<ClaimedRun> {
+  const rows = await db.$queryRawUnsafe<ClaimedRun[]>(
+    // previous: the row as of this statement's snapshot (the upsert below takes the row lock and
+    // re-checks RUNNING itself; FOR UPDATE here would skip the row this statement updates).
+    `WITH previous AS (SELECT status, finished_at FROM reconciliation_runs WHERE date = $2 AND source = $3)
+     INSERT INTO reconciliation_runs (id, date, source, status, attempts, started_at)
      VALUES ($1::uuid, $2, $3, 'RUNNING', 1, now())
      ON CONFLICT (date, source) DO UPDATE
        SET status = 'RUNNING', attempts = reconciliation_runs.attempts + 1, started_at = now(), finished_at = NULL, error = NULL
        WHERE reconciliation_runs.status <> 'RUNNING' OR reconciliation_runs.started_at < now() - make_interval(secs => $4::double precision / 1000)
-     RETURNING ${RUN_COLUMNS}`,
+     RETURNING ${RUN_COLUMNS}, (SELECT finished_at FROM previous WHERE status = 'COMPLETED') AS "previousCompletedAt"`,
     randomUUID(),
     day,
     source,
@@ -83,22 +92,35 @@ export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, st
   return row;
 }
 
-export async function finishRun(
-  db: SqlClient,
-  runId: string,
-  outcome: { status: 'COMPLETED' | 'FAILED'; lineCount: number; matchedCount: number; report: Record<string, unknown>; error: string | null },
-): Promise<RunRow> {
+export async function completeRun(db: SqlClient, runId: string, outcome: { lineCount: number; matchedCount: number; report: Record<string, unknown> }): Promise<RunRow> {
   const rows = await db.$queryRawUnsafe<RunRow[]>(
-    `UPDATE reconciliation_runs SET status = $2, line_count = $3, matched_count = $4, report = $5::jsonb, error = $6, finished_at = now()
+    `UPDATE reconciliation_runs SET status = 'COMPLETED', line_count = $2, matched_count = $3, report = $4::jsonb, error = NULL, finished_at = now()
      WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
     runId,
-    outcome.status,
     outcome.lineCount,
     outcome.matchedCount,
     JSON.stringify(outcome.report),
-    outcome.error,
   );
   invariant(rows[0] !== undefined, `reconciliation run ${runId} vanished`);
+  return rows[0];
+}
+
+/**
+ * Records a failed attempt. A run that had COMPLETED before keeps that result: status COMPLETED,
+ * its counts, report and finish time, with the failed attempt in `error`. Otherwise FAILED.
+ */
+export async function failRun(db: SqlClient, run: ClaimedRun, error: string): Promise<RunRow> {
+  const completedAt = run.previousCompletedAt === null ? null : new Date(run.previousCompletedAt);
+  const kept = completedAt !== null;
+  const rows = await db.$queryRawUnsafe<RunRow[]>(
+    `UPDATE reconciliation_runs SET status = $2, error = $3, finished_at = coalesce($4::timestamptz, now())
+     WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
+    run.id,
+    kept ? 'COMPLETED' : 'FAILED',
+    (kept ? `attempt ${run.attempts} failed: ${error}` : error).slice(0, 2_000),
+    completedAt?.toISOString() ?? null,
+  );
+  invariant(rows[0] !== undefined, `reconciliation run ${run.id} vanished`);
   return rows[0];
 }
 
@@ -172,6 +194,13 @@ const LEDGER_VIEW_SQL = `
 const NOT_REVERSED = `NOT EXISTS (SELECT 1 FROM journal_transactions r WHERE r.reverses_transaction_id = t.id)`;
 /** Neither a reversal nor reversed. */
 const LIVE = `t.reverses_transaction_id IS NULL AND ${NOT_REVERSED}`;
+/**
+ * A refund_succeeded counts unless a correction reversed it: its refund_reversed (the refund
+ * failed at the PSP later) leaves it standing, as the PSP's refund line does, and stands for the
+ * PSP's refund_failure line itself.
+ */
+const REFUND_LIVE = `t.reverses_transaction_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM journal_transactions r WHERE r.reverses_transaction_id = t.id AND r.kind <> 'refund_reversed')`;
 
 function toView(row: LedgerRow): LedgerTxView {
   return {
@@ -197,13 +226,15 @@ async function viewsOf(db: SqlClient, ids: readonly string[]): Promise<LedgerTxV
 
 /**
  * The live ledger transactions matching needs: every payment/refund posting effective in
- * [dayStart, dayEnd), and every posting naming one of the PSP ids on the day's lines.
+ * [dayStart, dayEnd) (a refund's reversal included), and every posting naming one of the PSP ids
+ * on the day's lines.
  */
 export async function loadLedgerForDay(db: SqlClient, lines: readonly PspLine[], dayStart: Date, dayEnd: Date): Promise<LedgerTxView[]> {
   const ids = new Set<string>();
   const dayRows = await db.$queryRawUnsafe<{ id: string }[]>(
     `SELECT t.id::text AS id FROM journal_transactions t
-      WHERE t.kind IN ('payment_succeeded', 'refund_succeeded') AND t.effective_at >= $1::timestamptz AND t.effective_at < $2::timestamptz AND ${LIVE}`,
+      WHERE t.effective_at >= $1::timestamptz AND t.effective_at < $2::timestamptz
+        AND ((t.kind = 'payment_succeeded' AND ${LIVE}) OR (t.kind = 'refund_succeeded' AND ${REFUND_LIVE}) OR (t.kind = 'refund_reversed' AND ${NOT_REVERSED}))`,
     dayStart.toISOString(),
     dayEnd.toISOString(),
   );
@@ -215,16 +246,24 @@ export async function loadLedgerForDay(db: SqlClient, lines: readonly PspLine[],
       // payout_failed is by construction the reversal of its payout_requested, and it is what the
       // PSP's payout_reversal line matches: it counts unless it was itself reversed.
       `SELECT t.id::text AS id FROM journal_transactions t
-        WHERE ${NOT_REVERSED} AND (
+        WHERE (${NOT_REVERSED} AND (
               (t.kind IN ('payout_paid', 'payout_failed') AND t.metadata->>'pspPayoutId' = ANY($1::text[]))
            OR (t.reverses_transaction_id IS NULL AND (
                  (t.kind = 'payment_succeeded' AND (t.metadata->>'pspPaymentIntentId' = ANY($1::text[]) OR t.metadata->>'pspChargeId' = ANY($1::text[])))
-              OR (t.kind = 'refund_succeeded' AND t.metadata->>'pspRefundId' = ANY($1::text[]))
               OR (t.kind = 'dispute_opened' AND t.metadata->>'pspDisputeId' = ANY($1::text[]))
-              OR (t.kind = 'psp_fee_booked' AND (t.correlation_id = ANY($1::text[]) OR t.metadata->>'sourceId' = ANY($1::text[]))))))`,
+              OR (t.kind = 'psp_fee_booked' AND (t.correlation_id = ANY($1::text[]) OR t.metadata->>'sourceId' = ANY($1::text[])))))))
+           OR (t.kind = 'refund_succeeded' AND t.metadata->>'pspRefundId' = ANY($1::text[]) AND ${REFUND_LIVE})`,
       batch,
     );
     rows.forEach((row) => ids.add(row.id));
+    // The refund_reversed of those refunds, through its refund_succeeded (partial index) and the
+    // unique reverses_transaction_id: its own metadata is not indexed.
+    const reversals = await db.$queryRawUnsafe<{ id: string }[]>(
+      `SELECT t.id::text AS id FROM journal_transactions s JOIN journal_transactions t ON t.reverses_transaction_id = s.id
+        WHERE s.kind = 'refund_succeeded' AND s.metadata->>'pspRefundId' = ANY($1::text[]) AND t.kind = 'refund_reversed' AND ${NOT_REVERSED}`,
+      batch,
+    );
+    reversals.forEach((row) => ids.add(row.id));
   }
   for (const batch of chunks(feeReferences)) {
     const rows = await db.$queryRawUnsafe<{ id: string }[]>(`SELECT t.id::text AS id FROM journal_transactions t WHERE t.reference = ANY($1::text[]) AND ${LIVE}`, batch);
