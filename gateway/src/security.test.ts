@@ -206,13 +206,19 @@ function firstResult(client: Client, query: string, timeoutMs = 5_000): Promise<
 describe('rate limits per key', () => {
   test('a key over its limit gets RATE_LIMITED with HTTP 429, not an internal error', async () => {
     const apiKey = key('http_limit');
-    const results = [];
-    for (let i = 0; i < RATE_LIMIT_PER_SECOND + 2; i += 1) results.push(await post(apiKey, { query: '{ payment(id: "pay_1") { id status } }' }));
-    expect(results.slice(0, RATE_LIMIT_PER_SECOND).map((r) => r.status)).toEqual(Array(RATE_LIMIT_PER_SECOND).fill(200));
-    const limited = results[RATE_LIMIT_PER_SECOND]!;
-    expect(limited.status).toBe(429);
-    expect(limited.json.data ?? null).toBeNull();
-    expect(limited.json.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    // All at once, so that they fall into one second of the limiter however slow the machine is
+    // (sent one after the other, they could straddle two seconds and all pass).
+    const results = await Promise.all(Array.from({ length: RATE_LIMIT_PER_SECOND + 2 }, () => post(apiKey, { query: '{ payment(id: "pay_1") { id status } }' })));
+    const passed = results.filter((r) => r.status === 200);
+    const limited = results.filter((r) => r.status === 429);
+    expect(passed.length + limited.length).toBe(results.length);
+    expect(passed.length).toBeGreaterThanOrEqual(1);
+    expect(passed.length).toBeLessThanOrEqual(RATE_LIMIT_PER_SECOND);
+    expect(limited.length).toBeGreaterThanOrEqual(2);
+    for (const refused of limited) {
+      expect(refused.json.data ?? null).toBeNull();
+      expect(refused.json.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    }
   });
 
   test('subscriptions over graphql-ws count against the same per-key limit', async () => {

@@ -16,6 +16,8 @@ export interface LoadOptions {
   readonly connections: number;
   readonly durationSec: number;
   readonly body: () => string;
+  /** Headers that depend on the body (a caller signature bound to it), added to `headers`. */
+  readonly headersFor?: (body: string) => Record<string, string>;
   /** Classifies a response: null when it is a success, else an error label. */
   readonly classify: (status: number, body: string) => string | null;
   /** Called for every response after classification (e.g. to pay the checkout). */
@@ -78,7 +80,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const request: Request = {
     method: 'POST',
-    setupRequest: (req: Request) => ({ ...req, body: options.body() }),
+    setupRequest: (req: Request) => {
+      const body = options.body();
+      return options.headersFor ? { ...req, body, headers: { ...req.headers, ...options.headersFor(body) } } : { ...req, body };
+    },
     onResponse: (status: number, body: string) => {
       const error = options.classify(status, body);
       if (error === null) succeeded += 1;

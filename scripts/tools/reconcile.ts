@@ -95,8 +95,9 @@ function progressPrinter(): (event: ProgressEvent) => void {
 /**
  * A settlement file named on the command line is the operator's own input: it is read and parsed
  * completely before a run is claimed, so a mistyped path or a wrong file is refused (exit 2)
- * without touching the day's recorded run — claiming it would turn an earlier COMPLETED run of
- * the day into FAILED and drop its report. Data fetched from the PSP is still read inside the run,
+ * without touching the day's recorded run: a claimed run that fails counts as a failed attempt
+ * (an earlier COMPLETED result and its report stay, with the attempt's error beside them), and an
+ * operator's typo should not even be that. Data fetched from the PSP is still read inside the run,
  * whose failures are recorded as the nightly job records them. null: refused (already reported).
  */
 async function operatorInputChecked(loader: PspDayLoader, args: Args): Promise<PspDayLoader | null> {

@@ -42,18 +42,23 @@ export async function gatewayCost(target: BenchTarget, durationSec: number, rate
   let next = 0;
   const body = () => JSON.stringify({ query: PAYMENT_READ, variables: { id: ids[next++ % ids.length] } });
   // The gateway signs per request with a 60 s lifetime, bound to the request's body; one
-  // signature (for one body) valid for the whole phase costs the subgraph exactly the same
-  // verification.
-  const directBody = body();
-  const signed = () => ({
-    ...signCaller({ role: 'platform', keyId: 'bench-direct', sellerId: null }, target.signingSecret, { method: 'POST', url: target.paymentsUrl, body: directBody }, Date.now(), (durationSec + 120) * 1000),
-    [CORRELATION_HEADER]: `bench-direct-${target.runId}`,
-  });
+  // signature per body (the same reads as through the gateway, in the same rotation), valid for
+  // the whole phase, costs the subgraph exactly the same verification.
+  const signatures = new Map<string, Record<string, string>>();
+  const signedFor = (requestBody: string): Record<string, string> => {
+    let headers = signatures.get(requestBody);
+    if (!headers) {
+      headers = signCaller({ role: 'platform', keyId: 'bench-direct', sellerId: null }, target.signingSecret, { method: 'POST', url: target.paymentsUrl, body: requestBody }, Date.now(), (durationSec + 120) * 1000);
+      signatures.set(requestBody, headers);
+    }
+    return headers;
+  };
+  const correlation = { [CORRELATION_HEADER]: `bench-direct-${target.runId}` };
   const results: GatewayCostResult[] = [];
   for (const rate of rates) {
     const mode = rate > 0 ? `${rate}/s` : `max (${connections} conn.)`;
     const viaGateway = await runLoad({ label: `(d) via gateway ${mode}`, url: target.gatewayUrl, headers: bearer(target.platformKey), rate, connections, durationSec, body, classify: classifyRead });
-    const direct = await runLoad({ label: `(d) direct to payments ${mode}`, url: target.paymentsUrl, headers: signed(), rate, connections, durationSec, body: () => directBody, classify: classifyRead });
+    const direct = await runLoad({ label: `(d) direct to payments ${mode}`, url: target.paymentsUrl, headers: correlation, headersFor: signedFor, rate, connections, durationSec, body, classify: classifyRead });
     results.push({ mode, viaGateway, direct });
   }
   return results;
