@@ -44,16 +44,36 @@ async function post(path: string, body: unknown): Promise<{ status: number; json
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
-/** A seller with `availableMinor` available: a delivered payment, as the consumers apply it. */
-async function seedAvailable(sellerId: string, availableMinor: bigint): Promise<void> {
+async function get(target: string, signed = true): Promise<{ status: number; json: Record<string, unknown> }> {
+  const headers = signed ? signCaller(systemCaller('payouts'), SIGNING_SECRET, { method: 'GET', url: target, body: '' }) : {};
+  const response = await fetch(`${http.url}${target}`, { headers });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+interface Credit {
+  sellerId: string;
+  currency: string;
+  availableMinor: bigint;
+}
+
+/** Credits each amount to its seller's available balance: delivered orders of one cause, as the consumers apply them. */
+async function creditAvailable(credits: readonly Credit[], cause: string): Promise<void> {
   await db.$transaction((tx) =>
     applyWalletChanges(
       tx,
-      [{ sellerId, currency: 'USD', kind: 'order_delivered', delta: { pendingDeltaMinor: 0n, availableDeltaMinor: availableMinor, reservedDeltaMinor: 0n } }],
-      { causationKey: `order_delivered:seed_${sellerId}`, correlationId: null, at: AT },
+      credits.map(({ sellerId, currency, availableMinor }) => ({ sellerId, currency, kind: 'order_delivered' as const, delta: { pendingDeltaMinor: 0n, availableDeltaMinor: availableMinor, reservedDeltaMinor: 0n } })),
+      { causationKey: `order_delivered:${cause}`, correlationId: null, at: AT },
     ),
   );
 }
+
+/** A seller with `availableMinor` available: a delivered payment, as the consumers apply it. */
+async function seedAvailable(sellerId: string, availableMinor: bigint): Promise<void> {
+  await creditAvailable([{ sellerId, currency: 'USD', availableMinor }], `seed_${sellerId}`);
+}
+
+const ageMinutes = (payoutId: string, minutes: number) =>
+  db.$executeRawUnsafe(`UPDATE wallet_reservations SET created_at = now() - ($2::int * interval '1 minute') WHERE id = $1`, payoutId, minutes);
 
 async function countRows(sql: string, ...values: unknown[]): Promise<number> {
   const rows = await db.$queryRawUnsafe<{ n: bigint | string }[]>(sql, ...values);
@@ -94,14 +114,6 @@ describe('POST /internal/reservations', () => {
 });
 
 describe('GET /internal/reservations/held', () => {
-  async function get(target: string, signed = true): Promise<{ status: number; json: Record<string, unknown> }> {
-    const headers = signed ? signCaller(systemCaller('payouts'), SIGNING_SECRET, { method: 'GET', url: target, body: '' }) : {};
-    const response = await fetch(`${http.url}${target}`, { headers });
-    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-  }
-  const ageMinutes = (payoutId: string, minutes: number) =>
-    db.$executeRawUnsafe(`UPDATE wallet_reservations SET created_at = now() - ($2::int * interval '1 minute') WHERE id = $1`, payoutId, minutes);
-
   it('lists the reservations still held past the given age, oldest first, in pages', async () => {
     const sellerId = 'route_list';
     await seedAvailable(sellerId, 10_000n);
@@ -136,5 +148,177 @@ describe('GET /internal/reservations/held', () => {
       expect({ query, status: answer.status, error: typeof answer.json.error }).toEqual({ query, status: 400, error: 'string' });
     }
     expect((await get('/internal/reservations/held?olderThanMs=60000', false)).status).toBe(401);
+  });
+});
+
+describe('GET /internal/balances', () => {
+  const CURRENCIES = ['EUR', 'GBP', 'USD'] as const;
+  /** Bound on the pages one listing may take: a cursor that never ends fails the test. */
+  const LISTING_PAGES_MAX = 200;
+
+  interface Listed {
+    sellerId: string;
+    currency: string;
+    availableMinor: string;
+  }
+
+  const keyOf = (entry: { sellerId: string; currency: string }) => `${entry.sellerId}/${entry.currency}`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+
+  /**
+   * Follows nextCursor from the first page until it is null, as the payouts' scheduled run does;
+   * `between` runs after each page that has a next one (the balances may change meanwhile).
+   */
+  async function listAll(query: string, between?: (pagesRead: number, listed: readonly Listed[]) => Promise<void>): Promise<{ listed: Listed[]; pages: number }> {
+    const listed: Listed[] = [];
+    let after: string | null = null;
+    for (let pages = 1; pages <= LISTING_PAGES_MAX; pages++) {
+      const answer = await get(`/internal/balances?${query}${after === null ? '' : `&after=${after}`}`);
+      expect(answer.status).toBe(200);
+      const page = answer.json as unknown as { balances: Listed[]; nextCursor: string | null };
+      listed.push(...page.balances);
+      if (page.nextCursor === null) return { listed, pages };
+      expect(page.nextCursor).not.toBe(after);
+      after = page.nextCursor;
+      await between?.(pages, listed);
+    }
+    throw new Error(`the balances did not end within ${LISTING_PAGES_MAX} pages`);
+  }
+
+  /** Seller ids here are ASCII, so the database's (seller, currency) order is JavaScript's. */
+  function expectStrictlyAscending(listed: readonly Listed[]): void {
+    const outOfOrder = listed.filter((entry, i) => {
+      const previous = listed[i - 1];
+      if (!previous) return false;
+      return previous.sellerId > entry.sellerId || (previous.sellerId === entry.sellerId && previous.currency >= entry.currency);
+    });
+    expect(outOfOrder).toEqual([]);
+  }
+
+  function sortedByKey(entries: readonly Listed[]): Listed[] {
+    return [...entries].sort((a, b) => (a.sellerId === b.sellerId ? (a.currency < b.currency ? -1 : 1) : a.sellerId < b.sellerId ? -1 : 1));
+  }
+
+  async function walletSnapshot(): Promise<unknown> {
+    return db.$queryRawUnsafe(
+      `SELECT (SELECT count(*) FROM wallet_balances)::int AS balances,
+              (SELECT coalesce(sum(version), 0) FROM wallet_balances)::int AS versions,
+              (SELECT count(*) FROM wallet_movements)::int AS movements,
+              (SELECT count(*) FROM wallet_reservations)::int AS reservations,
+              (SELECT count(*) FROM outbox_messages)::int AS outbox`,
+    );
+  }
+
+  it('lists every balance at or over the minimum exactly once, in seller and currency order, across pages and currencies', async () => {
+    const sellers = Array.from({ length: 14 }, (_, i) => `pgall${pad(i + 1)}`);
+    // Every seller has three currencies; every other seller's GBP is under the minimum.
+    const credits: Credit[] = sellers.flatMap((sellerId, i) =>
+      CURRENCIES.map((currency) => ({ sellerId, currency, availableMinor: currency === 'GBP' && i % 2 === 1 ? 50n : BigInt(1_000 + i) })),
+    );
+    await creditAvailable(credits, 'pgall');
+    const expected = sortedByKey(credits.filter((c) => c.availableMinor >= 100n).map((c) => ({ ...c, availableMinor: c.availableMinor.toString() })));
+
+    const { listed, pages } = await listAll('minAvailableMinor=100&limit=4');
+    expect(pages).toBeGreaterThanOrEqual(Math.ceil(expected.length / 4));
+    expectStrictlyAscending(listed);
+    expect(listed.filter((b) => BigInt(b.availableMinor) < 100n)).toEqual([]);
+    expect(listed.filter((b) => b.sellerId.startsWith('pgall'))).toEqual(expected);
+    // The same listing as one page.
+    expect((await listAll('minAvailableMinor=100&limit=1000')).listed).toEqual(listed);
+  });
+
+  it('finds the balances over the minimum among many more wallets under it', async () => {
+    // 1,250 wallets, one in 250 over the minimum: more wallets than the route reads at once.
+    const credits: Credit[] = Array.from({ length: 1_250 }, (_, i) => ({
+      sellerId: `pgsparse${String(i).padStart(4, '0')}`,
+      currency: 'USD',
+      availableMinor: i % 250 === 249 ? 900_000n : 10n,
+    }));
+    await creditAvailable(credits, 'pgsparse');
+    const { listed } = await listAll('minAvailableMinor=800000&limit=2');
+    expectStrictlyAscending(listed);
+    expect(listed.filter((b) => b.sellerId.startsWith('pgsparse')).map((b) => b.sellerId)).toEqual(['pgsparse0249', 'pgsparse0499', 'pgsparse0749', 'pgsparse0999', 'pgsparse1249']);
+  });
+
+  it('keeps each payable balance exactly once when balances change and sellers appear between pages', async () => {
+    const MIN = 500_000n;
+    const sellers = Array.from({ length: 12 }, (_, i) => `pgmove${pad(i + 1)}`);
+    await creditAvailable(sellers.flatMap((sellerId) => CURRENCIES.map((currency) => ({ sellerId, currency, availableMinor: 1_000_000n }))), 'pgmove');
+    const drainAll = async (sellerId: string, currency: string) =>
+      expect((await post('/internal/reservations', { payoutId: `payout_drain_${sellerId}_${currency}`, sellerId, currency, amountMinor: null, minAmountMinor: '1' })).status).toBe(200);
+
+    let changedAfter: readonly Listed[] = [];
+    const { listed } = await listAll(`minAvailableMinor=${MIN}&limit=5`, async (pagesRead, soFar) => {
+      if (pagesRead !== 1) return;
+      changedAfter = [...soFar];
+      // The first page ends inside pgmove02 (pgmove01 EUR, GBP, USD, pgmove02 EUR, GBP): between
+      // pages a listed balance is paid out, an unlisted one too, another grows, and new sellers
+      // appear before the cursor, right after it and at the end. Offset paging would now repeat
+      // or skip entries.
+      await drainAll('pgmove01', 'USD');
+      await drainAll('pgmove10', 'EUR');
+      await creditAvailable([{ sellerId: 'pgmove11', currency: 'GBP', availableMinor: 500n }], 'pgmove_topup');
+      await creditAvailable(
+        ['pgmove00', 'pgmove02a', 'pgmove99'].flatMap((sellerId) => CURRENCIES.map((currency) => ({ sellerId, currency, availableMinor: 2_000_000n }))),
+        'pgmove_new',
+      );
+    });
+    expect(changedAfter.map(keyOf)).toEqual(['pgmove01/EUR', 'pgmove01/GBP', 'pgmove01/USD', 'pgmove02/EUR', 'pgmove02/GBP']);
+
+    expectStrictlyAscending(listed);
+    const ours = listed.filter((b) => b.sellerId.startsWith('pgmove'));
+    const amountOf = (sellerId: string, currency: string) => (sellerId === 'pgmove11' && currency === 'GBP' ? '1000500' : sellerId === 'pgmove02a' || sellerId === 'pgmove99' ? '2000000' : '1000000');
+    const expected = sortedByKey(
+      [...sellers, 'pgmove02a', 'pgmove99']
+        .flatMap((sellerId) => CURRENCIES.map((currency) => ({ sellerId, currency, availableMinor: amountOf(sellerId, currency) })))
+        // Paid out before the listing reached it.
+        .filter((b) => keyOf(b) !== 'pgmove10/EUR'),
+    );
+    // pgmove00 appeared behind the cursor: the next run lists it.
+    expect(ours).toEqual(expected);
+  });
+
+  it('refuses a malformed or foreign cursor and a bad limit or minimum with 400, and writes nothing', async () => {
+    await seedAvailable('pgbad01', 5_000n);
+    await seedAvailable('pgbad02', 5_000n);
+    const first = await get('/internal/balances?minAvailableMinor=1&limit=1');
+    expect(first.status).toBe(200);
+    const cursor = String(first.json.nextCursor);
+    // A cursor of the held-reservations route, given to this one.
+    expect((await post('/internal/reservations', { payoutId: 'payout_pgbad_held', sellerId: 'pgbad01', currency: 'USD', amountMinor: '100', minAmountMinor: '1' })).status).toBe(200);
+    await ageMinutes('payout_pgbad_held', 60 * 24 * 365);
+    const held = await get('/internal/reservations/held?olderThanMs=60000&limit=1');
+    const heldCursor = String(held.json.nextCursor);
+    expect(heldCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+
+    const before = await walletSnapshot();
+    const refused: [string, string][] = [
+      [`after=${heldCursor}`, 'after'],
+      ['after=not-a-cursor', 'after'],
+      ['after=', 'after'],
+      [`after=${cursor}x`, 'after'],
+      [`after=${cursor}%2B%2F`, 'after'],
+      [`after=${Buffer.from('pgbad01', 'utf8').toString('base64url')}`, 'after'],
+      [`after=${Buffer.from('pgbad01\nusd', 'utf8').toString('base64url')}`, 'after'],
+      [`after=${Buffer.from('pgbad01\nUSD', 'utf8').toString('base64url')}`, 'after'],
+      [`after=${Buffer.from('\nUSD', 'utf8').toString('base64url')}`, 'after'],
+      [`after=${'A'.repeat(2_000)}`, 'after'],
+      ['limit=0', 'limit'],
+      ['limit=1001', 'limit'],
+      ['limit=ten', 'limit'],
+      ['limit=2.5', 'limit'],
+      ['minAvailableMinor=-1', 'minAvailableMinor'],
+      ['minAvailableMinor=1e3', 'minAvailableMinor'],
+    ];
+    const answers = [];
+    for (const [query] of refused) {
+      const answer = await get(`/internal/balances?${query}`);
+      answers.push({ query, status: answer.status, error: answer.json.error });
+    }
+    expect(answers).toEqual(refused.map(([query, param]) => ({ query, status: 400, error: expect.stringMatching(new RegExp(`^${param}: `)) })));
+    expect((await get('/internal/balances?minAvailableMinor=1', false)).status).toBe(401);
+    expect(await walletSnapshot()).toEqual(before);
+    // The cursor this route returned still works.
+    expect((await get(`/internal/balances?minAvailableMinor=1&limit=1&after=${cursor}`)).status).toBe(200);
   });
 });

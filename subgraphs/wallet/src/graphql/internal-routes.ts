@@ -8,6 +8,9 @@
 //     409 {code: "RESERVATION_RELEASED"}   (this payout id's hold was given back: it cannot be replayed)
 //   POST /internal/reservations/release {payoutId}  → 200 {released}
 //   GET  /internal/balances?minAvailableMinor=&limit=&after=  → 200 {balances: [...], nextCursor}
+//     balances with available >= minAvailableMinor (default 1), in (seller, currency) order; `after`
+//     is a nextCursor this route returned (keyset: a balance changed or added meanwhile never
+//     shifts the pages); 400 {error} for a bad query or any other cursor
 //   GET  /internal/reservations/held?olderThanMs=&limit=&after=
 //     → 200 {reservations: [{payoutId, sellerId, currency, amountMinor, createdAt}], nextCursor}
 //     reservations still held olderThanMs after they were taken (the wallet's clock), oldest first:
@@ -19,16 +22,17 @@ import { z } from 'zod';
 import { maxAmountMinor, sendJson, verifyCaller, type RawRoute, type SqlClient, type TransactionalDb } from '@clearhouse/shared';
 import { releaseInTx, reserveInTx } from '../application/reservations.js';
 import { WalletRuleError } from '../domain/index.js';
-import { findWallet, listHeldReservations, listWallets, lockReservation, type HeldReservationKey } from '../persistence/wallet-store.js';
+import { findWallet, listHeldReservations, listWallets, lockReservation, type HeldReservationKey, type WalletKey } from '../persistence/wallet-store.js';
 
 const BALANCES_PAGE_MAX = 1000;
 const TRANSACTION_TIMEOUT_MS = 10_000;
 const digits = z.string().regex(/^(0|[1-9][0-9]{0,29})$/);
+const CURRENCY_CODE = /^[A-Z]{3}$/;
 
 const reserveBody = z.object({
   payoutId: z.string().min(1).max(128),
   sellerId: z.string().min(1).max(128),
-  currency: z.string().regex(/^[A-Z]{3}$/),
+  currency: z.string().regex(CURRENCY_CODE),
   amountMinor: digits.nullable(),
   minAmountMinor: digits.default('1'),
 });
@@ -41,6 +45,29 @@ const heldQuery = z.object({
   limit: z.string().regex(/^[0-9]{1,4}$/).transform(Number).pipe(z.number().int().min(1).max(HELD_PAGE_MAX)).default(100),
   after: z.string().min(1).max(400).optional(),
 });
+
+const balancesQuery = z.object({
+  minAvailableMinor: digits.transform((value) => BigInt(value)).default(1n),
+  limit: z.string().regex(/^[0-9]{1,4}$/).transform(Number).pipe(z.number().int().min(1).max(BALANCES_PAGE_MAX)).default(100),
+  /** A seller id of up to 128 characters, four bytes each at most, fits well inside. */
+  after: z.string().min(1).max(800).optional(),
+});
+/** Names the route in its cursors, so another route's cursor is never read as a wallet key. */
+const BALANCES_CURSOR_TAG = 'balances';
+
+function encodeBalancesCursor(key: WalletKey): string {
+  return Buffer.from(`${BALANCES_CURSOR_TAG}\n${key.sellerId}\n${key.currency}`, 'utf8').toString('base64url');
+}
+
+/** The wallet key a cursor of this route names; null for anything else (another route's, altered, hand-made). */
+function decodeBalancesCursor(cursor: string): WalletKey | null {
+  const [tag, ...parts] = Buffer.from(cursor, 'base64url').toString('utf8').split('\n');
+  const currency = parts.pop() ?? '';
+  const key = { sellerId: parts.join('\n'), currency };
+  // Re-encoding must give the cursor back: base64url decoding skips what it cannot read.
+  if (tag !== BALANCES_CURSOR_TAG || !key.sellerId || !CURRENCY_CODE.test(currency) || encodeBalancesCursor(key) !== cursor) return null;
+  return key;
+}
 
 function encodeHeldCursor(key: HeldReservationKey): string {
   return Buffer.from(`${key.createdAt.toISOString()}\n${key.id}`, 'utf8').toString('base64url');
@@ -60,6 +87,15 @@ function authorized(request: IncomingMessage, body: Buffer, response: ServerResp
   return false;
 }
 
+function parsed<T>(schema: z.ZodType<T>, raw: unknown, response: ServerResponse): T | null {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    sendJson(response, 400, { error: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    return null;
+  }
+  return result.data;
+}
+
 function parseJson<T>(schema: z.ZodType<T>, body: Buffer, response: ServerResponse): T | null {
   let raw: unknown;
   try {
@@ -68,12 +104,11 @@ function parseJson<T>(schema: z.ZodType<T>, body: Buffer, response: ServerRespon
     sendJson(response, 400, { error: 'body must be JSON' });
     return null;
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    sendJson(response, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    return null;
-  }
-  return parsed.data;
+  return parsed(schema, raw, response);
+}
+
+function parseQuery<T>(schema: z.ZodType<T>, request: IncomingMessage, response: ServerResponse): T | null {
+  return parsed(schema, Object.fromEntries(new URL(request.url ?? '/', 'http://localhost').searchParams), response);
 }
 
 type ReserveOutcome =
@@ -146,22 +181,18 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
       path: '/internal/reservations/held',
       async handle(request, response, body) {
         if (!authorized(request, body, response, signingSecret)) return;
-        const url = new URL(request.url ?? '/', 'http://localhost');
-        const parsed = heldQuery.safeParse(Object.fromEntries(url.searchParams));
-        if (!parsed.success) {
-          sendJson(response, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-          return;
-        }
-        const afterKey = parsed.data.after === undefined ? undefined : decodeHeldCursor(parsed.data.after);
+        const query = parseQuery(heldQuery, request, response);
+        if (!query) return;
+        const afterKey = query.after === undefined ? undefined : decodeHeldCursor(query.after);
         if (afterKey === null) {
           sendJson(response, 400, { error: 'after: not a cursor this route returned' });
           return;
         }
-        const held = await listHeldReservations(db, parsed.data.olderThanMs, afterKey, parsed.data.limit);
+        const held = await listHeldReservations(db, query.olderThanMs, afterKey, query.limit);
         const last = held.at(-1);
         sendJson(response, 200, {
           reservations: held.map((r) => ({ payoutId: r.id, sellerId: r.sellerId, currency: r.currency, amountMinor: r.amountMinor.toString(), createdAt: r.createdAt.toISOString() })),
-          nextCursor: held.length === parsed.data.limit && last ? encodeHeldCursor(last) : null,
+          nextCursor: held.length === query.limit && last ? encodeHeldCursor(last) : null,
         });
       },
     },
@@ -170,19 +201,18 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
       path: '/internal/balances',
       async handle(request, response, body) {
         if (!authorized(request, body, response, signingSecret)) return;
-        const url = new URL(request.url ?? '/', 'http://localhost');
-        const minAvailableMinor = BigInt(digits.catch('1').parse(url.searchParams.get('minAvailableMinor') ?? '1'));
-        const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), BALANCES_PAGE_MAX);
-        const after = url.searchParams.get('after');
-        let afterKey: { sellerId: string; currency: string } | undefined;
-        if (after) {
-          const [sellerId, currency] = Buffer.from(after, 'base64url').toString('utf8').split('\n');
-          if (sellerId && currency) afterKey = { sellerId, currency };
+        const query = parseQuery(balancesQuery, request, response);
+        if (!query) return;
+        const { minAvailableMinor, limit } = query;
+        const afterKey = query.after === undefined ? undefined : decodeBalancesCursor(query.after);
+        if (afterKey === null) {
+          sendJson(response, 400, { error: 'after: not a cursor this route returned' });
+          return;
         }
         // Scan pages of wallets in key order, keeping those over the minimum, bounded per request.
         const balances: { sellerId: string; currency: string; availableMinor: string }[] = [];
         let cursorKey = afterKey;
-        let lastKey: { sellerId: string; currency: string } | undefined;
+        let lastKey: WalletKey | undefined;
         let exhausted = false;
         for (let page = 0; page < 20 && balances.length < limit; page += 1) {
           const wallets = await listWallets(db, cursorKey, BALANCES_PAGE_MAX);
@@ -201,7 +231,7 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
           }
           cursorKey = lastKey;
         }
-        const nextCursor = !exhausted && lastKey ? Buffer.from(`${lastKey.sellerId}\n${lastKey.currency}`, 'utf8').toString('base64url') : null;
+        const nextCursor = !exhausted && lastKey ? encodeBalancesCursor(lastKey) : null;
         sendJson(response, 200, { balances, nextCursor });
       },
     },
