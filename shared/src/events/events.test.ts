@@ -1,4 +1,4 @@
-import { EVENT_SCHEMAS, LATEST_EVENT_VERSION, ROUTING_KEYS, parseEventPayload, planRefund, refundFeeReturnMinor, serializeEventPayload } from './index.js';
+import { EVENT_SCHEMAS, LATEST_EVENT_VERSION, ROUTING_KEYS, parseEventPayload, planRefund, refundFeeReturnMinor, refundReversalFeeMinor, serializeEventPayload } from './index.js';
 
 const wirePayment = {
   paymentId: 'pay_1',
@@ -88,5 +88,15 @@ describe('refund policies', () => {
   });
   it('refuses refunds beyond the order amount', () => {
     expect(() => refundFeeReturnMinor('platform_keeps_fee', { ...order, refundedBeforeMinor: 5000n }, 1001n)).toThrow(RangeError);
+  });
+  it('a reversal takes back what leaves the fee returned at the share of what stays refunded', () => {
+    // Refunds of 1 (fee 0) then 34 (fee 1): reversing the first leaves 34 refunded, whose share is 0.
+    expect(refundReversalFeeMinor('platform_returns_fee_pro_rata', order, 35n, { amountMinor: 1n, feeRefundMinor: 0n })).toBe(1n);
+    expect(refundReversalFeeMinor('platform_returns_fee_pro_rata', order, 35n, { amountMinor: 34n, feeRefundMinor: 1n })).toBe(1n);
+    expect(refundReversalFeeMinor('platform_returns_fee_pro_rata', order, 6000n, { amountMinor: 6000n, feeRefundMinor: 174n })).toBe(174n);
+    expect(refundReversalFeeMinor('platform_keeps_fee', order, 35n, { amountMinor: 1n, feeRefundMinor: 0n })).toBe(0n);
+    expect(() => refundReversalFeeMinor('platform_returns_fee_pro_rata', order, 35n, { amountMinor: 36n, feeRefundMinor: 1n })).toThrow(RangeError);
+    expect(() => refundReversalFeeMinor('platform_returns_fee_pro_rata', order, 6001n, { amountMinor: 1n, feeRefundMinor: 0n })).toThrow(RangeError);
+    expect(() => refundReversalFeeMinor('platform_returns_fee_pro_rata', order, 35n, { amountMinor: 1n, feeRefundMinor: 2n })).toThrow(RangeError);
   });
 });

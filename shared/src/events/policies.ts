@@ -58,11 +58,37 @@ export function refundFeeReturnMinor(policy: RefundFeePolicy, order: RefundableO
     throw new RangeError('refunds cannot exceed the order amount');
   }
   if (policy === 'platform_keeps_fee') return 0n;
-  const returnedBeforeMinor = (order.feeMinor * order.refundedBeforeMinor) / order.amountMinor;
-  const returnedAfterMinor = (order.feeMinor * (order.refundedBeforeMinor + refundMinor)) / order.amountMinor;
-  const feeRefundMinor = returnedAfterMinor - returnedBeforeMinor;
+  const feeRefundMinor = proRataFeeReturnedMinor(order, order.refundedBeforeMinor + refundMinor) - proRataFeeReturnedMinor(order, order.refundedBeforeMinor);
   if (feeRefundMinor < 0n || feeRefundMinor > refundMinor) throw new Error('refund fee return out of range');
   return feeRefundMinor;
+}
+
+/** Pro rata: the fee returned in all while refundedMinor of the order stays refunded, floor(fee × refunded / amount); all of it once fully refunded. */
+function proRataFeeReturnedMinor(order: Pick<RefundableOrder, 'amountMinor' | 'feeMinor'>, refundedMinor: bigint): bigint {
+  return (order.feeMinor * refundedMinor) / order.amountMinor;
+}
+
+/**
+ * The platform fee taken back when a succeeded refund is reversed (it failed at the PSP later).
+ * Pro rata takes back what brings the fee returned down to the share of what stays refunded
+ * (refundedMinor, the order's succeeded refunds with this one, minus the refund), which is not
+ * always the fee this refund returned: with rounding down, a refund's own share depends on the
+ * refunds before it. So the fee returned is always the share of what is refunded, and the refund
+ * that completes the order returns exactly the rest. platform_keeps_fee takes back the fee the
+ * refund returned (none under that policy).
+ */
+export function refundReversalFeeMinor(policy: RefundFeePolicy, order: Pick<RefundableOrder, 'amountMinor' | 'feeMinor'>, refundedMinor: bigint, refund: { amountMinor: bigint; feeRefundMinor: bigint }): bigint {
+  requireNonNegative('order.feeMinor', order.feeMinor);
+  requireNonNegative('refund.feeRefundMinor', refund.feeRefundMinor);
+  if (order.amountMinor <= 0n) throw new RangeError('order.amountMinor must be > 0');
+  if (order.feeMinor > order.amountMinor) throw new RangeError('order.feeMinor cannot exceed order.amountMinor');
+  if (refund.amountMinor <= 0n) throw new RangeError('refund.amountMinor must be > 0');
+  if (refund.feeRefundMinor > refund.amountMinor) throw new RangeError('refund.feeRefundMinor cannot exceed refund.amountMinor');
+  if (refundedMinor < refund.amountMinor || refundedMinor > order.amountMinor) throw new RangeError('refundedMinor must include the refund and stay within the order amount');
+  if (policy === 'platform_keeps_fee') return refund.feeRefundMinor;
+  const feeBackMinor = proRataFeeReturnedMinor(order, refundedMinor) - proRataFeeReturnedMinor(order, refundedMinor - refund.amountMinor);
+  if (feeBackMinor < 0n || feeBackMinor > refund.amountMinor) throw new Error('refund reversal fee out of range');
+  return feeBackMinor;
 }
 
 /**

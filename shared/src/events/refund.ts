@@ -38,7 +38,9 @@ export type RefundSucceededV1 = z.output<typeof refundSucceededV1>;
  * issuer rejected it; the PSP holds the money again). It undoes that refund: the platform takes
  * back feeRefundMinor of its fee, the seller gets back pendingMinor + availableMinor. The split
  * is the refund's own, except that what it took from pending goes back to available once the
- * order was released (its order.delivered@1 moved the pending balance). The ledger reverses the
+ * order was released (its order.delivered@1 moved the pending balance), and that pro rata takes
+ * back the fee that leaves the share of what stays refunded returned (refundReversalFeeMinor), a
+ * unit more or less than the refund returned when an earlier refund is reversed. The ledger reverses the
  * posting `refund_succeeded:<refundId>`. Parts: feeRefundMinor + pendingMinor + availableMinor = amountMinor.
  */
 export const refundReversedV1 = z

@@ -127,9 +127,11 @@ export function postRefundSucceeded(refund: RefundSucceededV1, context: PostingC
 /**
  * refund.reversed: the refund failed at the PSP after it had succeeded, the PSP holds the money
  * again. Reverses refund_succeeded:<refundId> (linked by reversesReference): DR psp_receivable
- * the refund; CR platform_fee_revenue the fee it returned; CR seller_pending / seller_available
- * the seller's part as the producer splits it back (as taken, or all to available once the order
- * was released, so it is the exact mirror unless the order was delivered in between).
+ * the refund; CR platform_fee_revenue the fee the producer takes back; CR seller_pending /
+ * seller_available the seller's part as the producer splits it back (as taken, or all to
+ * available once the order was released). It is the exact mirror unless the order was delivered
+ * in between, or, under platform_returns_fee_pro_rata, the fee share moved by one minor unit
+ * (the fee returned stays the share of what remains refunded).
  * Parts: feeRefundMinor + pendingMinor + availableMinor = amountMinor.
  */
 export function postRefundReversed(reversal: RefundReversedV1, context: PostingContext = {}): PostingResult {

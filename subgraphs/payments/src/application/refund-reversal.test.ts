@@ -35,7 +35,11 @@ async function events(paymentId: string, type: string) {
 }
 
 async function refund(paymentOrderId: string, amountMinor?: bigint) {
-  const result = await refundPaymentOrder(deps, platform, { idempotencyKey: `r${counter}-${paymentOrderId}`, paymentOrderId, amountMinor: amountMinor ?? null });
+  return refundWithIdempotencyKey(`r${counter}-${paymentOrderId}`, paymentOrderId, amountMinor);
+}
+
+async function refundWithIdempotencyKey(idempotencyKey: string, paymentOrderId: string, amountMinor?: bigint) {
+  const result = await refundPaymentOrder(deps, platform, { idempotencyKey, paymentOrderId, amountMinor: amountMinor ?? null });
   expect(result.userErrors).toEqual([]);
   const row = await prisma.refund.findUniqueOrThrow({ where: { id: result.id! } });
   // The PSP answers the creation with `succeeded` already: settled at once.
@@ -136,5 +140,41 @@ describe('a succeeded refund that fails at the PSP', () => {
     expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orders[1]!.id } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n, pendingHeldMinor: 3884n });
     expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n });
     expect((await events(paymentId, 'refund.reversed')).map((event) => (event.payload as { refundId: string }).refundId)).toEqual([first.id, second.id]);
+  });
+
+  test('pro rata: a reversed partial refund takes back its share of the fee at what stays refunded; the full refund after it returns exactly the rest of the fee', async () => {
+    // 6000 USD, fee 174: 1 returns no fee, 34 more cross the first unit (floor(174 × 35 / 6000) = 1).
+    const { paymentId, orders } = await paidWithRefundFailureCard([6000n]);
+    const orderId = orders[0]!.id;
+    expect(orders[0]).toMatchObject({ feeMinor: 174n, pendingHeldMinor: 5826n });
+    const reversedOne = await refundWithIdempotencyKey(`r${counter}-first`, orderId, 1n);
+    // On this card every refund fails at the PSP after refundDelayMs: the other two fail only long after the test.
+    await simulator.config({ refundDelayMs: 3_600_000 });
+    const full = await (async () => {
+      try {
+        const kept = await refundWithIdempotencyKey(`r${counter}-kept`, orderId, 34n);
+        expect(kept).toMatchObject({ feeRefundMinor: 1n, pendingMinor: 33n, availableMinor: 0n });
+        await deliverFailure(reversedOne.pspRefundId!);
+        // 34 stay refunded, whose share of the fee is floor(174 × 34 / 6000) = 0: the reversal takes back the unit returned.
+        const [reversal] = await events(paymentId, 'refund.reversed');
+        expect(reversal?.payload).toMatchObject({ refundId: reversedOne.id, amountMinor: '1', feeRefundMinor: '1', pendingMinor: '0', availableMinor: '0' });
+        expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmountMinor: 34n, pendingHeldMinor: 5792n });
+        return await refundWithIdempotencyKey(`r${counter}-rest`, orderId);
+      } finally {
+        await simulator.config({ refundDelayMs: 50 });
+      }
+    })();
+    expect(full).toMatchObject({ amountMinor: 5966n, feeRefundMinor: 174n, pendingMinor: 5792n, availableMinor: 0n });
+    const order = await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } });
+    expect(order).toMatchObject({ status: 'REFUNDED', refundedAmountMinor: 6000n, reservedRefundMinor: 0n, pendingHeldMinor: 0n });
+    const succeededRows = await prisma.refund.findMany({ where: { paymentOrderId: orderId, status: 'SUCCEEDED' } });
+    expect(succeededRows.reduce((sum, row) => sum + row.amountMinor, 0n)).toBe(order.refundedAmountMinor);
+    // What the events tell the ledger and the wallet: the whole fee returned, the seller's net taken back, once each.
+    type Split = { feeRefundMinor: string; pendingMinor: string; availableMinor: string };
+    const total = async (type: string, part: keyof Split) => (await events(paymentId, type)).reduce((sum, event) => sum + BigInt((event.payload as Split)[part]), 0n);
+    expect((await total('refund.succeeded', 'feeRefundMinor')) - (await total('refund.reversed', 'feeRefundMinor'))).toBe(174n);
+    const sellerTaken = (await total('refund.succeeded', 'pendingMinor')) + (await total('refund.succeeded', 'availableMinor'));
+    const sellerBack = (await total('refund.reversed', 'pendingMinor')) + (await total('refund.reversed', 'availableMinor'));
+    expect(sellerTaken - sellerBack).toBe(5826n);
   });
 });

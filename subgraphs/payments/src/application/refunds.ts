@@ -155,7 +155,7 @@ export async function applyPspRefundState(deps: PaymentsDeps, refundId: string, 
     }
     const at = new Date();
     if (reversal) {
-      await reverseSucceededRefund(tx, payment, refund, state, cause, at);
+      await reverseSucceededRefund(deps, tx, payment, refund, state, cause, at);
       return { kind: 'reversed', refund: await tx.findRefund(refund.id) };
     }
     if (refund.pspRefundId === null) await tx.updateRefund(refund.id, { pspRefundId: state.pspRefundId });
@@ -233,17 +233,18 @@ async function keepStatusWithNewRefundedAmount(tx: PaymentsTransaction, payment:
 
 /**
  * A SUCCEEDED refund the PSP reports failed: the money is back at the PSP, so what the refund did
- * is undone (its plan is kept on the row; failedAt and the failure code are added). What it took
- * from the seller's pending goes back to pending unless the order was released since
- * (planRefundReversal); the statuses move back through the refund reversal tables.
+ * is undone (its plan is kept on the row; failedAt and the failure code are added). The platform
+ * takes back the fee that leaves it returning the share of what stays refunded, the seller gets the
+ * rest, to pending unless the order was released since (planRefundReversal on the order's SUCCEEDED
+ * refunds, this one included); the statuses move back through the refund reversal tables.
  */
-async function reverseSucceededRefund(tx: PaymentsTransaction, payment: PaymentRecord, refund: RefundRecord, state: PspRefundState, cause: string, at: Date): Promise<void> {
+async function reverseSucceededRefund(deps: PaymentsDeps, tx: PaymentsTransaction, payment: PaymentRecord, refund: RefundRecord, state: PspRefundState, cause: string, at: Date): Promise<void> {
   const order = (await tx.ordersOf(payment.id)).find((candidate) => candidate.id === refund.paymentOrderId);
   if (!order) throw new Error(`refund ${refund.id} of a missing order ${refund.paymentOrderId}`);
   if (refund.feeRefundMinor === null || refund.pendingMinor === null || refund.availableMinor === null || refund.pspRefundId === null) {
     throw new Error(`refund ${refund.id} succeeded without its money plan or PSP refund id`);
   }
-  const split = planRefundReversal({ feeRefundMinor: refund.feeRefundMinor, pendingMinor: refund.pendingMinor, availableMinor: refund.availableMinor }, order.releasedAt !== null);
+  const split = planRefundReversal(deps.aftersale.refundFeePolicy, order, { feeRefundMinor: refund.feeRefundMinor, pendingMinor: refund.pendingMinor, availableMinor: refund.availableMinor });
   const orderRefundedMinor = order.refundedAmountMinor - refund.amountMinor;
   if (orderRefundedMinor < 0n) throw new Error(`refund ${refund.id}: order ${order.id} refunded ${order.refundedAmountMinor} < ${refund.amountMinor}`);
   await tx.updateOrder(order.id, {

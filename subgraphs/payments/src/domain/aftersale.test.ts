@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { planRefund } from '@clearhouse/shared';
-import { decideDelivery, decideRefund, orderStatusAfterRefundReversal, paymentStatusAfterRefundReversal, planDisputeHolds, planDisputeReturn, planRefundReversal, refundableMinor, type AftersaleOrder } from './aftersale.js';
+import { planRefund, type RefundFeePolicy } from '@clearhouse/shared';
+import { decideDelivery, decideRefund, orderStatusAfterRefundReversal, paymentStatusAfterRefundReversal, planDisputeHolds, planDisputeReturn, planRefundReversal, refundableMinor, type AftersaleOrder, type RefundSplit } from './aftersale.js';
 import { canTransitionOrder, nextOrderStatus, nextOrderStatusAfterRefundReversal } from './order-status.js';
 
 function order(overrides: Partial<AftersaleOrder> = {}): AftersaleOrder {
@@ -112,18 +112,134 @@ describe('a refund that fails after it succeeded (refund reversal)', () => {
   const refund = { feeRefundMinor: 29n, pendingMinor: 700n, availableMinor: 271n };
 
   test('the split goes back as taken, or all to available once the order was released', () => {
-    expect(planRefundReversal(refund, false)).toEqual({ feeRefundMinor: 29n, pendingMinor: 700n, availableMinor: 271n });
-    expect(planRefundReversal(refund, true)).toEqual({ feeRefundMinor: 29n, pendingMinor: 0n, availableMinor: 971n });
+    const refunded = order({ status: 'PARTIALLY_REFUNDED', refundedAmountMinor: 1000n });
+    expect(planRefundReversal('platform_returns_fee_pro_rata', refunded, refund)).toEqual({ feeRefundMinor: 29n, pendingMinor: 700n, availableMinor: 271n });
+    expect(planRefundReversal('platform_returns_fee_pro_rata', { ...refunded, releasedAt: new Date() }, refund)).toEqual({ feeRefundMinor: 29n, pendingMinor: 0n, availableMinor: 971n });
   });
 
-  test('property: the reversal gives back exactly what the refund took', () => {
+  test('property: platform_keeps_fee: the reversal gives back exactly what the refund took', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.boolean(), (feeRefundMinor, pendingMinor, availableMinor, released) => {
-        const back = planRefundReversal({ feeRefundMinor, pendingMinor, availableMinor }, released);
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.boolean(), (feeRefundMinor, pendingMinor, availableMinor, released) => {
+        const amountMinor = feeRefundMinor + pendingMinor + availableMinor;
+        const refunded = order({ amountMinor, feeMinor: feeRefundMinor, refundedAmountMinor: amountMinor, releasedAt: released ? new Date() : null });
+        const back = planRefundReversal('platform_keeps_fee', refunded, { feeRefundMinor, pendingMinor, availableMinor });
         expect(back.feeRefundMinor).toBe(feeRefundMinor);
         expect(back.pendingMinor + back.availableMinor).toBe(pendingMinor + availableMinor);
-        expect(back.pendingMinor >= 0n && back.availableMinor >= 0n).toBe(true);
+        expect(back).toEqual(released ? { feeRefundMinor, pendingMinor: 0n, availableMinor: pendingMinor + availableMinor } : { feeRefundMinor, pendingMinor, availableMinor });
       }),
+    );
+  });
+
+  test('property: reversing the latest refund gives back exactly what it took, under either policy', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 1n, max: 10n ** 9n }),
+        fc.nat({ max: 10_000 }),
+        fc.bigInt({ min: 0n, max: 10n ** 9n }),
+        fc.bigInt({ min: 0n, max: 10n ** 9n }),
+        fc.bigInt({ min: 0n, max: 10n ** 9n }),
+        fc.constantFrom('platform_keeps_fee' as const, 'platform_returns_fee_pro_rata' as const),
+        fc.boolean(),
+        (amountMinor, feeBps, refundedSeed, refundSeed, heldSeed, policy, released) => {
+          const feeMinor = (amountMinor * BigInt(feeBps)) / 10_000n;
+          const refundedBeforeMinor = refundedSeed % amountMinor;
+          const refundMinor = 1n + (refundSeed % (amountMinor - refundedBeforeMinor));
+          const pendingHeldMinor = heldSeed % (amountMinor - feeMinor + 1n);
+          const plan = planRefund(policy, { amountMinor, feeMinor, refundedBeforeMinor, pendingHeldMinor }, refundMinor);
+          const refunded = order({ amountMinor, feeMinor, refundedAmountMinor: refundedBeforeMinor + refundMinor, pendingHeldMinor: pendingHeldMinor - plan.pendingMinor, releasedAt: released ? new Date() : null });
+          const back = planRefundReversal(policy, refunded, plan);
+          expect(back.feeRefundMinor).toBe(plan.feeRefundMinor);
+          expect(back).toEqual(released ? { feeRefundMinor: plan.feeRefundMinor, pendingMinor: 0n, availableMinor: plan.pendingMinor + plan.availableMinor } : plan);
+        },
+      ),
+    );
+  });
+
+  /**
+   * One order's refunds as the application books them: a refund is planned with planRefund on the
+   * sum of the SUCCEEDED refunds, a reversal undoes a SUCCEEDED one with planRefundReversal; the fee
+   * returned is what the refunds returned minus what the reversals took back.
+   */
+  function refundBook(policy: RefundFeePolicy, start: AftersaleOrder = order()) {
+    let o = start;
+    let feeReturnedMinor = 0n;
+    const succeeded: RefundSplit[] = [];
+    return {
+      get order() {
+        return o;
+      },
+      get feeReturnedMinor() {
+        return feeReturnedMinor;
+      },
+      get succeeded(): readonly RefundSplit[] {
+        return succeeded;
+      },
+      refund(amountMinor: bigint): RefundSplit {
+        const plan = planRefund(policy, { amountMinor: o.amountMinor, feeMinor: o.feeMinor, refundedBeforeMinor: o.refundedAmountMinor, pendingHeldMinor: o.pendingHeldMinor }, amountMinor);
+        o = { ...o, refundedAmountMinor: o.refundedAmountMinor + amountMinor, pendingHeldMinor: o.pendingHeldMinor - plan.pendingMinor };
+        feeReturnedMinor += plan.feeRefundMinor;
+        succeeded.push(plan);
+        return plan;
+      },
+      reverse(index: number): RefundSplit {
+        const [refund] = succeeded.splice(index, 1);
+        if (!refund) throw new Error(`no succeeded refund #${index}`);
+        const back = planRefundReversal(policy, o, refund);
+        const amountMinor = refund.feeRefundMinor + refund.pendingMinor + refund.availableMinor;
+        expect(back.feeRefundMinor + back.pendingMinor + back.availableMinor).toBe(amountMinor);
+        o = { ...o, refundedAmountMinor: o.refundedAmountMinor - amountMinor, pendingHeldMinor: o.pendingHeldMinor + back.pendingMinor };
+        feeReturnedMinor -= back.feeRefundMinor;
+        return back;
+      },
+    };
+  }
+
+  /** Finance's rule: the pro-rata share (rounded down) of what is refunded net of reversals; all of the fee once fully refunded. */
+  function expectedFeeReturnedMinor(o: AftersaleOrder): bigint {
+    return (o.feeMinor * o.refundedAmountMinor) / o.amountMinor;
+  }
+
+  test('pro rata: a reversed partial refund leaves the fee returned at the share of what stays refunded; the full refund then returns exactly the rest', () => {
+    // 6000 with a fee of 174: 1 returns no fee, 34 more cross the first unit (floor(174 × 35 / 6000) = 1).
+    const book = refundBook('platform_returns_fee_pro_rata');
+    expect(book.refund(1n).feeRefundMinor).toBe(0n);
+    expect(book.refund(34n).feeRefundMinor).toBe(1n);
+    // The first refund fails at the PSP: 34 stay refunded, whose share is floor(174 × 34 / 6000) = 0.
+    book.reverse(0);
+    expect(book.order.refundedAmountMinor).toBe(34n);
+    expect(book.feeReturnedMinor).toBe(0n);
+    book.refund(refundableMinor(book.order));
+    expect(book.order.refundedAmountMinor).toBe(6000n);
+    expect(book.feeReturnedMinor).toBe(174n);
+  });
+
+  test('property: after any refunds and reversals the fee returned is the pro-rata share of what stays refunded, exactly the fee once fully refunded', () => {
+    const step = fc.oneof(fc.record({ refund: fc.bigInt({ min: 1n, max: 7000n }) }), fc.record({ reverse: fc.nat() }));
+    fc.assert(
+      fc.property(
+        fc.array(step, { maxLength: 25 }),
+        fc.constantFrom('platform_keeps_fee' as const, 'platform_returns_fee_pro_rata' as const),
+        fc.bigInt({ min: 1n, max: 20_000n }),
+        fc.nat({ max: 10_000 }),
+        fc.boolean(),
+        (steps, policy, amountMinor, feeBps, released) => {
+          const feeMinor = (amountMinor * BigInt(feeBps)) / 10_000n;
+          const book = refundBook(policy, order({ amountMinor, feeMinor, netAmountMinor: amountMinor - feeMinor, pendingHeldMinor: released ? 0n : amountMinor - feeMinor, releasedAt: released ? new Date() : null }));
+          for (const next of [...steps, { refund: amountMinor }]) {
+            if ('reverse' in next) {
+              if (book.succeeded.length > 0) book.reverse(next.reverse % book.succeeded.length);
+            } else {
+              const decision = decideRefund('SUCCEEDED', book.order, next.refund < refundableMinor(book.order) ? next.refund : null);
+              if (decision.kind === 'refund') book.refund(decision.amountMinor);
+            }
+            expect(book.feeReturnedMinor).toBe(policy === 'platform_keeps_fee' ? 0n : expectedFeeReturnedMinor(book.order));
+            expect(book.order.pendingHeldMinor >= 0n).toBe(true);
+          }
+          // The last step refunds whatever is left: the order is fully refunded.
+          expect(book.order.refundedAmountMinor).toBe(amountMinor);
+          expect(book.feeReturnedMinor).toBe(policy === 'platform_keeps_fee' ? 0n : feeMinor);
+        },
+      ),
     );
   });
 

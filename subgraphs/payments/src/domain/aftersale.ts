@@ -1,7 +1,7 @@
 // After-sale money rules (pure): what is refundable, what a delivery or a refund does to an
 // order, how a dispute splits over the orders. The seller-side splits use the shared policies
 // (planRefund, planSellerDebit) so ledger and wallet apply the numbers the events carry.
-import { allocateByRatios, planSellerDebit, type DisputeFeeBearer, type SellerSplit } from '@clearhouse/shared';
+import { allocateByRatios, planSellerDebit, refundReversalFeeMinor, type DisputeFeeBearer, type RefundFeePolicy, type SellerSplit } from '@clearhouse/shared';
 import type { PaymentOrderStatus, PaymentStatus } from './payment-status.js';
 
 export interface AftersaleOrder {
@@ -126,11 +126,20 @@ export interface RefundSplit {
 }
 
 /**
- * The undoing of a succeeded refund that failed at the PSP: the platform takes back the fee it
- * returned, the seller gets back what the refund took (planSellerReturn). Parts add up to the refund.
+ * The undoing of a succeeded refund that failed at the PSP, on the order as it is before the
+ * reversal (its refundedAmountMinor, the sum of its SUCCEEDED refunds, includes this one): the
+ * platform takes back the fee that leaves it returning the share of what stays refunded
+ * (refundReversalFeeMinor: with rounding down this can differ from the refund's own fee by a unit),
+ * the seller gets back the rest of the refund: what the refund took, with that difference on the
+ * pending side (available once pending is not enough), then planSellerReturn. Parts add up to the refund.
  */
-export function planRefundReversal(refund: RefundSplit, orderReleased: boolean): RefundSplit {
-  return { feeRefundMinor: refund.feeRefundMinor, ...planSellerReturn(refund, orderReleased) };
+export function planRefundReversal(policy: RefundFeePolicy, order: AftersaleOrder, refund: RefundSplit): RefundSplit {
+  const amountMinor = refund.feeRefundMinor + refund.pendingMinor + refund.availableMinor;
+  const feeRefundMinor = refundReversalFeeMinor(policy, order, order.refundedAmountMinor, { amountMinor, feeRefundMinor: refund.feeRefundMinor });
+  const sellerBackMinor = amountMinor - feeRefundMinor;
+  const pendingBackMinor = refund.pendingMinor + refund.feeRefundMinor - feeRefundMinor;
+  const taken = pendingBackMinor > 0n ? { pendingMinor: pendingBackMinor, availableMinor: sellerBackMinor - pendingBackMinor } : { pendingMinor: 0n, availableMinor: sellerBackMinor };
+  return { feeRefundMinor, ...planSellerReturn(taken, order.releasedAt !== null) };
 }
 
 /**
