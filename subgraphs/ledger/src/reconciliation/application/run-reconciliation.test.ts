@@ -9,11 +9,12 @@ import { systemCaller } from '@clearhouse/shared';
 import { postTransaction } from '../../application/post-transaction.js';
 import type { RefundSucceededV1 } from '@clearhouse/shared';
 import { postPaymentSucceeded, postRefundReversed, postRefundSucceeded } from '../../domain/index.js';
+import { ReversalTargetMissingError } from '../../persistence/journal-writer.js';
 import type { PaymentReplayer, RefundResyncOutcome, ReplayOutcome } from '../clients/payments-replay.js';
 import { utcDayOf } from '../domain/day.js';
 import { pspDayLoader } from '../ingestion/sources.js';
 import { createReconciliationStripe } from '../ingestion/stripe-balance-transactions.js';
-import { countLines, discrepanciesOfDay, findRun } from '../persistence/reconciliation-store.js';
+import { claimRun, countLines, discrepanciesOfDay, findRun } from '../persistence/reconciliation-store.js';
 import { resolveDiscrepancy } from './resolve-discrepancy.js';
 import { IngestionError, runReconciliation } from './run-reconciliation.js';
 import { OPS, setSimulatorFaults, startReconciliationWorld, type ReconciliationWorld } from './world.test-support.js';
@@ -55,7 +56,10 @@ async function startWorld(): Promise<World> {
         const { feePolicy: _feePolicy, refundedAt: _refundedAt, ...split } = succeeded;
         const reversal = postRefundReversed({ ...split, failureReason: atPsp.failure_reason ?? 'unknown', reversedAt: new Date() });
         if (reversal.kind !== 'post') throw new Error(`cannot build the refund reversal: ${reversal.kind}`);
-        await postTransaction(db, reversal.transaction);
+        // refund.reversed@1 is emitted; the ledger's consumer retries it until its refund_succeeded is posted.
+        await postTransaction(db, reversal.transaction).catch((error: unknown) => {
+          if (!(error instanceof ReversalTargetMissingError)) throw error;
+        });
         return { kind: 'resynced', refundId: succeeded.refundId, status: 'FAILED', changed: true, reversed: true };
       },
     }),
@@ -106,10 +110,11 @@ async function payAndPost(world: World, amountMinor: number, options: { feeMinor
 
 /**
  * A payment with Stripe's test card 4000 0000 0000 5126 (pm_card_refundFail), posted, and a
- * refund of it that succeeds at once (posted refund_succeeded, as payments announces it) and
- * fails at the PSP after the simulator's refundDelayMs (a refund_failure balance transaction).
+ * refund of it that succeeds at once (posted refund_succeeded, as payments announces it, unless
+ * `refundPosted` is false: refund.succeeded never reached the ledger) and fails at the PSP after
+ * the simulator's refundDelayMs (a refund_failure balance transaction).
  */
-async function refundThatFails(world: World, paymentMinor: number, refundMinor: number): Promise<RefundSucceededV1> {
+async function refundThatFails(world: World, paymentMinor: number, refundMinor: number, { refundPosted = true } = {}): Promise<RefundSucceededV1> {
   const paid = await payAndPost(world, paymentMinor, { paymentMethod: 'pm_card_refundFail' });
   const refundId = `rf_rec_${counter}_${randomBytes(3).toString('hex')}`;
   const atPsp = await world.stripe.refunds.create({ payment_intent: paid.paymentIntentId, amount: refundMinor, metadata: { refundId } });
@@ -130,7 +135,7 @@ async function refundThatFails(world: World, paymentMinor: number, refundMinor: 
   };
   const posting = postRefundSucceeded(succeeded);
   if (posting.kind !== 'post') throw new Error(`cannot build the refund posting: ${posting.kind}`);
-  await postTransaction(world.db, posting.transaction);
+  if (refundPosted) await postTransaction(world.db, posting.transaction);
   world.refunds.set(atPsp.id, succeeded);
   let status = atPsp.status;
   for (let attempt = 0; attempt < 100 && status !== 'failed'; attempt++) {
@@ -327,6 +332,49 @@ describe('a re-run of a completed day that fails', () => {
     expect(recovered.discrepancies.map((row) => row.id)).toEqual(completed.discrepancies.map((row) => row.id));
   });
 
+  it('stays COMPLETED when a re-run crashed mid-run and the attempt that took it over fails', async () => {
+    const day = '2020-01-02';
+    const at = `${day}T10:00:00Z`;
+    const path = join(tmpdir(), `settlement-${randomBytes(4).toString('hex')}.csv`);
+    const header = 'balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id,payment_intent_id,description';
+    await writeFile(path, [header, `txn_takeover_1,${at},${at},usd,-12.34,0.00,-12.34,other_adjustment,,,mystery`, ''].join('\n'));
+    const file = pspDayLoader({ kind: 'csv-file', path });
+    const completed = await runReconciliation(world.deps, day, file);
+    expect(completed.run).toMatchObject({ status: 'COMPLETED', lineCount: 1, matchedCount: 0, attempts: 1, error: null });
+    expect(completed.discrepancies).toEqual([expect.objectContaining({ kind: 'MISSING_IN_LEDGER', pspReference: 'txn_takeover_1' })]);
+
+    // Two re-runs whose processes died mid-run (claimed, never finished), the second having taken
+    // over the first once it was stale: the completed report stays readable meanwhile.
+    for (const attempts of [2, 3]) {
+      const crashed = await claimRun(world.db, day, 'csv', world.deps.runStaleAfterMs);
+      expect(crashed).toMatchObject({ id: completed.run.id, status: 'RUNNING', attempts });
+      expect(await findRun(world.db, crashed.id)).toMatchObject({ status: 'RUNNING', lineCount: 1, report: completed.run.report });
+      await world.prisma.$executeRawUnsafe(
+        `UPDATE reconciliation_runs SET started_at = started_at - make_interval(secs => $2::double precision / 1000) WHERE id = $1::uuid`,
+        crashed.id,
+        world.deps.runStaleAfterMs + 1_000,
+      );
+    }
+    // The attempt that takes the stale one over cannot read the file.
+    const missing = pspDayLoader({ kind: 'csv-file', path: `${path}.missing` });
+    await expect(runReconciliation(world.deps, day, missing)).rejects.toBeInstanceOf(IngestionError);
+
+    expect(await findRun(world.db, completed.run.id)).toMatchObject({
+      status: 'COMPLETED',
+      lineCount: 1,
+      matchedCount: 0,
+      report: completed.run.report,
+      finishedAt: completed.run.finishedAt,
+      attempts: 4,
+      error: expect.stringMatching(/^attempt 4 failed: /),
+    });
+    expect(await discrepanciesOfDay(world.db, day)).toEqual(completed.discrepancies);
+
+    const recovered = await runReconciliation(world.deps, day, file);
+    expect(recovered.run).toMatchObject({ id: completed.run.id, status: 'COMPLETED', lineCount: 1, attempts: 5, error: null });
+    expect(recovered.run.finishedAt!.getTime()).toBeGreaterThan(completed.run.finishedAt!.getTime());
+  });
+
   it('a failed first run of a day is still FAILED', async () => {
     const day = '2020-01-01';
     const unreachable = createReconciliationStripe({ apiKey: 'sk_test_reconciliation', apiBase: 'http://127.0.0.1:9', timeoutMs: 1_000 });
@@ -379,5 +427,40 @@ describe('a refund that failed at the PSP after it succeeded (card 4000 0000 000
     expect(again.run).toMatchObject({ status: 'COMPLETED', lineCount: 9, matchedCount: 8 });
     expect(again.discrepancies.map((row) => row.id)).toEqual(first.discrepancies.map((row) => row.id));
     expect(world.refundResyncs).toHaveLength(1);
+  });
+});
+
+describe('a refund and its refund_failure both missing in the ledger', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => world.stop());
+
+  it('reports each line, re-syncs the refund through payments, and a rerun adds nothing', async () => {
+    // refund.succeeded never reached the ledger, nor did refund.failed reach payments.
+    const lost = await refundThatFails(world, 5_000, 2_000, { refundPosted: false });
+    const today = utcDayOf(new Date());
+
+    const first = await runReconciliation(world.deps, today, api(world));
+    // The charge matches; its refund and refund_failure lines, sharing the PSP refund id, do not.
+    expect(first.run).toMatchObject({ status: 'COMPLETED', lineCount: 3, matchedCount: 1 });
+    const byRule = (rows: typeof first.discrepancies) => [...rows].sort((a, b) => (a.rule < b.rule ? -1 : 1));
+    const found = byRule(first.discrepancies).map((row) => ({ kind: row.kind, category: row.category, status: row.status, rule: row.rule, pspReference: row.pspReference }));
+    expect(found).toEqual([
+      { kind: 'MISSING_IN_LEDGER', category: 'MANUAL_REVIEW', status: 'OPEN', rule: 'refund.missing_in_ledger', pspReference: lost.pspRefundId },
+      { kind: 'MISSING_IN_LEDGER', category: 'AUTO_FIXED', status: 'RESOLVED', rule: 'refund_failure.missing_in_ledger.resynced', pspReference: lost.pspRefundId },
+    ]);
+    expect(new Set(first.discrepancies.map((row) => row.balanceTransactionId)).size).toBe(2);
+    expect(world.refundResyncs).toEqual([lost.pspRefundId]);
+    expect(first.fixes.filter((fix) => fix.type !== 'FEE_BOOKED')).toEqual([expect.objectContaining({ type: 'REFUND_RESYNCED', pspReference: lost.pspRefundId, amountMinor: '2000' })]);
+    expect(first.run.report).toMatchObject({ refundsResynced: 1, found: { 'kind.MISSING_IN_LEDGER': 2, 'category.MANUAL_REVIEW': 1, 'category.AUTO_FIXED': 1 } });
+
+    // The same day again, from both sources: the same two discrepancies, none added.
+    for (const loader of [api(world), csvUrl(world)]) {
+      const again = await runReconciliation(world.deps, today, loader);
+      expect(byRule(again.discrepancies).map((row) => [row.id, row.rule, row.status])).toEqual(byRule(first.discrepancies).map((row) => [row.id, row.rule, row.status]));
+    }
+    expect(world.refundResyncs.every((id) => id === lost.pspRefundId)).toBe(true);
   });
 });

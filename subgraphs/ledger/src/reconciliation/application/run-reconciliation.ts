@@ -1,9 +1,9 @@
 // The reconciliation of one UTC day: ingest the PSP's lines (all or nothing), load the ledger
 // side, match (domain/rules.ts), carry out the automatic fixes, record the discrepancies and the
-// run. Idempotent per day: a rerun updates the same run row (a failed rerun of a completed day
-// keeps the completed result and records the failure in `error`), books nothing twice (fee
-// references derive from the balance transaction id) and records each discrepancy once per
-// (day, kind, pspReference). The ledger changes only through explicit postings (psp_fee_booked).
+// run. Idempotent per day: a rerun updates the same run row (a failed rerun of a day that ever
+// completed keeps the completed result and records the failure in `error`), books nothing twice
+// (fee references derive from the balance transaction id) and records each discrepancy once per
+// (day, kind, subject, pspReference). The ledger changes only through explicit postings (psp_fee_booked).
 import type { Logger, SqlClient } from '@clearhouse/shared';
 import { DomainError } from '@clearhouse/shared';
 import { postPspFeeBooked } from '../../domain/index.js';
@@ -217,10 +217,11 @@ export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, l
     deps.logger.info({ day, runId: run.id, lines: lines.length, matched: match.matchedCount, found: recorded.length, fixes: fixes.length }, 'reconciliation completed');
     return { run: finished, discrepancies, fixes };
   } catch (error) {
-    await failRun(deps.db, run, (error as Error).message).catch((finishError: unknown) =>
-      deps.logger.error({ err: finishError, runId: run.id }, 'could not record the failed reconciliation run'),
-    );
-    deps.logger.error({ err: error, day, runId: run.id, keptCompletedResult: run.previousCompletedAt !== null }, 'reconciliation failed');
+    const failed = await failRun(deps.db, run.id, (error as Error).message).catch((finishError: unknown) => {
+      deps.logger.error({ err: finishError, runId: run.id }, 'could not record the failed reconciliation run');
+      return undefined;
+    });
+    deps.logger.error({ err: error, day, runId: run.id, keptCompletedResult: failed?.status === 'COMPLETED' }, 'reconciliation failed');
     throw error;
   }
 }

@@ -111,4 +111,26 @@ describe('matchDay', () => {
       expect.objectContaining({ kind: 'MISSING_AT_PSP', category: 'MANUAL_REVIEW', rule: 'refund_reversed.missing_at_psp', pspReference: 're_11', ledgerReference: 'refund_reversed:rf_11', expectedMinor: 2_500n }),
     ]);
   });
+
+  it('keeps a finding per line when a refund and its refund_failure (or a payout and its payout_reversal) share the PSP id', () => {
+    const refund = matchDay([refundLine(12, 'refund', -2_500n), refundLine(12, 'refund_failure', 2_500n)], [], OPTIONS);
+    expect(refund.findings).toEqual([
+      expect.objectContaining({ kind: 'MISSING_IN_LEDGER', rule: 'refund.missing_in_ledger', subject: 'refund', pspReference: 're_12', balanceTransactionId: 'txn_refund_12' }),
+      expect.objectContaining({ kind: 'MISSING_IN_LEDGER', rule: 'refund_failure.missing_in_ledger', subject: 'refund_failure', pspReference: 're_12', balanceTransactionId: 'txn_refund_failure_12', autoFix: { type: 'RESYNC_REFUND', pspRefundId: 're_12' } }),
+    ]);
+    const payoutLine = (category: 'payout' | 'payout_reversal', grossMinor: bigint): PspLine => ({ ...refundLine(13, 'refund', grossMinor), balanceTransactionId: `txn_${category}_13`, type: category, reportingCategory: category, sourceId: 'po_13', paymentIntentId: null });
+    const payout = matchDay([payoutLine('payout', -4_000n), payoutLine('payout_reversal', 4_000n)], [], OPTIONS);
+    expect(payout.findings.map((item) => [item.kind, item.subject, item.rule, item.pspReference])).toEqual([
+      ['MISSING_IN_LEDGER', 'payout', 'payout.missing_in_ledger', 'po_13'],
+      ['MISSING_IN_LEDGER', 'payout_reversal', 'payout_reversal.missing_in_ledger', 'po_13'],
+    ]);
+    // The ledger's side: a refund_succeeded and its refund_reversed the PSP has no line for.
+    const atPsp = matchDay([], [refundPosting(14, 'refund_succeeded', 2_500n), refundPosting(14, 'refund_reversed', 2_500n)], OPTIONS);
+    expect(atPsp.findings.map((item) => [item.kind, item.subject, item.ledgerReference])).toEqual([
+      ['MISSING_AT_PSP', 'refund_succeeded', 'refund_succeeded:rf_14'],
+      ['MISSING_AT_PSP', 'refund_reversed', 'refund_reversed:rf_14'],
+    ]);
+    // The same line twice (a source that repeats it) is still one finding.
+    expect(matchDay([refundLine(15, 'refund', -2_500n), refundLine(15, 'refund', -2_500n)], [], OPTIONS).findings).toHaveLength(1);
+  });
 });

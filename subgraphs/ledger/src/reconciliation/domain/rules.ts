@@ -35,8 +35,13 @@
 // Ledger → PSP: payment_succeeded, refund_succeeded and refund_reversed postings effective on the
 // day whose PSP object has no line that day: MISSING_AT_PSP (MANUAL_REVIEW). Postings within the
 // boundary grace after midnight are skipped (their PSP line may be on the day before).
+// A finding is keyed by (kind, subject, PSP id), its subject being the line's kind (or the
+// posting's kind for MISSING_AT_PSP): a refund line and its refund_failure line name the same PSP
+// refund (a payout and its payout_reversal, a dispute and its dispute_reversal likewise), and
+// each keeps its own finding, so the refund_failure's re-sync is asked for even when the refund
+// line is missing too.
 import { percentageOfMinor } from '@clearhouse/shared';
-import type { FeeBooking, Finding, LedgerTxView, MatchResult, PspLine, PspLineKind } from './types.js';
+import type { FeeBooking, Finding, FindingSubject, LedgerTxView, MatchResult, PspLine, PspLineKind } from './types.js';
 
 export interface PspFeeSchedule {
   readonly percentBps: bigint;
@@ -153,11 +158,13 @@ interface LineOutcome {
   feeBooking?: FeeBooking;
 }
 
-function finding(line: PspLine | null, fields: Omit<Finding, 'balanceTransactionId' | 'ledgerReference' | 'currency' | 'expectedMinor' | 'actualMinor'> & Partial<Finding>): Finding {
+/** A finding about a PSP line: its subject is the line's kind. */
+function finding(line: PspLine, fields: Omit<Finding, 'subject' | 'balanceTransactionId' | 'ledgerReference' | 'currency' | 'expectedMinor' | 'actualMinor'> & Partial<Finding>): Finding {
   return {
-    balanceTransactionId: line?.balanceTransactionId ?? null,
+    subject: lineKindOf(line),
+    balanceTransactionId: line.balanceTransactionId,
     ledgerReference: null,
-    currency: line?.currency ?? null,
+    currency: line.currency,
     expectedMinor: null,
     actualMinor: null,
     ...fields,
@@ -403,28 +410,32 @@ function missingAtPsp(lines: readonly PspLine[], index: LedgerIndex, options: Ma
     if (at < reportFrom || at >= options.dayEnd.getTime()) continue;
     let pspReference: string | undefined;
     let amountMinor: bigint;
+    let subject: FindingSubject;
     if (tx.kind === 'payment_succeeded') {
+      subject = tx.kind;
       const ids = [metaString(tx, 'pspPaymentIntentId'), metaString(tx, 'pspChargeId')].filter((id): id is string => id !== undefined);
       if (ids.some((id) => pspIds.has(id))) continue;
       pspReference = ids[0];
       amountMinor = tx.pspReceivableDebitMinor;
     } else if (tx.kind === 'refund_succeeded' || tx.kind === 'refund_reversed') {
+      subject = tx.kind;
       pspReference = metaString(tx, 'pspRefundId');
       if (pspReference !== undefined && pspIds.has(pspReference)) continue;
       amountMinor = tx.kind === 'refund_succeeded' ? tx.pspReceivableCreditMinor : tx.pspReceivableDebitMinor;
     } else continue;
-    findings.push(
-      finding(null, {
-        kind: 'MISSING_AT_PSP',
-        category: 'MANUAL_REVIEW',
-        rule: `${tx.kind}.missing_at_psp`,
-        pspReference: pspReference ?? tx.reference,
-        ledgerReference: tx.reference,
-        currency: tx.currency,
-        expectedMinor: amountMinor,
-        note: `the ledger posted ${tx.reference} (${amountMinor} ${tx.currency}) on the day; the PSP has no balance transaction for ${pspReference ?? 'it'} that day`,
-      }),
-    );
+    findings.push({
+      kind: 'MISSING_AT_PSP',
+      category: 'MANUAL_REVIEW',
+      rule: `${tx.kind}.missing_at_psp`,
+      subject,
+      pspReference: pspReference ?? tx.reference,
+      balanceTransactionId: null,
+      ledgerReference: tx.reference,
+      currency: tx.currency,
+      expectedMinor: amountMinor,
+      actualMinor: null,
+      note: `the ledger posted ${tx.reference} (${amountMinor} ${tx.currency}) on the day; the PSP has no balance transaction for ${pspReference ?? 'it'} that day`,
+    });
   }
   return findings;
 }
@@ -436,8 +447,9 @@ export function matchDay(lines: readonly PspLine[], ledger: readonly LedgerTxVie
   const feeBookings: FeeBooking[] = [];
   const seen = new Set<string>();
   let matchedCount = 0;
+  // One finding per discrepancy key (persistence: upsertDiscrepancy).
   const add = (item: Finding): void => {
-    const key = `${item.kind}|${item.pspReference}`;
+    const key = `${item.kind}|${item.subject}|${item.pspReference}`;
     if (seen.has(key)) return;
     seen.add(key);
     findings.push(item);

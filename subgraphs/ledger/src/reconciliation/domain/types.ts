@@ -54,9 +54,17 @@ export type DiscrepancyStatus = (typeof DISCREPANCY_STATUSES)[number];
 /** An automatic fix a rule asks the application layer to carry out. */
 export type AutoFix = { readonly type: 'REPLAY_PAYMENT'; readonly paymentIntentId: string } | { readonly type: 'RESYNC_REFUND'; readonly pspRefundId: string };
 
-/** One disagreement found by matching; keyed by (day, kind, pspReference). */
+/**
+ * What a finding is about: the PSP line's kind, or for MISSING_AT_PSP the ledger posting's kind.
+ * Lines of different kinds may name the same PSP object (a refund and its refund_failure, a
+ * payout and its payout_reversal, a dispute and its dispute_reversal).
+ */
+export type FindingSubject = PspLineKind | 'payment_succeeded' | 'refund_succeeded' | 'refund_reversed';
+
+/** One disagreement found by matching; keyed by (day, kind, subject, pspReference). */
 export interface Finding {
   readonly kind: DiscrepancyKind;
+  readonly subject: FindingSubject;
   readonly category: DiscrepancyCategory;
   /** Names the rule in domain/rules.md terms, e.g. "charge.missing_in_ledger". */
   readonly rule: string;

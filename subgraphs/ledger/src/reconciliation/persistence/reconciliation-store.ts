@@ -25,12 +25,15 @@ export interface RunRow {
   error: string | null;
   startedAt: Date;
   finishedAt: Date | null;
+  /** When an attempt last completed (kept across later attempts); null until one does. */
+  completedAt: Date | null;
 }
 
 export interface DiscrepancyRow {
   id: string;
   date: string;
   kind: DiscrepancyKind;
+  subject: string;
   category: DiscrepancyCategory;
   status: DiscrepancyStatus;
   pspReference: string;
@@ -59,29 +62,21 @@ function chunks<T>(items: readonly T[], size = BATCH_SIZE): T[][] {
 }
 
 const RUN_COLUMNS = `id::text AS id, date, source, status, line_count AS "lineCount", matched_count AS "matchedCount", attempts,
-  report, error, started_at AS "startedAt", finished_at AS "finishedAt"`;
-
-export interface ClaimedRun extends RunRow {
-  /** When the previous attempt COMPLETED, its finish: that result must survive a failed attempt. */
-  readonly previousCompletedAt: Date | null;
-}
+  report, error, started_at AS "startedAt", finished_at AS "finishedAt", completed_at AS "completedAt"`;
 
 /**
  * Claims the (day, source) run: creates it, or takes it over for another attempt unless an
  * attempt started less than staleAfterMs ago is still RUNNING (RunInProgressError). The last
- * completed result (counts, report) stays in the row until an attempt completes.
+ * completed result (counts, report, completed_at) stays in the row until an attempt completes.
  */
-export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, staleAfterMs: number): Promise<ClaimedRun> {
-  const rows = await db.$queryRawUnsafe<ClaimedRun[]>(
-    // previous: the row as of this statement's snapshot (the upsert below takes the row lock and
-    // re-checks RUNNING itself; FOR UPDATE here would skip the row this statement updates).
-    `WITH previous AS (SELECT status, finished_at FROM reconciliation_runs WHERE date = $2 AND source = $3)
-     INSERT INTO reconciliation_runs (id, date, source, status, attempts, started_at)
+export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, staleAfterMs: number): Promise<RunRow> {
+  const rows = await db.$queryRawUnsafe<RunRow[]>(
+    `INSERT INTO reconciliation_runs (id, date, source, status, attempts, started_at)
      VALUES ($1::uuid, $2, $3, 'RUNNING', 1, now())
      ON CONFLICT (date, source) DO UPDATE
        SET status = 'RUNNING', attempts = reconciliation_runs.attempts + 1, started_at = now(), finished_at = NULL, error = NULL
        WHERE reconciliation_runs.status <> 'RUNNING' OR reconciliation_runs.started_at < now() - make_interval(secs => $4::double precision / 1000)
-     RETURNING ${RUN_COLUMNS}, (SELECT finished_at FROM previous WHERE status = 'COMPLETED') AS "previousCompletedAt"`,
+     RETURNING ${RUN_COLUMNS}`,
     randomUUID(),
     day,
     source,
@@ -94,7 +89,7 @@ export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, st
 
 export async function completeRun(db: SqlClient, runId: string, outcome: { lineCount: number; matchedCount: number; report: Record<string, unknown> }): Promise<RunRow> {
   const rows = await db.$queryRawUnsafe<RunRow[]>(
-    `UPDATE reconciliation_runs SET status = 'COMPLETED', line_count = $2, matched_count = $3, report = $4::jsonb, error = NULL, finished_at = now()
+    `UPDATE reconciliation_runs SET status = 'COMPLETED', line_count = $2, matched_count = $3, report = $4::jsonb, error = NULL, finished_at = now(), completed_at = now()
      WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
     runId,
     outcome.lineCount,
@@ -106,21 +101,22 @@ export async function completeRun(db: SqlClient, runId: string, outcome: { lineC
 }
 
 /**
- * Records a failed attempt. A run that had COMPLETED before keeps that result: status COMPLETED,
- * its counts, report and finish time, with the failed attempt in `error`. Otherwise FAILED.
+ * Records a failed attempt. A run that has ever COMPLETED (completed_at, whatever status the
+ * attempt found when it claimed the run: it may have taken over one that died while RUNNING)
+ * keeps that result: status COMPLETED, its counts, report and finish time, with the failed
+ * attempt in `error`. Otherwise FAILED.
  */
-export async function failRun(db: SqlClient, run: ClaimedRun, error: string): Promise<RunRow> {
-  const completedAt = run.previousCompletedAt === null ? null : new Date(run.previousCompletedAt);
-  const kept = completedAt !== null;
+export async function failRun(db: SqlClient, runId: string, error: string): Promise<RunRow> {
   const rows = await db.$queryRawUnsafe<RunRow[]>(
-    `UPDATE reconciliation_runs SET status = $2, error = $3, finished_at = coalesce($4::timestamptz, now())
-     WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
-    run.id,
-    kept ? 'COMPLETED' : 'FAILED',
-    (kept ? `attempt ${run.attempts} failed: ${error}` : error).slice(0, 2_000),
-    completedAt?.toISOString() ?? null,
+    `UPDATE reconciliation_runs
+        SET status = CASE WHEN completed_at IS NULL THEN 'FAILED' ELSE 'COMPLETED' END,
+            error = left(CASE WHEN completed_at IS NULL THEN $2::text ELSE 'attempt ' || attempts || ' failed: ' || $2::text END, 2000),
+            finished_at = coalesce(completed_at, now())
+      WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
+    runId,
+    error,
   );
-  invariant(rows[0] !== undefined, `reconciliation run ${run.id} vanished`);
+  invariant(rows[0] !== undefined, `reconciliation run ${runId} vanished`);
   return rows[0];
 }
 
@@ -319,7 +315,7 @@ export async function loadTransactionByReference(db: SqlClient, reference: strin
   };
 }
 
-const DISCREPANCY_COLUMNS = `id::text AS id, date, kind, category, status, psp_reference AS "pspReference", balance_transaction_id AS "balanceTransactionId",
+const DISCREPANCY_COLUMNS = `id::text AS id, date, kind, subject, category, status, psp_reference AS "pspReference", balance_transaction_id AS "balanceTransactionId",
   ledger_reference AS "ledgerReference", currency, expected_minor::text AS "expectedMinor", actual_minor::text AS "actualMinor", rule, note, detail,
   first_run_id::text AS "firstRunId", last_run_id::text AS "lastRunId", created_at AS "createdAt", updated_at AS "updatedAt",
   resolved_at AS "resolvedAt", resolved_by AS "resolvedBy", resolution_note AS "resolutionNote", correction_reference AS "correctionReference"`;
@@ -343,17 +339,17 @@ export interface RecordedFinding extends Finding {
 }
 
 /**
- * Records a finding once per (day, kind, pspReference). Seen again: only last_run_id moves,
+ * Records a finding once per (day, kind, subject, pspReference). Seen again: only last_run_id moves,
  * except that an OPEN discrepancy takes the newer classification (e.g. a replay that now worked).
  * Resolved ones stay as they are.
  */
 export async function upsertDiscrepancy(db: SqlClient, day: UtcDay, runId: string, finding: RecordedFinding): Promise<DiscrepancyRow> {
   const rows = await db.$queryRawUnsafe<RawDiscrepancyRow[]>(
     `INSERT INTO discrepancies (id, date, kind, category, status, psp_reference, balance_transaction_id, ledger_reference, currency,
-                                expected_minor, actual_minor, rule, note, detail, first_run_id, last_run_id, resolved_at, resolved_by)
+                                expected_minor, actual_minor, rule, note, detail, first_run_id, last_run_id, resolved_at, resolved_by, subject)
      VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::int8, $11::int8, $12::text, $13::text, $14::jsonb, $15::uuid, $15::uuid,
-             CASE WHEN $5::text = 'RESOLVED' THEN now() END, CASE WHEN $5::text = 'RESOLVED' THEN 'reconciliation' END)
-     ON CONFLICT (date, kind, psp_reference) DO UPDATE SET
+             CASE WHEN $5::text = 'RESOLVED' THEN now() END, CASE WHEN $5::text = 'RESOLVED' THEN 'reconciliation' END, $16::text)
+     ON CONFLICT (date, kind, subject, psp_reference) DO UPDATE SET
        last_run_id = EXCLUDED.last_run_id,
        updated_at = now(),
        category = CASE WHEN discrepancies.status = 'OPEN' THEN EXCLUDED.category ELSE discrepancies.category END,
@@ -379,6 +375,7 @@ export async function upsertDiscrepancy(db: SqlClient, day: UtcDay, runId: strin
     finding.note,
     JSON.stringify(finding.detail),
     runId,
+    finding.subject,
   );
   invariant(rows[0] !== undefined, 'discrepancy upsert returned nothing');
   return fromRaw(rows[0]);
