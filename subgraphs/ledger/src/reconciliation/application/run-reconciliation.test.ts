@@ -12,9 +12,9 @@ import { postPaymentSucceeded, postRefundReversed, postRefundSucceeded } from '.
 import { ReversalTargetMissingError } from '../../persistence/journal-writer.js';
 import type { PaymentReplayer, RefundResyncOutcome, ReplayOutcome } from '../clients/payments-replay.js';
 import { utcDayOf } from '../domain/day.js';
-import { pspDayLoader } from '../ingestion/sources.js';
+import { pspDayLoader, type PspDayLoader } from '../ingestion/sources.js';
 import { createReconciliationStripe } from '../ingestion/stripe-balance-transactions.js';
-import { claimRun, countLines, discrepanciesOfDay, findRun } from '../persistence/reconciliation-store.js';
+import { claimRun, countLines, discrepanciesOfDay, findRun, RunSupersededError } from '../persistence/reconciliation-store.js';
 import { resolveDiscrepancy } from './resolve-discrepancy.js';
 import { IngestionError, runReconciliation } from './run-reconciliation.js';
 import { OPS, setSimulatorFaults, startReconciliationWorld, type ReconciliationWorld } from './world.test-support.js';
@@ -155,6 +155,15 @@ async function postReversal(world: World, refund: RefundSucceededV1, amountMinor
 
 const api = (world: World) => pspDayLoader({ kind: 'api', stripe: world.stripe });
 const csvUrl = (world: World) => pspDayLoader({ kind: 'csv-url', url: `${world.simulatorUrl}/__admin/settlements/{date}.csv` });
+
+/** Moves the run's start back past runStaleAfterMs: a later claim may take it over. */
+async function ageRunPastStale(world: World, runId: string): Promise<void> {
+  await world.prisma.$executeRawUnsafe(
+    `UPDATE reconciliation_runs SET started_at = started_at - make_interval(secs => $2::double precision / 1000) WHERE id = $1::uuid`,
+    runId,
+    world.deps.runStaleAfterMs + 1_000,
+  );
+}
 
 async function feeBookings(world: World): Promise<number> {
   const rows = await world.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM journal_transactions WHERE kind = 'psp_fee_booked'`);
@@ -349,11 +358,7 @@ describe('a re-run of a completed day that fails', () => {
       const crashed = await claimRun(world.db, day, 'csv', world.deps.runStaleAfterMs);
       expect(crashed).toMatchObject({ id: completed.run.id, status: 'RUNNING', attempts });
       expect(await findRun(world.db, crashed.id)).toMatchObject({ status: 'RUNNING', lineCount: 1, report: completed.run.report });
-      await world.prisma.$executeRawUnsafe(
-        `UPDATE reconciliation_runs SET started_at = started_at - make_interval(secs => $2::double precision / 1000) WHERE id = $1::uuid`,
-        crashed.id,
-        world.deps.runStaleAfterMs + 1_000,
-      );
+      await ageRunPastStale(world, crashed.id);
     }
     // The attempt that takes the stale one over cannot read the file.
     const missing = pspDayLoader({ kind: 'csv-file', path: `${path}.missing` });
@@ -381,6 +386,69 @@ describe('a re-run of a completed day that fails', () => {
     await expect(runReconciliation(world.deps, day, pspDayLoader({ kind: 'api', stripe: unreachable }))).rejects.toBeInstanceOf(IngestionError);
     const runs = await world.prisma.reconciliationRun.findMany({ where: { date: day } });
     expect(runs).toEqual([expect.objectContaining({ status: 'FAILED', lineCount: 0, attempts: 1, error: expect.stringMatching(/balance transactions API/) })]);
+  });
+});
+
+describe('an attempt taken over because it was slow, not dead', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => world.stop());
+
+  /** A settlement file of the day with one unknown adjustment per balance transaction id. */
+  async function settlementFile(day: string, ids: readonly string[]): Promise<PspDayLoader> {
+    const at = `${day}T10:00:00Z`;
+    const path = join(tmpdir(), `settlement-${randomBytes(4).toString('hex')}.csv`);
+    const header = 'balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id,payment_intent_id,description';
+    await writeFile(path, [header, ...ids.map((id) => `${id},${at},${at},usd,-1.00,0.00,-1.00,other_adjustment,,,mystery`), ''].join('\n'));
+    return pspDayLoader({ kind: 'csv-file', path });
+  }
+
+  /** `inner`, held at its load (the run already claimed) until released; then it loads or fails. */
+  function heldUntilReleased(inner: PspDayLoader) {
+    let loading!: () => void;
+    const started = new Promise<void>((resolve) => (loading = resolve));
+    let release!: (ending: 'load' | 'fail') => void;
+    const released = new Promise<'load' | 'fail'>((resolve) => (release = resolve));
+    const loader: PspDayLoader = {
+      source: inner.source,
+      description: `${inner.description} (slow)`,
+      async load(day, onProgress) {
+        loading();
+        if ((await released) === 'fail') throw new Error('the settlement file stopped answering');
+        return inner.load(day, onProgress);
+      },
+    };
+    return { loader, started, release };
+  }
+
+  it.each([
+    ['completes', '2020-02-01', 'load'],
+    ['fails', '2020-02-02', 'fail'],
+  ] as const)('the slow attempt that %s after the newer one completed changes nothing in the run', async (_ending, day, ending) => {
+    const slow = heldUntilReleased(await settlementFile(day, [`txn_${day}_1`]));
+    const first = runReconciliation(world.deps, day, slow.loader).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+    await slow.started;
+    const running = (await world.prisma.reconciliationRun.findMany({ where: { date: day } }))[0]!;
+    expect(running).toMatchObject({ status: 'RUNNING', attempts: 1 });
+    await ageRunPastStale(world, running.id);
+
+    const second = await runReconciliation(world.deps, day, await settlementFile(day, [`txn_${day}_1`, `txn_${day}_2`]));
+    expect(second.run).toMatchObject({ id: running.id, status: 'COMPLETED', lineCount: 2, attempts: 2, error: null });
+
+    slow.release(ending);
+    const late = await first;
+    expect(await findRun(world.db, running.id)).toEqual(second.run);
+    if (ending === 'load') {
+      expect(late).toBeInstanceOf(RunSupersededError);
+      expect(late).toMatchObject({ message: expect.stringMatching(/attempt 1 was superseded by attempt 2 \(COMPLETED\)/) });
+    } else {
+      expect(late).toBeInstanceOf(IngestionError);
+    }
   });
 });
 

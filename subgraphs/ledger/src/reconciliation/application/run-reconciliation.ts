@@ -4,6 +4,8 @@
 // completed keeps the completed result and records the failure in `error`), books nothing twice
 // (fee references derive from the balance transaction id) and records each discrepancy once per
 // (day, kind, subject, pspReference). The ledger changes only through explicit postings (psp_fee_booked).
+// An attempt finishes only the attempt it claimed: one taken over as stale (it was slow, not dead)
+// records nothing when it finishes late and learns so (RunSupersededError, or its own failure).
 import type { Logger, SqlClient } from '@clearhouse/shared';
 import { DomainError } from '@clearhouse/shared';
 import { postPspFeeBooked } from '../../domain/index.js';
@@ -19,6 +21,7 @@ import {
   discrepanciesOfDay,
   failRun,
   loadLedgerForDay,
+  RunSupersededError,
   storeLines,
   upsertDiscrepancy,
   type DiscrepancyRow,
@@ -213,12 +216,20 @@ export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, l
       found: summarize(recorded),
       fixes: fixes.map((fix) => ({ ...fix })),
     };
-    const finished = await completeRun(deps.db, run.id, { lineCount: lines.length, matchedCount: match.matchedCount, report });
+    const finished = await completeRun(deps.db, run, { lineCount: lines.length, matchedCount: match.matchedCount, report });
     deps.logger.info({ day, runId: run.id, lines: lines.length, matched: match.matchedCount, found: recorded.length, fixes: fixes.length }, 'reconciliation completed');
     return { run: finished, discrepancies, fixes };
   } catch (error) {
-    const failed = await failRun(deps.db, run.id, (error as Error).message).catch((finishError: unknown) => {
-      deps.logger.error({ err: finishError, runId: run.id }, 'could not record the failed reconciliation run');
+    if (error instanceof RunSupersededError) {
+      deps.logger.warn({ err: error, day, runId: run.id, attempt: run.attempts }, 'reconciliation attempt superseded; its result was not recorded');
+      throw error;
+    }
+    const failed = await failRun(deps.db, run, (error as Error).message).catch((finishError: unknown) => {
+      if (finishError instanceof RunSupersededError) {
+        deps.logger.warn({ err: finishError, day, runId: run.id, attempt: run.attempts }, 'reconciliation attempt superseded; its failure was not recorded');
+      } else {
+        deps.logger.error({ err: finishError, runId: run.id }, 'could not record the failed reconciliation run');
+      }
       return undefined;
     });
     deps.logger.error({ err: error, day, runId: run.id, keptCompletedResult: failed?.status === 'COMPLETED' }, 'reconciliation failed');

@@ -10,7 +10,27 @@ import type { DiscrepancyCategory, DiscrepancyKind, DiscrepancyStatus, Finding, 
 const BATCH_SIZE = 1_000;
 
 export class RunInProgressError extends Error {
-  override readonly name = 'RunInProgressError';
+  override readonly name: string = 'RunInProgressError';
+}
+
+/**
+ * The attempt finished after a newer one took the run over (it was slow, not dead): nothing of its
+ * finish was recorded; the run holds the newer attempt's state.
+ */
+export class RunSupersededError extends RunInProgressError {
+  override readonly name = 'RunSupersededError';
+}
+
+/** The attempt a claim made: its finish updates the run only while no newer attempt claimed it. */
+export type ClaimedAttempt = Pick<RunRow, 'id' | 'date' | 'source' | 'attempts'>;
+
+async function superseded(db: SqlClient, attempt: ClaimedAttempt): Promise<never> {
+  const current = await findRun(db, attempt.id);
+  invariant(current !== undefined, `reconciliation run ${attempt.id} vanished`);
+  invariant(current.attempts > attempt.attempts, `reconciliation run ${attempt.id} is at attempt ${current.attempts}, before attempt ${attempt.attempts} finished`);
+  throw new RunSupersededError(
+    `reconciliation of ${attempt.date} (${attempt.source}) attempt ${attempt.attempts} was superseded by attempt ${current.attempts} (${current.status}); its result was not recorded`,
+  );
 }
 
 export interface RunRow {
@@ -87,37 +107,39 @@ export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, st
   return row;
 }
 
-export async function completeRun(db: SqlClient, runId: string, outcome: { lineCount: number; matchedCount: number; report: Record<string, unknown> }): Promise<RunRow> {
+/** Records the attempt's result; RunSupersededError (nothing written) if a newer attempt took the run over. */
+export async function completeRun(db: SqlClient, attempt: ClaimedAttempt, outcome: { lineCount: number; matchedCount: number; report: Record<string, unknown> }): Promise<RunRow> {
   const rows = await db.$queryRawUnsafe<RunRow[]>(
     `UPDATE reconciliation_runs SET status = 'COMPLETED', line_count = $2, matched_count = $3, report = $4::jsonb, error = NULL, finished_at = now(), completed_at = now()
-     WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
-    runId,
+     WHERE id = $1::uuid AND attempts = $5 RETURNING ${RUN_COLUMNS}`,
+    attempt.id,
     outcome.lineCount,
     outcome.matchedCount,
     JSON.stringify(outcome.report),
+    attempt.attempts,
   );
-  invariant(rows[0] !== undefined, `reconciliation run ${runId} vanished`);
-  return rows[0];
+  return rows[0] ?? superseded(db, attempt);
 }
 
 /**
  * Records a failed attempt. A run that has ever COMPLETED (completed_at, whatever status the
  * attempt found when it claimed the run: it may have taken over one that died while RUNNING)
  * keeps that result: status COMPLETED, its counts, report and finish time, with the failed
- * attempt in `error`. Otherwise FAILED.
+ * attempt in `error`. Otherwise FAILED. RunSupersededError (nothing written) if a newer attempt
+ * took the run over.
  */
-export async function failRun(db: SqlClient, runId: string, error: string): Promise<RunRow> {
+export async function failRun(db: SqlClient, attempt: ClaimedAttempt, error: string): Promise<RunRow> {
   const rows = await db.$queryRawUnsafe<RunRow[]>(
     `UPDATE reconciliation_runs
         SET status = CASE WHEN completed_at IS NULL THEN 'FAILED' ELSE 'COMPLETED' END,
             error = left(CASE WHEN completed_at IS NULL THEN $2::text ELSE 'attempt ' || attempts || ' failed: ' || $2::text END, 2000),
             finished_at = coalesce(completed_at, now())
-      WHERE id = $1::uuid RETURNING ${RUN_COLUMNS}`,
-    runId,
+      WHERE id = $1::uuid AND attempts = $3 RETURNING ${RUN_COLUMNS}`,
+    attempt.id,
     error,
+    attempt.attempts,
   );
-  invariant(rows[0] !== undefined, `reconciliation run ${runId} vanished`);
-  return rows[0];
+  return rows[0] ?? superseded(db, attempt);
 }
 
 export async function findRun(db: SqlClient, id: string): Promise<RunRow | undefined> {
