@@ -8,6 +8,7 @@ import { createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shar
 import { createTestDatabase, waitFor, type TestDatabase } from '@clearhouse/shared/testkit';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { confirmDelivery } from './delivery.js';
+import { applyPspDisputeState } from './disputes.js';
 import type { PaymentsDeps } from './deps.js';
 import { testPaymentsDeps } from './deps.test-support.js';
 import { applyPspRefundState, refundPaymentOrder } from './refunds.js';
@@ -45,6 +46,21 @@ async function refundWithIdempotencyKey(idempotencyKey: string, paymentOrderId: 
   // The PSP answers the creation with `succeeded` already: settled at once.
   expect(row.status).toBe('SUCCEEDED');
   return row;
+}
+
+/**
+ * The PSP's state of a chargeback, opened (and later closed) by the simulator on a payment made for
+ * it with the dispute test card: a charge has one card, so a refund-failure-card payment never gets
+ * a dispute of its own. The state is applied as the payment's: only its payment intent changes.
+ */
+async function chargebackOf(paymentIntentId: string, amountMinor: bigint) {
+  counter += 1;
+  const input = { idempotencyKey: `k${counter}`, buyerId: `b${counter}`, currency: 'USD', orders: [{ sellerId: 'chargeback', amountMinor }] };
+  const disputed = await paidCheckout(deps, platform, input, TEST_CARDS.dispute);
+  const created = await simulator.webhook('charge.dispute.created', disputed.paymentIntentId);
+  const pspDisputeId = created.event.objectId!;
+  const read = async () => ({ ...(await simulator.psp.retrieveDispute(pspDisputeId)), paymentIntentId });
+  return { pspDisputeId, read };
 }
 
 /** The PSP's refund.failed webhook about a refund, handed to the service's webhook handler as delivered. */
@@ -176,5 +192,55 @@ describe('a succeeded refund that fails at the PSP', () => {
     const sellerTaken = (await total('refund.succeeded', 'pendingMinor')) + (await total('refund.succeeded', 'availableMinor'));
     const sellerBack = (await total('refund.reversed', 'pendingMinor')) + (await total('refund.reversed', 'availableMinor'));
     expect(sellerTaken - sellerBack).toBe(5826n);
+  });
+
+  test.each([
+    { refunds: [1000n], statusBefore: 'SUCCEEDED', refundedAfter: 0n },
+    { refunds: [1000n, 500n], statusBefore: 'PARTIALLY_REFUNDED', refundedAfter: 500n },
+  ])('DISPUTED (refunds $refunds, the first reversed): stays DISPUTED, the dispute returns it to $statusBefore when won', async ({ refunds, statusBefore, refundedAfter }) => {
+    const { paymentId, paymentIntentId, orders } = await paidWithRefundFailureCard([5000n]);
+    const orderId = orders[0]!.id;
+    const refunded = [];
+    for (const [i, amountMinor] of refunds.entries()) refunded.push(await refundWithIdempotencyKey(`r${counter}-${i}`, orderId, amountMinor));
+    const refundedBefore = refunds.reduce((sum, amount) => sum + amount, 0n);
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmountMinor: refundedBefore });
+
+    // The PSP disputes what is left of the charge: captured − refunded.
+    const heldBeforeDispute = (await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).pendingHeldMinor;
+    const chargeback = await chargebackOf(paymentIntentId, 5000n - refundedBefore);
+    const open = await chargeback.read();
+    expect(open).toMatchObject({ amountMinor: 5000n - refundedBefore, status: 'open' });
+    expect(await applyPspDisputeState(deps, open, null)).toBe('opened');
+    expect(await prisma.dispute.findUniqueOrThrow({ where: { pspDisputeId: chargeback.pspDisputeId } })).toMatchObject({ status: 'OPEN', statusBefore: 'PARTIALLY_REFUNDED' });
+    const heldBeforeReversal = (await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).pendingHeldMinor;
+    const outboxBefore = await prisma.outboxMessage.count({ where: { correlationId: paymentId } });
+
+    const reversedRefund = refunded[0]!;
+    expect((await deliverFailure(reversedRefund.pspRefundId!)).status).toBe(200);
+    expect(await prisma.refund.findUniqueOrThrow({ where: { id: reversedRefund.id } })).toMatchObject({ status: 'FAILED', failureCode: 'expired_or_canceled_card' });
+    expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ refundedAmountMinor: refundedAfter, reservedRefundMinor: 0n });
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'DISPUTED', refundedAmountMinor: refundedAfter });
+    expect(await prisma.dispute.findUniqueOrThrow({ where: { pspDisputeId: chargeback.pspDisputeId } })).toMatchObject({ status: 'OPEN', statusBefore });
+    const reversed = await events(paymentId, 'refund.reversed');
+    expect(reversed.map((event) => event.payload)).toEqual([expect.objectContaining({ refundId: reversedRefund.id, paymentOrderId: orderId, amountMinor: '1000', failureReason: 'expired_or_canceled_card' })]);
+    const split = reversed[0]!.payload as { pendingMinor: string; availableMinor: string };
+    expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ pendingHeldMinor: heldBeforeReversal + BigInt(split.pendingMinor) });
+    expect((await events(paymentId, 'payment.status_changed')).at(-1)?.payload).toMatchObject({ from: 'DISPUTED', to: 'DISPUTED', refundedAmountMinor: refundedAfter.toString() });
+    // The reversal, the announcement of the refunded amount: nothing else.
+    expect(await prisma.outboxMessage.count({ where: { correlationId: paymentId } })).toBe(outboxBefore + 2);
+    // The same webhook again: nothing more.
+    await deliverFailure(reversedRefund.pspRefundId!);
+    expect(await prisma.outboxMessage.count({ where: { correlationId: paymentId } })).toBe(outboxBefore + 2);
+
+    // The PSP closes the dispute in the merchant's favour: the payment returns to what the refunds leave.
+    await simulator.admin(`/__admin/disputes/${chargeback.pspDisputeId}/close`, { outcome: 'won' });
+    const won = await chargeback.read();
+    expect(won).toMatchObject({ status: 'won' });
+    expect(await applyPspDisputeState(deps, won, null)).toBe('won');
+    expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: statusBefore, refundedAmountMinor: refundedAfter });
+    expect((await events(paymentId, 'payment.status_changed')).at(-1)?.payload).toMatchObject({ from: 'DISPUTED', to: statusBefore, refundedAmountMinor: refundedAfter.toString() });
+    // The order holds what it held before the dispute, plus what the reversal gave back.
+    expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ pendingHeldMinor: heldBeforeDispute + BigInt(split.pendingMinor) });
+    expect(await events(paymentId, 'refund.reversed')).toHaveLength(1);
   });
 });
