@@ -2,7 +2,8 @@
 // the real wallet's internal reservation routes on the wallet's own database (see
 // testing/wallet.test-support.ts).
 import { randomBytes } from 'node:crypto';
-import { DomainError, systemCaller, type Caller } from '@clearhouse/shared';
+import { DomainError, silentLogger, systemCaller, type Caller } from '@clearhouse/shared';
+import { WalletUnavailableError } from '../clients/wallet.js';
 import { findPayout, insertPayout } from '../persistence/payouts.js';
 import { PspError } from '../psp/port.js';
 import { ownTransaction } from './deps.js';
@@ -337,5 +338,56 @@ describe('scheduled payouts', () => {
     expect(await count(big)).toBe(2);
     const payout = await findPayout(h.service.deps.db, (await h.service.deps.db.$queryRawUnsafe<{ id: string }[]>(`SELECT id FROM payouts WHERE seller_id = $1 ORDER BY created_at DESC LIMIT 1`, big))[0]?.id ?? '');
     expect(payout).toMatchObject({ amountMinor: 300n, requestedBy: `system:${systemCaller('payouts-scheduler').keyId}`, idempotencyKey: `scheduled:${big}:USD:2030-01-16` });
+  });
+
+  it('a run that stops at its page cap says it is incomplete and names the cursor to resume from', async () => {
+    // Under the minimum: listed by the wallet, skipped by the run, so no payout is requested.
+    for (const label of ['schedcapa', 'schedcapb', 'schedcapc']) await h.wallet.credit(seller(label), 'USD', 50n);
+    const logs: { level: string; obj: Record<string, unknown>; msg: string | undefined }[] = [];
+    const logger = {
+      ...silentLogger,
+      info: (obj: object, msg?: string) => { logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg }); },
+      warn: (obj: object, msg?: string) => { logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }); },
+    };
+    const deps = { ...h.service.deps, logger };
+    const day = new Date('2030-02-01T02:00:00Z');
+
+    const capped = await runScheduledPayouts(deps, day, { pageSize: 1, pagesMax: 2 });
+    expect(capped.complete).toBe(false);
+    expect(capped.requested + capped.replayed + capped.skipped + capped.failed).toBe(2);
+    expect(logs.some((entry) => entry.msg === 'scheduled payout run finished')).toBe(false);
+    const stopped = logs.filter((entry) => entry.level === 'warn');
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]?.msg).toMatch(/page cap/);
+    const resumeAfter = stopped[0]?.obj.resumeAfter;
+    expect(typeof resumeAfter).toBe('string');
+    // The cursor is one the wallet accepts, and there is more to pay after it.
+    const rest = await h.service.deps.wallet.listAvailableBalances(1n, 1, resumeAfter as string);
+    expect(rest.balances).toHaveLength(1);
+
+    logs.length = 0;
+    const full = await runScheduledPayouts(deps, day, { pageSize: 1, pagesMax: 1_000 });
+    expect(full.complete).toBe(true);
+    expect(full.requested + full.replayed + full.skipped + full.failed).toBeGreaterThanOrEqual(3);
+    expect(logs.filter((entry) => entry.level === 'warn')).toHaveLength(0);
+    expect(logs.find((entry) => entry.msg === 'scheduled payout run finished')?.obj).toMatchObject({ complete: true });
+  });
+});
+
+describe('wallet client', () => {
+  it("a request the wallet refuses fails with the wallet's reason", async () => {
+    const wallet = h.service.deps.wallet;
+    const reason = async (run: () => Promise<unknown>): Promise<string> => {
+      try {
+        await run();
+      } catch (error) {
+        expect(error).toBeInstanceOf(WalletUnavailableError);
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    expect(await reason(() => wallet.listAvailableBalances(1n, 10, 'not-a-cursor'))).toMatch(/^wallet balances answered 400: after: not a cursor this route returned$/);
+    expect(await reason(() => wallet.listHeldReservations(0, 10, 'not-a-cursor'))).toMatch(/^wallet held reservations answered 400: after: not a cursor this route returned$/);
+    expect(await reason(() => wallet.release(''))).toMatch(/^wallet refused to release : 400: payoutId: /);
   });
 });

@@ -16,6 +16,14 @@ export interface ScheduledRunSummary {
   replayed: number;
   skipped: number;
   failed: number;
+  /** False when the run stopped at its page cap with sellers left unvisited (logged with the cursor). */
+  complete: boolean;
+}
+
+/** Bounds of one run: at most pagesMax pages of pageSize balances (tests pass small ones). */
+export interface ScheduledRunLimits {
+  pageSize?: number;
+  pagesMax?: number;
 }
 
 export function scheduledIdempotencyKey(sellerId: string, currency: string, day: string): string {
@@ -26,12 +34,13 @@ export function utcDay(at: Date): string {
   return at.toISOString().slice(0, 10);
 }
 
-export async function runScheduledPayouts(deps: PayoutsDeps, at: Date = new Date()): Promise<ScheduledRunSummary> {
+export async function runScheduledPayouts(deps: PayoutsDeps, at: Date = new Date(), limits: ScheduledRunLimits = {}): Promise<ScheduledRunSummary> {
+  const { pageSize = PAGE_SIZE, pagesMax = PAGES_MAX } = limits;
   const day = utcDay(at);
-  const summary: ScheduledRunSummary = { day, requested: 0, replayed: 0, skipped: 0, failed: 0 };
+  const summary: ScheduledRunSummary = { day, requested: 0, replayed: 0, skipped: 0, failed: 0, complete: false };
   let after: string | null = null;
-  for (let page = 0; page < PAGES_MAX; page++) {
-    const { balances, nextCursor } = await deps.wallet.listAvailableBalances(1n, PAGE_SIZE, after);
+  for (let page = 0; page < pagesMax; page++) {
+    const { balances, nextCursor } = await deps.wallet.listAvailableBalances(1n, pageSize, after);
     for (const balance of balances) {
       if (!isSupportedCurrency(balance.currency) || balance.availableMinor < minimumPayoutMinor(deps.config.minimumMajor, balance.currency)) {
         summary.skipped++;
@@ -56,9 +65,13 @@ export async function runScheduledPayouts(deps: PayoutsDeps, at: Date = new Date
         }
       }
     }
-    if (nextCursor === null) break;
+    if (nextCursor === null) {
+      summary.complete = true;
+      break;
+    }
     after = nextCursor;
   }
-  deps.logger.info({ ...summary }, 'scheduled payout run finished');
+  if (summary.complete) deps.logger.info({ ...summary }, 'scheduled payout run finished');
+  else deps.logger.warn({ ...summary, pagesMax, resumeAfter: after }, 'scheduled payout run stopped at its page cap: sellers after resumeAfter were not visited');
   return summary;
 }

@@ -65,7 +65,14 @@ export interface WalletClientOptions {
 }
 
 const SIGNED_CALLER_TTL_MS = 30_000;
+const REFUSAL_CHARS_MAX = 300;
 const DIGITS = /^-?(0|[1-9][0-9]{0,29})$/;
+
+/** The wallet's own reason for refusing (its `{"error"}`), cut short enough for a log line. */
+function refusal(status: number, json: Record<string, unknown>): string {
+  const reason = typeof json.error === 'string' ? json.error : JSON.stringify(json);
+  return `${status}: ${reason.slice(0, REFUSAL_CHARS_MAX)}`;
+}
 
 function toBigInt(value: unknown, what: string): bigint {
   if (typeof value !== 'string' || !DIGITS.test(value)) throw new WalletUnavailableError(`wallet answered an invalid ${what}`);
@@ -111,12 +118,12 @@ export function createWalletClient(options: WalletClientOptions): WalletReservat
       if (status === 200) return { ok: true, amountMinor: toBigInt(json.amountMinor, 'amountMinor'), replayed: json.replayed === true };
       if (status === 409 && json.code === 'INSUFFICIENT_FUNDS') return { ok: false, code: 'INSUFFICIENT_FUNDS', availableMinor: toBigInt(json.availableMinor, 'availableMinor') };
       if (status === 409 && json.code === 'RESERVATION_RELEASED') return { ok: false, code: 'RESERVATION_RELEASED' };
-      throw new WalletUnavailableError(`wallet refused the reservation of ${request.payoutId}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
+      throw new WalletUnavailableError(`wallet refused the reservation of ${request.payoutId}: ${refusal(status, json)}`);
     },
 
     async release(payoutId) {
       const { status, json } = await call('POST', '/internal/reservations/release', { payoutId });
-      if (status !== 200) throw new WalletUnavailableError(`wallet refused to release ${payoutId}: ${status}`);
+      if (status !== 200) throw new WalletUnavailableError(`wallet refused to release ${payoutId}: ${refusal(status, json)}`);
       return json.released === true;
     },
 
@@ -124,7 +131,7 @@ export function createWalletClient(options: WalletClientOptions): WalletReservat
       const query = new URLSearchParams({ minAvailableMinor: minAvailableMinor.toString(), limit: String(limit) });
       if (after !== null) query.set('after', after);
       const { status, json } = await call('GET', `/internal/balances?${query.toString()}`);
-      if (status !== 200 || !Array.isArray(json.balances)) throw new WalletUnavailableError(`wallet balances answered ${status}`);
+      if (status !== 200 || !Array.isArray(json.balances)) throw new WalletUnavailableError(`wallet balances answered ${refusal(status, json)}`);
       const balances = (json.balances as Record<string, unknown>[]).map((entry) => ({
         sellerId: String(entry.sellerId),
         currency: String(entry.currency),
@@ -137,7 +144,7 @@ export function createWalletClient(options: WalletClientOptions): WalletReservat
       const query = new URLSearchParams({ olderThanMs: String(olderThanMs), limit: String(limit) });
       if (after !== null) query.set('after', after);
       const { status, json } = await call('GET', `/internal/reservations/held?${query.toString()}`);
-      if (status !== 200 || !Array.isArray(json.reservations)) throw new WalletUnavailableError(`wallet held reservations answered ${status}`);
+      if (status !== 200 || !Array.isArray(json.reservations)) throw new WalletUnavailableError(`wallet held reservations answered ${refusal(status, json)}`);
       const reservations = (json.reservations as Record<string, unknown>[]).map((entry) => {
         if (typeof entry.payoutId !== 'string' || typeof entry.sellerId !== 'string' || typeof entry.currency !== 'string') {
           throw new WalletUnavailableError('wallet answered a held reservation without its ids');
