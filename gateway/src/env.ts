@@ -1,6 +1,26 @@
 // The only reader (and writer) of process.env in the gateway.
 import { z } from 'zod';
 import { commonEnvShape, envBoolean, envDurationMs, envPort, loadEnv, parseEnv } from '@clearhouse/shared';
+import { TRUSTED_PROXIES_MAX, trustedProxyProblem } from './auth/client-address.js';
+
+/** A comma-separated list of trusted-proxy entries; every bad entry is reported, by value (addresses are no secret). */
+function envTrustedProxies() {
+  return z
+    .string()
+    .transform((text, ctx) => {
+      const entries = text
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '');
+      if (entries.length > TRUSTED_PROXIES_MAX) ctx.addIssue({ code: 'custom', message: `names ${entries.length} entries; at most ${TRUSTED_PROXIES_MAX}` });
+      for (const entry of entries) {
+        const problem = trustedProxyProblem(entry);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }
+      return entries as readonly string[];
+    })
+    .default([]);
+}
 
 export const gatewayEnvShape = {
   ...commonEnvShape,
@@ -21,6 +41,12 @@ export const gatewayEnvShape = {
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(500),
   /** Failed authentications (unknown or revoked keys) one client address may make per minute before it is refused without a lookup. */
   AUTH_FAILURE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  /**
+   * Load balancers or reverse proxies in front of the gateway (comma-separated IP addresses or
+   * CIDR ranges). From these peers the client address is taken from X-Forwarded-For; empty trusts
+   * nobody, so the header is ignored (it is the client's to forge).
+   */
+  TRUSTED_PROXIES: envTrustedProxies(),
   QUERY_DEPTH_MAX: z.coerce.number().int().min(2).max(50).default(12),
   QUERY_ALIASES_MAX: z.coerce.number().int().min(1).max(500).default(30),
   QUERY_COST_MAX: z.coerce.number().int().min(100).max(1_000_000).default(20_000),

@@ -25,7 +25,8 @@ import {
   type Stoppable,
 } from '@clearhouse/shared';
 import { ApiKeyResolver } from './auth/api-keys.js';
-import { FailedAuthentications, clientAddressOf } from './auth/failed-authentications.js';
+import { clientAddressResolver } from './auth/client-address.js';
+import { FailedAuthentications } from './auth/failed-authentications.js';
 import type { GatewayContext } from './context.js';
 import { SignedSubgraphDataSource } from './datasource.js';
 import { applyLibraryEnv, type GatewayEnv } from './env.js';
@@ -100,6 +101,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
   const keys = new ApiKeyResolver({ paymentsBaseUrl: env.PAYMENTS_URL, signingSecret: env.INTERNAL_SIGNING_SECRET, cacheTtlMs: env.AUTH_CACHE_TTL_MS, http: subgraphHttp });
   const limiter = new RateLimiterMemory({ points: env.RATE_LIMIT_PER_SECOND, duration: 1 });
   const failedAuthentications = new FailedAuthentications(env.AUTH_FAILURE_LIMIT_PER_MINUTE);
+  const clientAddressOf = clientAddressResolver(env.TRUSTED_PROXIES);
   /** One budget per key for every operation it starts: HTTP requests and graphql-ws subscriptions. */
   async function admit(caller: Caller): Promise<void> {
     try {
@@ -112,7 +114,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
   async function context(request: IncomingMessage): Promise<GatewayContext> {
     const secret = parseBearer(request.headers.authorization);
     if (!secret) throw unauthenticated('missing API key: send Authorization: Bearer <key>');
-    const caller = await failedAuthentications.authenticate(clientAddressOf(request.socket), () => keys.resolve(secret));
+    const caller = await failedAuthentications.authenticate(clientAddressOf(request), () => keys.resolve(secret));
     if (!caller) throw unauthenticated('invalid API key');
     await admit(caller);
     const correlationId = correlationIdOf(request);
@@ -146,6 +148,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     },
     keys,
     failedAuthentications,
+    clientAddressOf,
     bus,
     feed,
     logger,

@@ -1,7 +1,8 @@
-// A budget of failed authentications per client address. Every unknown key costs the payments
-// subgraph a database lookup, so an address that has spent its budget is refused (RATE_LIMITED)
-// before any lookup until the window is over; the per-key limit cannot help, as a guessed key has
-// no budget of its own. Successes spend nothing, so busy clients with good keys never meet it.
+// A budget of failed authentications per client address (client-address.ts says which address).
+// Every unknown key costs the payments subgraph a database lookup, so an address that has spent
+// its budget is refused (RATE_LIMITED) before any lookup until the window is over; the per-key
+// limit cannot help, as a guessed key has no budget of its own. Successes spend nothing, so busy
+// clients with good keys never meet it.
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Caller } from '@clearhouse/shared';
 import { rateLimited } from '../errors.js';
@@ -27,9 +28,4 @@ export class FailedAuthentications {
     if (!caller) await this.limiter.consume(address).catch(() => undefined);
     return caller;
   }
-}
-
-/** The address a request came from: the peer of its connection (a forwarded-for header is the client's to forge). */
-export function clientAddressOf(socket: { remoteAddress?: string | undefined }): string {
-  return socket.remoteAddress ?? 'unknown';
 }

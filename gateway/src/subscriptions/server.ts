@@ -6,7 +6,7 @@
 // per-key rate limit, the token, depth, alias and cost limits, and in production no introspection
 // and no field suggestions. Only subscriptions are served here; queries and mutations go over
 // HTTP (graphql-ws would otherwise execute them locally, against the bare API schema).
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { CloseCode } from 'graphql-ws';
@@ -33,7 +33,7 @@ import { getArgumentValues } from 'graphql/execution/values.js';
 import { WebSocketServer } from 'ws';
 import { canAccessSeller, parseBearer, type Caller, type Logger } from '@clearhouse/shared';
 import type { ApiKeyResolver } from '../auth/api-keys.js';
-import { clientAddressOf, type FailedAuthentications } from '../auth/failed-authentications.js';
+import type { FailedAuthentications } from '../auth/failed-authentications.js';
 import type { GatewayContext } from '../context.js';
 import { RATE_LIMITED, withoutSuggestions } from '../errors.js';
 import { BoundedQueue, type TopicBus } from './event-bus.js';
@@ -192,6 +192,8 @@ export interface SubscriptionServerOptions {
   readonly keys: ApiKeyResolver;
   /** The per-address budget of failed authentications shared with HTTP. */
   readonly failedAuthentications: FailedAuthentications;
+  /** The client address of the upgrade request (behind a trusted proxy, from X-Forwarded-For), as for HTTP. */
+  readonly clientAddressOf: (request: IncomingMessage) => string;
   readonly bus: TopicBus<SubscriptionEvent>;
   /** Binds the feed's queue while subscriptions are open. */
   readonly feed: SubscriptionDemand;
@@ -283,7 +285,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { s
         if (!secret) return false;
         let caller: Caller | null;
         try {
-          caller = await options.failedAuthentications.authenticate(clientAddressOf(ctx.extra.request.socket), () => options.keys.resolve(secret));
+          caller = await options.failedAuthentications.authenticate(options.clientAddressOf(ctx.extra.request), () => options.keys.resolve(secret));
         } catch (error) {
           // An address over its budget is told so (graphql-ws's own code for too many attempts); a failed lookup is refused as before.
           if (error instanceof GraphQLError && error.extensions.code === RATE_LIMITED) ctx.extra.socket.close(CloseCode.TooManyInitialisationRequests, 'Too many failed authentications');
