@@ -41,18 +41,11 @@ export async function gatewayCost(target: BenchTarget, durationSec: number, rate
   const ids = await seedPayments(target, 20);
   let next = 0;
   const body = () => JSON.stringify({ query: PAYMENT_READ, variables: { id: ids[next++ % ids.length] } });
-  // The gateway signs per request with a 60 s lifetime, bound to the request's body; one
-  // signature per body (the same reads as through the gateway, in the same rotation), valid for
-  // the whole phase, costs the subgraph exactly the same verification.
-  const signatures = new Map<string, Record<string, string>>();
-  const signedFor = (requestBody: string): Record<string, string> => {
-    let headers = signatures.get(requestBody);
-    if (!headers) {
-      headers = signCaller({ role: 'platform', keyId: 'bench-direct', sellerId: null }, target.signingSecret, { method: 'POST', url: target.paymentsUrl, body: requestBody }, Date.now(), (durationSec + 120) * 1000);
-      signatures.set(requestBody, headers);
-    }
-    return headers;
-  };
+  // The gateway signs each request (a 60 s lifetime, bound to the request's body, with a nonce a
+  // subgraph accepts once), so the direct phase signs each request too: the bench process pays
+  // the signing, as the gateway does, and the subgraph the same verification.
+  const signedFor = (requestBody: string): Record<string, string> =>
+    signCaller({ role: 'platform', keyId: 'bench-direct', sellerId: null }, target.signingSecret, { method: 'POST', url: target.paymentsUrl, body: requestBody });
   const correlation = { [CORRELATION_HEADER]: `bench-direct-${target.runId}` };
   const results: GatewayCostResult[] = [];
   for (const rate of rates) {

@@ -5,7 +5,9 @@
 // JSON with an expiry, and an HMAC-SHA256 under INTERNAL_SIGNING_SECRET of that encoding together
 // with the request it travels with (method, path and query, SHA-256 of the body). Subgraphs accept
 // nothing else, so a subgraph reached directly on its port refuses strangers, and headers seen on
-// one request cannot carry another operation, body or route within their lifetime.
+// one request cannot carry another operation, body or route within their lifetime. Each encoded
+// caller also carries a nonce that a process accepts once (ReplayGuard), so the same request sent
+// again with the same headers within their lifetime is refused too.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const ROLES = ['platform', 'seller', 'ops', 'system'] as const;
@@ -50,6 +52,8 @@ interface SignedCallerBody {
   keyId: string;
   sellerId: string | null;
   expiresAtMs: number;
+  /** Unique per encoded caller: a process-wide random prefix and a counter. */
+  nonce: string;
 }
 
 const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/;
@@ -79,13 +83,59 @@ function signedMaterial(encodedCaller: string, request: SignedRequest): string {
   return `${encodedCaller}\n${request.method.toUpperCase()}\n${requestTarget(request.url)}\n${bodySha256}`;
 }
 
-/** The caller header's value: the caller and its expiry. Not valid until signed with its request (callerSignature). */
+const NONCE_PATTERN = /^[A-Za-z0-9_-]{16}\.[0-9a-z]{1,16}$/;
+// 96 random bits per process, then a counter: unique without a random draw per request.
+const NONCE_PREFIX = randomBytes(12).toString('base64url');
+let nonceCounter = 0;
+
+function nextNonce(): string {
+  nonceCounter += 1;
+  return `${NONCE_PREFIX}.${nonceCounter.toString(36)}`;
+}
+
+/**
+ * Nonces of accepted callers until their expiry: a nonce is accepted once per process. Entries
+ * are swept once their expiry has passed, so memory follows the rate of signed requests times
+ * their lifetime (60 s by default). Each process has its own: several instances of one subgraph
+ * behind a load balancer each accept a captured request once.
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+  private nextSweepAtMs = 0;
+
+  constructor(private readonly sweepIntervalMs: number = 5_000) {}
+
+  /** True the first time this nonce is offered before its expiry; false on every later offer. */
+  firstUse(nonce: string, expiresAtMs: number, nowMs: number): boolean {
+    if (nowMs >= this.nextSweepAtMs) this.sweep(nowMs);
+    if (this.seen.has(nonce)) return false;
+    this.seen.set(nonce, expiresAtMs);
+    return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  private sweep(nowMs: number): void {
+    this.nextSweepAtMs = nowMs + this.sweepIntervalMs;
+    for (const [nonce, expiresAtMs] of this.seen) {
+      if (expiresAtMs < nowMs) this.seen.delete(nonce);
+    }
+  }
+}
+
+/** The guard verifyCaller uses unless given another: one per process. */
+export const processReplayGuard = new ReplayGuard();
+
+/** The caller header's value: the caller, its expiry and a nonce. Not valid until signed with its request (callerSignature). */
 export function encodeCaller(caller: Caller, nowMs: number = Date.now(), ttlMs: number = CALLER_TTL_MS_DEFAULT): string {
   const body: SignedCallerBody = {
     role: caller.role,
     keyId: caller.keyId,
     sellerId: caller.sellerId,
     expiresAtMs: nowMs + ttlMs,
+    nonce: nextNonce(),
   };
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
@@ -95,7 +145,7 @@ export function callerSignature(encodedCaller: string, secret: string, request: 
   return hmac(secret, signedMaterial(encodedCaller, request));
 }
 
-/** Both caller headers for one request: send them with exactly this method, URL and body. */
+/** Both caller headers for one request: send them with exactly this method, URL and body, once (sign again for a retry). */
 export function signCaller(
   caller: Caller,
   secret: string,
@@ -126,10 +176,17 @@ function readHeader(headers: HeaderSource, name: string): string | undefined {
 }
 
 /**
- * The verified caller, or null when the headers are missing, forged or expired, or were signed
- * for another method, target or body than this request's (`body`: the exact bytes received).
+ * The verified caller, or null when the headers are missing, forged or expired, were signed for
+ * another method, target or body than this request's (`body`: the exact bytes received), or were
+ * already accepted once by this guard (a replay).
  */
-export function verifyCaller(request: ReceivedRequest, body: string | Uint8Array, secret: string, nowMs: number = Date.now()): Caller | null {
+export function verifyCaller(
+  request: ReceivedRequest,
+  body: string | Uint8Array,
+  secret: string,
+  nowMs: number = Date.now(),
+  replayGuard: ReplayGuard = processReplayGuard,
+): Caller | null {
   const encoded = readHeader(request.headers, CALLER_HEADER);
   const signature = readHeader(request.headers, SIGNATURE_HEADER);
   if (!encoded || !signature || encoded.length > 2048) return null;
@@ -153,6 +210,9 @@ export function verifyCaller(request: ReceivedRequest, body: string | Uint8Array
   if (typeof decoded.expiresAtMs !== 'number' || decoded.expiresAtMs < nowMs) return null;
   if (!ROLES.includes(decoded.role) || typeof decoded.keyId !== 'string') return null;
   if (decoded.role === 'seller' && (typeof decoded.sellerId !== 'string' || !isWellFormedId(decoded.sellerId))) return null;
+  if (typeof decoded.nonce !== 'string' || !NONCE_PATTERN.test(decoded.nonce)) return null;
+  // Last, once everything else holds: only genuine, unexpired callers take a place in the guard.
+  if (!replayGuard.firstUse(decoded.nonce, decoded.expiresAtMs, nowMs)) return null;
   return { role: decoded.role, keyId: decoded.keyId, sellerId: decoded.role === 'seller' ? decoded.sellerId : null };
 }
 
