@@ -19,12 +19,13 @@ import {
 import type { PayoutsDeps } from './application/deps.js';
 import { recheckPayouts, type RecheckSummary } from './application/recheck-payouts.js';
 import { releaseAbandonedReservations, type SweepSummary } from './application/release-abandoned-reservations.js';
-import { runScheduledPayouts, type ScheduledRunSummary } from './application/scheduled-payouts.js';
+import { runDueScheduledPayouts, runScheduledPayouts, type ScheduledRunSummary } from './application/scheduled-payouts.js';
 import { createWalletClient } from './clients/wallet.js';
 import { stripeApiBase, type PayoutsEnv } from './env.js';
 import type { PayoutsContext } from './graphql/context.js';
 import { resolvers } from './graphql/resolvers/index.js';
 import { startPayoutJobs } from './jobs/scheduler.js';
+import { abandonedReservationMetrics } from './jobs/sweep-metrics.js';
 import { payoutsConsumers } from './messaging/index.js';
 import { createPayoutsPrisma } from './persistence/prisma.js';
 import { createStripePayoutsPsp } from './psp/stripe.js';
@@ -37,7 +38,7 @@ export interface RunningPayouts {
   readonly http: HttpService;
   readonly parts: readonly Stoppable[];
   readonly deps: PayoutsDeps;
-  /** The daily run, on demand (tests, operators). */
+  /** The daily run of the UTC day of `at`, on demand (tests, operators): resumed where it stopped; nothing once the day completed. */
   runScheduledPayouts(at?: Date): Promise<ScheduledRunSummary>;
   /** One re-check round, on demand. */
   recheckPayouts(): Promise<RecheckSummary>;
@@ -85,6 +86,7 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
   parts.push({ name: 'pg', stop: () => db.end() });
 
   const metrics = createMetricsRegistry('payouts');
+  const reservationReleased = abandonedReservationMetrics(metrics);
   const messaging = startServiceMessaging({
     service: 'payouts',
     amqpUrl: env.AMQP_URL,
@@ -122,7 +124,12 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     logger,
     recheckIntervalMs: env.PAYOUT_RECHECK_INTERVAL_MS,
     recheck,
-    schedule: { enabled: env.PAYOUT_SCHEDULE_ENABLED, time: env.PAYOUT_SCHEDULE_UTC_TIME, checkIntervalMs: SCHEDULE_CHECK_INTERVAL_MS, run: runScheduled },
+    schedule: {
+      enabled: env.PAYOUT_SCHEDULE_ENABLED,
+      time: env.PAYOUT_SCHEDULE_UTC_TIME,
+      checkIntervalMs: SCHEDULE_CHECK_INTERVAL_MS,
+      run: (now, dueDay) => runDueScheduledPayouts(deps, now, dueDay),
+    },
   });
   parts.push({ name: 'jobs', stop: () => jobs.stop() });
   parts.push(
@@ -133,7 +140,12 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
       run: () => cleanupExpiredIdempotencyKeys(deps, env.IDEMPOTENCY_KEY_RETENTION_MS),
     }),
   );
-  const sweepReservations = () => releaseAbandonedReservations(deps, env.RESERVATION_SWEEP_GRACE_MS);
+  const sweepReservations = () =>
+    releaseAbandonedReservations(deps, {
+      graceMs: env.RESERVATION_SWEEP_GRACE_MS,
+      releasedRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_MS,
+      onReleased: reservationReleased,
+    });
   parts.push(startPeriodicJob({ name: 'abandoned-reservations', intervalMs: env.RESERVATION_SWEEP_INTERVAL_MS, logger, run: sweepReservations }));
 
   const edge = await startSubgraphService<PayoutsContext>({

@@ -340,7 +340,7 @@ describe('scheduled payouts', () => {
     expect(payout).toMatchObject({ amountMinor: 300n, requestedBy: `system:${systemCaller('payouts-scheduler').keyId}`, idempotencyKey: `scheduled:${big}:USD:2030-01-16` });
   });
 
-  it('a run that stops at its page cap says it is incomplete and names the cursor to resume from', async () => {
+  it('a run that stops at its page cap says it is incomplete, stores the cursor, and the next run of the day resumes from it', async () => {
     // Under the minimum: listed by the wallet, skipped by the run, so no payout is requested.
     for (const label of ['schedcapa', 'schedcapb', 'schedcapc']) await h.wallet.credit(seller(label), 'USD', 50n);
     const logs: { level: string; obj: Record<string, unknown>; msg: string | undefined }[] = [];
@@ -361,14 +361,21 @@ describe('scheduled payouts', () => {
     expect(stopped[0]?.msg).toMatch(/page cap/);
     const resumeAfter = stopped[0]?.obj.resumeAfter;
     expect(typeof resumeAfter).toBe('string');
-    // The cursor is one the wallet accepts, and there is more to pay after it.
-    const rest = await h.service.deps.wallet.listAvailableBalances(1n, 1, resumeAfter as string);
-    expect(rest.balances).toHaveLength(1);
+    // The cursor is one the wallet accepts, there is more to pay after it, and the day keeps it.
+    const rest = await h.service.deps.wallet.listAvailableBalances(1n, 1_000, resumeAfter as string);
+    expect(rest.balances.length).toBeGreaterThanOrEqual(1);
+    expect(rest.nextCursor).toBeNull();
+    const stored = await h.service.deps.db.$queryRawUnsafe<{ resume_after: string | null; completed_at: Date | null }[]>(
+      `SELECT resume_after, completed_at FROM scheduled_payout_runs WHERE day = $1::date`,
+      '2030-02-01',
+    );
+    expect(stored).toEqual([{ resume_after: resumeAfter, completed_at: null }]);
 
+    // The next run of the day visits exactly the balances after the cursor.
     logs.length = 0;
     const full = await runScheduledPayouts(deps, day, { pageSize: 1, pagesMax: 1_000 });
     expect(full.complete).toBe(true);
-    expect(full.requested + full.replayed + full.skipped + full.failed).toBeGreaterThanOrEqual(3);
+    expect(full.requested + full.replayed + full.skipped + full.failed).toBe(rest.balances.length);
     expect(logs.filter((entry) => entry.level === 'warn')).toHaveLength(0);
     expect(logs.find((entry) => entry.msg === 'scheduled payout run finished')?.obj).toMatchObject({ complete: true });
   });

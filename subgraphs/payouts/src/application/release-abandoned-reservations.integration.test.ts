@@ -48,6 +48,14 @@ async function written(payoutId: string): Promise<{ payouts: number; events: num
   return { payouts: Number(payouts[0]?.n), events: Number(events[0]?.n) };
 }
 
+/** The released-reservations counter as the service's /metrics endpoint reports it (0 before the first release). */
+async function releasedMetric(): Promise<number> {
+  const text = await (await fetch(`${h.service.http.url}/metrics`)).text();
+  const line = text.split('\n').find((entry) => entry.startsWith('clearhouse_payout_abandoned_reservations_released_total'));
+  if (line === undefined) throw new Error('clearhouse_payout_abandoned_reservations_released_total is not on /metrics');
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 /** A real wallet client whose wallet cannot be reached (nothing listens on its port). */
 async function unreachableWallet(): Promise<WalletReservations> {
   return createWalletClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, signingSecret: h.signingSecret, timeoutMs: 1_000 });
@@ -164,5 +172,63 @@ describe('releasing reservations no payout exists for', () => {
     expect(await h.wallet.balance(cmd.sellerId, 'USD')).toEqual({ availableMinor: 3_000n, reservedMinor: 0n });
     expect(await codeOf(() => requestPayout(h.service.deps, platform, cmd))).toBe('INVALID_STATE');
     expect(await written(payoutId)).toEqual({ payouts: 0, events: 0 });
+  });
+
+  it('counts each release on /metrics (clearhouse_payout_abandoned_reservations_released_total); a sweep that releases nothing adds nothing', async () => {
+    const before = await releasedMetric();
+    const cmds = [command('metrica', 1_100n), command('metricb', 1_200n)];
+    for (const cmd of cmds) {
+      await h.wallet.credit(cmd.sellerId, 'USD', cmd.amountMinor ?? 0n);
+      const payoutId = payoutIdFor(callerKey(platform), cmd.idempotencyKey);
+      expect(await h.service.deps.wallet.reserve({ payoutId, sellerId: cmd.sellerId, currency: 'USD', amountMinor: cmd.amountMinor, minAmountMinor: 100n })).toMatchObject({ ok: true });
+      await h.wallet.ageReservation(payoutId, graceMs + MINUTE_MS);
+    }
+
+    const summary = await h.service.releaseAbandonedReservations();
+    expect(summary.released).toBe(2);
+    expect(await releasedMetric()).toBe(before + 2);
+    for (const cmd of cmds) expect(await h.wallet.reservationStatus(payoutIdFor(callerKey(platform), cmd.idempotencyKey))).toBe('released');
+
+    expect((await h.service.releaseAbandonedReservations()).released).toBe(0);
+    expect(await releasedMetric()).toBe(before + 2);
+  });
+});
+
+describe('retention of abandoned_reservations', () => {
+  const HOUR_MS = 60 * MINUTE_MS;
+
+  /** Records an abandoned reservation directly: abandoned `abandonedAgoMs` ago, released `releasedAgoMs` ago (null: not released). */
+  async function seed(label: string, abandonedAgoMs: number, releasedAgoMs: number | null): Promise<string> {
+    const payoutId = `payout_${label}_${randomBytes(6).toString('hex')}`;
+    await h.service.deps.db.$executeRawUnsafe(
+      `INSERT INTO abandoned_reservations (payout_id, seller_id, currency, amount_minor, abandoned_at, released_at)
+       VALUES ($1, $2, 'USD', 100, now() - ($3::bigint * interval '1 millisecond'),
+               CASE WHEN $4::bigint IS NULL THEN NULL ELSE now() - ($4::bigint * interval '1 millisecond') END)`,
+      payoutId,
+      `seller_${label}`,
+      abandonedAgoMs,
+      releasedAgoMs,
+    );
+    return payoutId;
+  }
+
+  async function kept(payoutIds: readonly string[]): Promise<string[]> {
+    const rows = await h.service.deps.db.$queryRawUnsafe<{ payout_id: string }[]>(`SELECT payout_id FROM abandoned_reservations WHERE payout_id = ANY($1::text[]) ORDER BY payout_id`, [...payoutIds]);
+    return rows.map((row) => row.payout_id);
+  }
+
+  it('the sweep deletes rows released longer than IDEMPOTENCY_KEY_RETENTION_MS ago; keeps recently released and unreleased rows, however old', async () => {
+    const retentionMs = h.env.IDEMPOTENCY_KEY_RETENTION_MS;
+    const oldReleased = await seed('oldrel', retentionMs + 3 * HOUR_MS, retentionMs + HOUR_MS);
+    const recentReleased = await seed('recentrel', retentionMs + 3 * HOUR_MS, retentionMs - HOUR_MS);
+    const oldUnreleased = await seed('oldunrel', 30 * 24 * HOUR_MS, null);
+    const all = [oldReleased, recentReleased, oldUnreleased];
+    expect(await kept(all)).toEqual([...all].sort());
+
+    const summary = await h.service.releaseAbandonedReservations();
+    expect(await kept(all)).toEqual([recentReleased, oldUnreleased].sort());
+    expect(summary.deleted).toBe(1);
+    // Unreleased rows still forbid their payout; nothing else was touched.
+    expect(await h.service.deps.db.$queryRawUnsafe<{ released_at: Date | null }[]>(`SELECT released_at FROM abandoned_reservations WHERE payout_id = $1`, oldUnreleased)).toEqual([{ released_at: null }]);
   });
 });

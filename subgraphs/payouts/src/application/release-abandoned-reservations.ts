@@ -12,10 +12,22 @@
 // client's retry about to save on the held reservation); one that outlived its lock is not waited
 // for, its save is refused. After the release the wallet answers RESERVATION_RELEASED to any
 // retry with the key. A release that fails is retried by the next run (the hold is still listed).
+//
+// Each sweep also deletes the rows released more than `releasedRetentionMs` ago (the service
+// passes IDEMPOTENCY_KEY_RETENTION_MS, at least 24 h). A released row's remaining work is to refuse
+// the save of a run that reserved before the sweep and stalled since; a run holds its key for
+// idempotencyLockTtlMs (a minute), so only a process paused for longer than the retention could
+// still reach its save without the row. A retry with the key gets the key's stored INVALID_STATE
+// while the key is kept, and after that RESERVATION_RELEASED from the wallet (which keeps released
+// reservations), so it makes no payout either. Unreleased rows are kept however old: their
+// release is still to come and they forbid their payout.
+import { deleteInBatches } from '@clearhouse/shared';
 import type { PayoutsDeps } from './deps.js';
 import { payoutIdFor, REQUEST_PAYOUT_OPERATION } from './request-payout.js';
 import type { HeldReservation } from '../clients/wallet.js';
-import { existingPayoutIds, insertAbandonedReservation, isReservationAbandoned, listLiveRunKeys, lockPayoutId, markReservationReleased } from '../persistence/abandoned-reservations.js';
+import {
+  deleteReleasedReservations, existingPayoutIds, insertAbandonedReservation, isReservationAbandoned, listLiveRunKeys, lockPayoutId, markReservationReleased,
+} from '../persistence/abandoned-reservations.js';
 import { findPayout } from '../persistence/payouts.js';
 
 const PAGE_SIZE = 500;
@@ -32,7 +44,21 @@ export interface SweepSummary {
   live: number;
   /** Released by this run. */
   released: number;
+  /** abandoned_reservations rows released more than the retention ago, deleted by this run. */
+  deleted: number;
 }
+
+export interface SweepOptions {
+  /** A held reservation without a payout is released once this old (RESERVATION_SWEEP_GRACE_MS). */
+  graceMs: number;
+  /** Released rows are deleted this long after their release (IDEMPOTENCY_KEY_RETENTION_MS). */
+  releasedRetentionMs: number;
+  /** Told of each reservation the wallet released (the service counts them on /metrics). */
+  onReleased?: (reservation: HeldReservation) => void;
+}
+
+/** Short deletes (short locks); what is left goes at the next sweep. */
+const DELETE_BATCHES = { batchSize: 1_000, batchesMax: 10 };
 
 async function livePayoutIds(deps: PayoutsDeps): Promise<Set<string> | null> {
   const runs = await listLiveRunKeys(deps.db, REQUEST_PAYOUT_OPERATION, LIVE_RUNS_MAX + 1);
@@ -50,7 +76,7 @@ async function abandon(deps: PayoutsDeps, reservation: HeldReservation): Promise
   });
 }
 
-async function sweepPage(deps: PayoutsDeps, reservations: readonly HeldReservation[], summary: SweepSummary): Promise<void> {
+async function sweepPage(deps: PayoutsDeps, reservations: readonly HeldReservation[], summary: SweepSummary, onReleased: SweepOptions['onReleased']): Promise<void> {
   const withPayout = await existingPayoutIds(deps.db, reservations.map((r) => r.payoutId));
   const live = await livePayoutIds(deps);
   if (live === null) throw new Error(`more than ${LIVE_RUNS_MAX} payout requests running at once; abandoned reservations are left for the next run`);
@@ -71,7 +97,10 @@ async function sweepPage(deps: PayoutsDeps, reservations: readonly HeldReservati
     }
     const released = await deps.wallet.release(reservation.payoutId);
     await markReservationReleased(deps.db, reservation.payoutId);
-    if (released) summary.released += 1;
+    if (released) {
+      summary.released += 1;
+      onReleased?.(reservation);
+    }
     deps.logger.warn(
       { payoutId: reservation.payoutId, sellerId: reservation.sellerId, currency: reservation.currency, amountMinor: reservation.amountMinor.toString(), released },
       'wallet reservation without a payout released',
@@ -79,16 +108,17 @@ async function sweepPage(deps: PayoutsDeps, reservations: readonly HeldReservati
   }
 }
 
-/** One sweep: at most PAGES_MAX pages of PAGE_SIZE held reservations, oldest first. */
-export async function releaseAbandonedReservations(deps: PayoutsDeps, graceMs: number): Promise<SweepSummary> {
-  const summary: SweepSummary = { examined: 0, withPayout: 0, live: 0, released: 0 };
+/** One sweep: at most PAGES_MAX pages of PAGE_SIZE held reservations, oldest first; then the retention of released rows. */
+export async function releaseAbandonedReservations(deps: PayoutsDeps, options: SweepOptions): Promise<SweepSummary> {
+  const summary: SweepSummary = { examined: 0, withPayout: 0, live: 0, released: 0, deleted: 0 };
   let after: string | null = null;
   for (let page = 0; page < PAGES_MAX; page += 1) {
-    const { reservations, nextCursor } = await deps.wallet.listHeldReservations(graceMs, PAGE_SIZE, after);
-    await sweepPage(deps, reservations, summary);
+    const { reservations, nextCursor } = await deps.wallet.listHeldReservations(options.graceMs, PAGE_SIZE, after);
+    await sweepPage(deps, reservations, summary, options.onReleased);
     if (nextCursor === null) break;
     after = nextCursor;
   }
-  if (summary.released > 0 || summary.live > 0) deps.logger.info({ ...summary }, 'abandoned wallet reservations swept');
+  summary.deleted = await deleteInBatches((limit) => deleteReleasedReservations(deps.db, options.releasedRetentionMs, limit), DELETE_BATCHES);
+  if (summary.released > 0 || summary.live > 0 || summary.deleted > 0) deps.logger.info({ ...summary }, 'abandoned wallet reservations swept');
   return summary;
 }

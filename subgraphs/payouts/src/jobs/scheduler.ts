@@ -1,7 +1,10 @@
 // Timers of the payouts service: the PSP re-check every PAYOUT_RECHECK_INTERVAL_MS, and the daily
 // payout run at PAYOUT_SCHEDULE_UTC_TIME (when enabled). One run of each at a time; a run that
-// throws is logged and the next tick tries again. Restarting on the same day after the run time
-// runs it again, which the per-seller-and-day idempotency keys make harmless.
+// throws is logged and the next tick tries again. Which day a tick runs, and whether there is
+// anything left to run, is the run's decision (application/scheduled-payouts.ts,
+// runDueScheduledPayouts: the day's progress is in the database, so a run stopped at its page cap
+// goes on at the next tick, also after a restart or past midnight, and a completed day is not run
+// again). The scheduler only stops asking once a tick found nothing to do for the day it is in.
 import type { MessagingLogger } from '@clearhouse/shared';
 
 export interface DailyTime {
@@ -25,7 +28,21 @@ export interface PayoutJobsOptions {
   logger: MessagingLogger;
   recheckIntervalMs: number;
   recheck: () => Promise<unknown>;
-  schedule: { enabled: boolean; time: DailyTime; checkIntervalMs: number; run: (at: Date) => Promise<unknown> };
+  schedule: {
+    enabled: boolean;
+    time: DailyTime;
+    checkIntervalMs: number;
+    /**
+     * One tick's run: `dueDay` is today once the run time has passed, else null. Answers the day
+     * it ran and whether that day completed, or null when there was nothing to do.
+     */
+    run: (now: Date, dueDay: string | null) => Promise<ScheduledTickResult | null>;
+  };
+}
+
+export interface ScheduledTickResult {
+  day: string;
+  complete: boolean;
 }
 
 export interface RunningJobs {
@@ -36,7 +53,9 @@ export function startPayoutJobs(options: PayoutJobsOptions): RunningJobs {
   const inFlight = new Set<Promise<unknown>>();
   let recheckRunning = false;
   let scheduleRunning = false;
-  let lastScheduledDay: string | null = null;
+  // The due day (null: before the run time) for which there is nothing left to run; undefined
+  // until a tick found that (on start, the database is asked).
+  let settledDueDay: string | null | undefined;
   let stopped = false;
 
   function track(promise: Promise<unknown>): void {
@@ -54,12 +73,15 @@ export function startPayoutJobs(options: PayoutJobsOptions): RunningJobs {
     if (!options.schedule.enabled || scheduleRunning || stopped) return;
     const now = new Date();
     const day = dueDay(now, options.schedule.time);
-    if (day === null || day === lastScheduledDay) return;
+    if (settledDueDay !== undefined && day === settledDueDay) return;
     scheduleRunning = true;
     track(
       options.schedule
-        .run(now)
-        .then(() => { lastScheduledDay = day; })
+        .run(now, day)
+        .then((result) => {
+          const settled = result === null || (result.day === day && result.complete);
+          settledDueDay = settled ? day : undefined;
+        })
         .catch((error: unknown) => options.logger.error({ err: error, day }, 'scheduled payout run failed'))
         .finally(() => { scheduleRunning = false; }),
     );

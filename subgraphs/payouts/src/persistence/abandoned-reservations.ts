@@ -48,6 +48,18 @@ export async function markReservationReleased(db: SqlClient, payoutId: string): 
   await db.$executeRawUnsafe(`UPDATE abandoned_reservations SET released_at = now() WHERE payout_id = $1 AND released_at IS NULL`, payoutId);
 }
 
+/** Deletes at most `limit` rows released more than `retentionMs` ago; unreleased rows stay. Returns how many. */
+export async function deleteReleasedReservations(db: SqlClient, retentionMs: number, limit: number): Promise<number> {
+  return db.$executeRawUnsafe(
+    `DELETE FROM abandoned_reservations WHERE payout_id IN (
+       SELECT payout_id FROM abandoned_reservations
+        WHERE released_at < now() - ($1::bigint * interval '1 millisecond')
+        ORDER BY released_at LIMIT $2::int)`,
+    retentionMs,
+    limit,
+  );
+}
+
 /** (caller, key) of the runs of `operation` holding their idempotency key right now, at most `limit`. */
 export async function listLiveRunKeys(db: SqlClient, operation: string, limit: number): Promise<{ caller_id: string; key: string }[]> {
   return await db.$queryRawUnsafe<{ caller_id: string; key: string }[]>(
