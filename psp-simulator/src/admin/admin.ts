@@ -1,5 +1,6 @@
-// /__admin/*: fault injection, the log, runtime config, adjustments, fee overrides, dispute
-// outcomes, the clock, settlement files. No authentication: a development tool.
+// /__admin/*: fault injection, the log, runtime config, adjustments, fee overrides, disputes
+// (opened on a charge, closed with an outcome), the clock, settlement files. No authentication:
+// a development tool.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { mergeRuntimeConfig } from '../core/config.js';
@@ -9,7 +10,7 @@ import type { Sim } from '../core/sim.js';
 import { publicView, type BalanceTransaction, type PaymentIntent } from '../core/types.js';
 import { parseJson, readBody, send, sendJson } from '../http/io.js';
 import { createBalanceTransaction } from '../resources/balanceTransactions.js';
-import { closeDispute } from '../resources/disputes.js';
+import { closeDispute, disputeCharge, disputeReasons } from '../resources/disputes.js';
 import { settlementCsv, utcDayRange } from './settlement.js';
 
 const adjustmentSchema = z.object({
@@ -25,6 +26,8 @@ const adjustmentSchema = z.object({
 
 const feeOverrideSchema = z.object({ feeMinor: z.number().int().min(0).max(99_999_999) });
 const disputeCloseSchema = z.object({ outcome: z.enum(['won', 'lost']) });
+/** Opening a dispute on a charge: both optional (reason fraudulent, the whole undisputed amount); the charge bounds the amount. */
+const chargeDisputeSchema = z.strictObject({ reason: z.enum(disputeReasons).optional(), amount: z.number().int().min(1).max(99_999_999).optional() });
 const clockSchema = z.object({ advanceSeconds: z.number().int().min(0).max(366 * 86_400) });
 
 type AdminResult = { status: number; json: unknown } | { status: number; csv: string };
@@ -47,7 +50,10 @@ async function body<T>(request: IncomingMessage, schema: z.ZodType<T>): Promise<
 
 async function route(sim: Sim, request: IncomingMessage, path: string, query: URLSearchParams): Promise<AdminResult> {
   const method = request.method ?? 'GET';
-  const key = `${method} ${path.replace(/\/(pi|dp)_[A-Za-z0-9_]+\//, '/:id/').replace(/\/settlements\/.*$/, '/settlements/:day')}`;
+  const key = `${method} ${path
+    .replace(/\/(pi|dp)_[A-Za-z0-9_]+\//, '/:id/')
+    .replace(/^\/__admin\/charges\/[^/]+\/dispute$/, '/__admin/charges/:id/dispute')
+    .replace(/\/settlements\/.*$/, '/settlements/:day')}`;
   switch (key) {
     case 'GET /__admin/faults':
       return { status: 200, json: sim.faults.get() };
@@ -85,6 +91,8 @@ async function route(sim: Sim, request: IncomingMessage, path: string, query: UR
       return createAdjustment(sim, request);
     case 'POST /__admin/payment_intents/:id/fee_override':
       return overrideFee(sim, request, path);
+    case 'POST /__admin/charges/:id/dispute':
+      return openDisputeAdmin(sim, request, path);
     case 'POST /__admin/disputes/:id/close':
       return closeDisputeAdmin(sim, request, path);
     case 'GET /__admin/settlements/:day':
@@ -122,6 +130,19 @@ async function overrideFee(sim: Sim, request: IncomingMessage, path: string): Pr
   sim.store.save(paymentIntent);
   await sim.writer.flush();
   return { status: 200, json: { payment_intent: id, feeMinor: input.value.feeMinor } };
+}
+
+async function openDisputeAdmin(sim: Sim, request: IncomingMessage, path: string): Promise<AdminResult> {
+  const input = await body(request, chargeDisputeSchema);
+  if (!input.ok) return input.result;
+  try {
+    const dispute = disputeCharge(sim, path.split('/')[3] ?? '', input.value);
+    await sim.writer.flush();
+    return { status: 200, json: publicView(dispute) };
+  } catch (error) {
+    if (error instanceof StripeError) return { status: error.status, json: error.body() };
+    throw error;
+  }
 }
 
 async function closeDisputeAdmin(sim: Sim, request: IncomingMessage, path: string): Promise<AdminResult> {

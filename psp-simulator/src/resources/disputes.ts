@@ -1,9 +1,10 @@
-// Disputes (dp_): arrive disputeDelayMs after a successful payment with the dispute test card
-// (funds and a dispute fee are withdrawn at once); closed by the admin endpoint (won returns
-// the funds, the fee is kept, as Stripe does in most countries) or by /v1/disputes/:id/close
-// (accepting the dispute = lost).
+// Disputes (dp_): arrive disputeDelayMs after a successful payment with the dispute test card, or
+// when the admin endpoint opens one on an existing captured charge (funds and a dispute fee are
+// withdrawn at once); closed by the admin endpoint (won returns the funds, the fee is kept, as
+// Stripe does in most countries) or by /v1/disputes/:id/close (accepting the dispute = lost).
 import { invalidRequest, noSuchObject } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { assertPspAmountStep } from '../core/money.js';
 import type { Job } from '../core/jobs.js';
 import type { Sim } from '../core/sim.js';
 import { publicView, type Charge, type Dispute } from '../core/types.js';
@@ -13,16 +14,62 @@ import { createBalanceTransaction } from './balanceTransactions.js';
 
 const evidenceDueSeconds = 7 * 86_400;
 
+/** Stripe's dispute reasons (Dispute.reason). */
+export const disputeReasons = [
+  'bank_cannot_process',
+  'check_returned',
+  'credit_not_processed',
+  'customer_initiated',
+  'debit_not_authorized',
+  'duplicate',
+  'fraudulent',
+  'general',
+  'incorrect_account_details',
+  'insufficient_funds',
+  'noncompliant',
+  'product_not_received',
+  'product_unacceptable',
+  'subscription_canceled',
+  'unrecognized',
+] as const;
+export type DisputeReason = (typeof disputeReasons)[number];
+
+/** What a dispute can still take back: what was captured and not refunded. */
+function undisputedAmount(charge: Charge): number {
+  return charge.amount_captured - charge.amount_refunded;
+}
+
 export async function createDisputeWhenDue(sim: Sim, job: Job): Promise<void> {
   const charge = sim.store.get<Charge>(job.data.chargeId ?? '', 'charge');
-  if (charge && !charge.disputed && charge.captured) openDispute(sim, charge);
+  if (charge && !charge.disputed && charge.captured) openDispute(sim, charge, undisputedAmount(charge), 'fraudulent');
   sim.jobs.complete(job);
   await sim.writer.flush();
 }
 
-function openDispute(sim: Sim, charge: Charge): Dispute {
+/**
+ * The admin endpoint's dispute of an existing charge: it must be succeeded and captured, not
+ * disputed yet, with something left to dispute; the amount (default: all that is left) at most
+ * that. Every check comes before anything is written.
+ */
+export function disputeCharge(sim: Sim, chargeId: string, input: { reason?: DisputeReason; amount?: number }): Dispute {
+  const charge = sim.store.get<Charge>(chargeId, 'charge');
+  if (!charge) throw noSuchObject('charge', chargeId, 'charge');
+  if (charge.status !== 'succeeded' || !charge.captured) {
+    throw invalidRequest(`Charge ${charge.id} cannot be disputed: it is ${charge.status}${charge.status === 'succeeded' ? ' but not captured' : ''}.`, undefined, 'charge_not_disputable');
+  }
+  if (charge.disputed) throw invalidRequest(`Charge ${charge.id} has already been disputed.`, undefined, 'charge_already_disputed');
+  const undisputed = undisputedAmount(charge);
+  if (undisputed <= 0) throw invalidRequest(`Charge ${charge.id} has been fully refunded; there is nothing to dispute.`, undefined, 'charge_already_refunded');
+  const amount = input.amount ?? undisputed;
+  if (amount > undisputed) {
+    throw invalidRequest(`Dispute amount (${amount}) is greater than the undisputed amount on charge (${undisputed}: captured minus refunded).`, 'amount', 'amount_too_large');
+  }
+  assertPspAmountStep(amount, charge.currency, 'amount');
+  return openDispute(sim, charge, amount, input.reason ?? 'fraudulent');
+}
+
+function openDispute(sim: Sim, charge: Charge, amount: number, reason: DisputeReason): Dispute {
   const id = newId('dp');
-  const amount = charge.amount_captured - charge.amount_refunded;
   const transaction = createBalanceTransaction(sim, {
     amount: -amount,
     currency: charge.currency,
@@ -48,7 +95,7 @@ function openDispute(sim: Sim, charge: Charge): Dispute {
     livemode: false,
     metadata: {},
     payment_intent: charge.payment_intent,
-    reason: 'fraudulent',
+    reason,
     status: 'needs_response',
   };
   sim.store.save(dispute);
