@@ -65,13 +65,36 @@ export interface RefundRecord {
   succeededAt: Date | null;
   /** When it failed; a refund that had succeeded keeps succeededAt and its money plan. */
   failedAt: Date | null;
+  /**
+   * What the reversal of a refund that had succeeded undid (FAILED after SUCCEEDED only; null
+   * otherwise): the split published in refund.reversed@1, which can differ from the plan above.
+   */
+  reversalFeeRefundMinor: bigint | null;
+  reversalPendingMinor: bigint | null;
+  reversalAvailableMinor: bigint | null;
   nextRecheckAt: Date | null;
   /** The refundPaymentOrder request (caller, idempotency key) that made it; unique when set. */
   idempotencyCallerId: string | null;
   idempotencyKey: string | null;
 }
 
-export type RefundPatch = Partial<Pick<RefundRecord, 'status' | 'pspRefundId' | 'failureCode' | 'feeRefundMinor' | 'pendingMinor' | 'availableMinor' | 'succeededAt' | 'failedAt' | 'nextRecheckAt'>>;
+export type RefundPatch = Partial<
+  Pick<
+    RefundRecord,
+    | 'status'
+    | 'pspRefundId'
+    | 'failureCode'
+    | 'feeRefundMinor'
+    | 'pendingMinor'
+    | 'availableMinor'
+    | 'succeededAt'
+    | 'failedAt'
+    | 'reversalFeeRefundMinor'
+    | 'reversalPendingMinor'
+    | 'reversalAvailableMinor'
+    | 'nextRecheckAt'
+  >
+>;
 
 export type DisputeStatus = 'OPEN' | 'WON' | 'LOST';
 
@@ -225,7 +248,24 @@ export interface PaymentsTransaction {
   markWebhookAndLockPayment(eventId: string, type: string, paymentId: string): Promise<{ fresh: boolean; payment: PaymentRecord } | null>;
   /** Optimistic on the order's updatedAt is not needed: callers hold the payment's lock. */
   updateOrder(id: string, patch: OrderPatch): Promise<void>;
-  insertRefund(refund: Omit<RefundRecord, 'createdAt' | 'updatedAt' | 'pspRound' | 'succeededAt' | 'failedAt' | 'feeRefundMinor' | 'pendingMinor' | 'availableMinor' | 'failureCode' | 'pspRefundId'>): Promise<void>;
+  insertRefund(
+    refund: Omit<
+      RefundRecord,
+      | 'createdAt'
+      | 'updatedAt'
+      | 'pspRound'
+      | 'succeededAt'
+      | 'failedAt'
+      | 'feeRefundMinor'
+      | 'pendingMinor'
+      | 'availableMinor'
+      | 'reversalFeeRefundMinor'
+      | 'reversalPendingMinor'
+      | 'reversalAvailableMinor'
+      | 'failureCode'
+      | 'pspRefundId'
+    >,
+  ): Promise<void>;
   findRefund(id: string): Promise<RefundRecord | null>;
   updateRefund(id: string, patch: RefundPatch): Promise<void>;
   findDisputeByPspId(pspDisputeId: string): Promise<DisputeRecord | null>;

@@ -2,7 +2,8 @@
 // card issuer rejects the refund later and the PSP sends refund.updated / refund.failed). Against a
 // real payments database and the real PSP simulator, whose signed webhooks go through the
 // service's webhook handler: the refund becomes FAILED, the order's and the payment's refunded
-// amounts and statuses go back, and refund.reversed@1 carries the split to undo, once.
+// amounts and statuses go back, and refund.reversed@1 carries the split to undo, once; the refund
+// row keeps that split too, beside its own plan.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { createPgDatabase, type Caller, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, waitFor, type TestDatabase } from '@clearhouse/shared/testkit';
@@ -49,19 +50,43 @@ async function refundWithIdempotencyKey(idempotencyKey: string, paymentOrderId: 
 }
 
 /**
- * The PSP's state of a chargeback, opened (and later closed) by the simulator on a payment made for
- * it with the dispute test card: a charge has one card, so a refund-failure-card payment never gets
- * a dispute of its own. The state is applied as the payment's: only its payment intent changes.
+ * A chargeback of the payment itself, opened at the PSP through the simulator's admin route on the
+ * intent's charge (a refund-failure-card payment gets no dispute of its own) for `amountMinor`,
+ * announced by charge.dispute.created like any dispute; `read` is the PSP's state of it.
  */
 async function chargebackOf(paymentIntentId: string, amountMinor: bigint) {
-  counter += 1;
-  const input = { idempotencyKey: `k${counter}`, buyerId: `b${counter}`, currency: 'USD', orders: [{ sellerId: 'chargeback', amountMinor }] };
-  const disputed = await paidCheckout(deps, platform, input, TEST_CARDS.dispute);
-  const created = await simulator.webhook('charge.dispute.created', disputed.paymentIntentId);
+  const chargeId = (await simulator.stripe.paymentIntents.retrieve(paymentIntentId)).latest_charge as string;
+  const opened = (await simulator.admin(`/__admin/charges/${chargeId}/dispute`, { amount: Number(amountMinor) })) as { id: string };
+  const created = await simulator.webhook('charge.dispute.created', opened.id);
+  expect(created.event.paymentIntentId).toBe(paymentIntentId);
   const pspDisputeId = created.event.objectId!;
-  const read = async () => ({ ...(await simulator.psp.retrieveDispute(pspDisputeId)), paymentIntentId });
+  const read = () => simulator.psp.retrieveDispute(pspDisputeId);
   return { pspDisputeId, read };
 }
+
+/**
+ * Each refund.reversed@1 of the payment is on its refund row too: the split the reversal actually
+ * made (which can differ from the refund's own plan, kept beside it). Returns the rows, by event.
+ */
+async function expectRowsCarryTheirReversals(paymentId: string) {
+  const reversed = await events(paymentId, 'refund.reversed');
+  expect(reversed.length).toBeGreaterThan(0);
+  const rows = [];
+  for (const event of reversed) {
+    const payload = event.payload as { refundId: string; feeRefundMinor: string; pendingMinor: string; availableMinor: string };
+    const row = await prisma.refund.findUniqueOrThrow({ where: { id: payload.refundId } });
+    expect(row).toMatchObject({
+      status: 'FAILED',
+      reversalFeeRefundMinor: BigInt(payload.feeRefundMinor),
+      reversalPendingMinor: BigInt(payload.pendingMinor),
+      reversalAvailableMinor: BigInt(payload.availableMinor),
+    });
+    rows.push(row);
+  }
+  return rows;
+}
+
+const NO_REVERSAL = { reversalFeeRefundMinor: null, reversalPendingMinor: null, reversalAvailableMinor: null };
 
 /** The PSP's refund.failed webhook about a refund, handed to the service's webhook handler as delivered. */
 async function deliverFailure(pspRefundId: string) {
@@ -99,6 +124,9 @@ describe('a succeeded refund that fails at the PSP', () => {
     const failed = await prisma.refund.findUniqueOrThrow({ where: { id: succeeded.id } });
     expect(failed).toMatchObject({ status: 'FAILED', failureCode: 'expired_or_canceled_card', succeededAt: succeeded.succeededAt, feeRefundMinor: 145n, pendingMinor: 4855n, availableMinor: 0n });
     expect(failed.failedAt).toBeInstanceOf(Date);
+    expect(succeeded).toMatchObject(NO_REVERSAL);
+    // What the reversal did is on the row beside the refund's own plan (here the same split).
+    expect(failed).toMatchObject({ reversalFeeRefundMinor: 145n, reversalPendingMinor: 4855n, reversalAvailableMinor: 0n });
     const order = await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orders[0]!.id } });
     expect(order).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n, reservedRefundMinor: 0n, pendingHeldMinor: 4855n });
     expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n });
@@ -132,6 +160,8 @@ describe('a succeeded refund that fails at the PSP', () => {
     expect((await applyPspRefundState(deps, succeeded.id, pspState!, 'duplicate')).kind).toBe('unchanged');
     expect(await prisma.outboxMessage.count({ where: { correlationId: paymentId } })).toBe(outboxBefore);
     expect(await prisma.refund.findUniqueOrThrow({ where: { id: succeeded.id } })).toMatchObject({ status: 'FAILED', failedAt: failed.failedAt });
+    expect(await prisma.refund.findUniqueOrThrow({ where: { id: succeeded.id } })).toEqual(failed);
+    expect(await expectRowsCarryTheirReversals(paymentId)).toEqual([failed]);
     expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n });
   });
 
@@ -149,6 +179,11 @@ describe('a succeeded refund that fails at the PSP', () => {
     expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmountMinor: 4000n });
     const [reversal] = await events(paymentId, 'refund.reversed');
     expect(reversal?.payload).toMatchObject({ refundId: first.id, amountMinor: '1000', feeRefundMinor: '29', pendingMinor: '0', availableMinor: '971' });
+    // The row keeps the refund's plan (taken from pending) and adds the reversal (given back to available).
+    expect(await prisma.refund.findUniqueOrThrow({ where: { id: first.id } })).toMatchObject({
+      feeRefundMinor: 29n, pendingMinor: 971n, availableMinor: 0n, reversalFeeRefundMinor: 29n, reversalPendingMinor: 0n, reversalAvailableMinor: 971n,
+    });
+    expect(await prisma.refund.findUniqueOrThrow({ where: { id: second.id } })).toMatchObject({ status: 'SUCCEEDED', ...NO_REVERSAL });
     // The payment keeps its status but its refunded amount changed: announced too.
     expect((await events(paymentId, 'payment.status_changed')).at(-1)?.payload).toMatchObject({ from: 'PARTIALLY_REFUNDED', to: 'PARTIALLY_REFUNDED', refundedAmountMinor: '4000' });
 
@@ -156,6 +191,7 @@ describe('a succeeded refund that fails at the PSP', () => {
     expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orders[1]!.id } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n, pendingHeldMinor: 3884n });
     expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'SUCCEEDED', refundedAmountMinor: 0n });
     expect((await events(paymentId, 'refund.reversed')).map((event) => (event.payload as { refundId: string }).refundId)).toEqual([first.id, second.id]);
+    expect((await expectRowsCarryTheirReversals(paymentId)).map((row) => row.id)).toEqual([first.id, second.id]);
   });
 
   test('pro rata: a reversed partial refund takes back its share of the fee at what stays refunded; the full refund after it returns exactly the rest of the fee', async () => {
@@ -174,6 +210,11 @@ describe('a succeeded refund that fails at the PSP', () => {
         // 34 stay refunded, whose share of the fee is floor(174 × 34 / 6000) = 0: the reversal takes back the unit returned.
         const [reversal] = await events(paymentId, 'refund.reversed');
         expect(reversal?.payload).toMatchObject({ refundId: reversedOne.id, amountMinor: '1', feeRefundMinor: '1', pendingMinor: '0', availableMinor: '0' });
+        // Finance reads it off the row: the refund returned no fee and took 1 from pending; its reversal took the fee unit back.
+        expect(await prisma.refund.findUniqueOrThrow({ where: { id: reversedOne.id } })).toMatchObject({
+          status: 'FAILED', feeRefundMinor: 0n, pendingMinor: 1n, availableMinor: 0n, reversalFeeRefundMinor: 1n, reversalPendingMinor: 0n, reversalAvailableMinor: 0n,
+        });
+        expect(await prisma.refund.findUniqueOrThrow({ where: { id: kept.id } })).toMatchObject({ status: 'SUCCEEDED', ...NO_REVERSAL });
         expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmountMinor: 34n, pendingHeldMinor: 5792n });
         return await refundWithIdempotencyKey(`r${counter}-rest`, orderId);
       } finally {
@@ -185,6 +226,8 @@ describe('a succeeded refund that fails at the PSP', () => {
     expect(order).toMatchObject({ status: 'REFUNDED', refundedAmountMinor: 6000n, reservedRefundMinor: 0n, pendingHeldMinor: 0n });
     const succeededRows = await prisma.refund.findMany({ where: { paymentOrderId: orderId, status: 'SUCCEEDED' } });
     expect(succeededRows.reduce((sum, row) => sum + row.amountMinor, 0n)).toBe(order.refundedAmountMinor);
+    for (const row of succeededRows) expect(row).toMatchObject(NO_REVERSAL);
+    expect((await expectRowsCarryTheirReversals(paymentId)).map((row) => row.id)).toEqual([reversedOne.id]);
     // What the events tell the ledger and the wallet: the whole fee returned, the seller's net taken back, once each.
     type Split = { feeRefundMinor: string; pendingMinor: string; availableMinor: string };
     const total = async (type: string, part: keyof Split) => (await events(paymentId, type)).reduce((sum, event) => sum + BigInt((event.payload as Split)[part]), 0n);
@@ -205,7 +248,8 @@ describe('a succeeded refund that fails at the PSP', () => {
     const refundedBefore = refunds.reduce((sum, amount) => sum + amount, 0n);
     expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmountMinor: refundedBefore });
 
-    // The PSP disputes what is left of the charge: captured − refunded.
+    // The PSP disputes what is left of the charge: captured − refunded (named: by now the simulator
+    // may have failed the refund already, making its whole amount disputable again).
     const heldBeforeDispute = (await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).pendingHeldMinor;
     const chargeback = await chargebackOf(paymentIntentId, 5000n - refundedBefore);
     const open = await chargeback.read();
@@ -218,6 +262,7 @@ describe('a succeeded refund that fails at the PSP', () => {
     const reversedRefund = refunded[0]!;
     expect((await deliverFailure(reversedRefund.pspRefundId!)).status).toBe(200);
     expect(await prisma.refund.findUniqueOrThrow({ where: { id: reversedRefund.id } })).toMatchObject({ status: 'FAILED', failureCode: 'expired_or_canceled_card' });
+    expect((await expectRowsCarryTheirReversals(paymentId)).map((row) => row.id)).toEqual([reversedRefund.id]);
     expect(await prisma.paymentOrder.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ refundedAmountMinor: refundedAfter, reservedRefundMinor: 0n });
     expect(await prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'DISPUTED', refundedAmountMinor: refundedAfter });
     expect(await prisma.dispute.findUniqueOrThrow({ where: { pspDisputeId: chargeback.pspDisputeId } })).toMatchObject({ status: 'OPEN', statusBefore });

@@ -9,10 +9,11 @@
 //     Refund SUCCEEDED, amounts, order and payment statuses, refund.succeeded@1 with the split
 //     from planRefund (REFUND_FEE_POLICY) and payment.status_changed@1, in one transaction.
 //  4. A SUCCEEDED refund the PSP later reports `failed` (the card issuer rejected it; the PSP
-//     holds the money again) is reversed: FAILED (succeededAt and its money plan kept, failedAt
-//     and the failure code added), the order's and the payment's refunded amounts and statuses go
-//     back, refund.reversed@1 (the split to undo) and payment.status_changed@1, in one
-//     transaction. FAILED is final: a late `succeeded` never moves it back.
+//     holds the money again) is reversed: FAILED (succeededAt and its money plan kept, failedAt,
+//     the failure code and the split the reversal made added), the order's and the payment's
+//     refunded amounts and statuses go back, refund.reversed@1 (that split) and
+//     payment.status_changed@1, in one transaction. FAILED is final: a late `succeeded` never
+//     moves it back.
 // The Refund row carries the request's (caller, idempotency key), unique: a run that takes over
 // a key whose earlier run failed or crashed after step 1 (maybe after the PSP refunded) finishes
 // that refund instead of reserving and sending a second one.
@@ -233,7 +234,8 @@ async function keepStatusWithNewRefundedAmount(tx: PaymentsTransaction, payment:
 
 /**
  * A SUCCEEDED refund the PSP reports failed: the money is back at the PSP, so what the refund did
- * is undone (its plan is kept on the row; failedAt and the failure code are added). The platform
+ * is undone (its plan is kept on the row; failedAt, the failure code and the split the reversal
+ * made, as published in refund.reversed@1, are added: they can differ from the plan). The platform
  * takes back the fee that leaves it returning the share of what stays refunded, the seller gets the
  * rest, to pending unless the order was released since (planRefundReversal on the order's SUCCEEDED
  * refunds, this one included); the statuses move back through the refund reversal tables.
@@ -245,6 +247,9 @@ async function reverseSucceededRefund(deps: PaymentsDeps, tx: PaymentsTransactio
     throw new Error(`refund ${refund.id} succeeded without its money plan or PSP refund id`);
   }
   const split = planRefundReversal(deps.aftersale.refundFeePolicy, order, { feeRefundMinor: refund.feeRefundMinor, pendingMinor: refund.pendingMinor, availableMinor: refund.availableMinor });
+  if (split.feeRefundMinor + split.pendingMinor + split.availableMinor !== refund.amountMinor) {
+    throw new Error(`refund ${refund.id}: reversal split ${split.feeRefundMinor}+${split.pendingMinor}+${split.availableMinor} does not add up to ${refund.amountMinor}`);
+  }
   const orderRefundedMinor = order.refundedAmountMinor - refund.amountMinor;
   if (orderRefundedMinor < 0n) throw new Error(`refund ${refund.id}: order ${order.id} refunded ${order.refundedAmountMinor} < ${refund.amountMinor}`);
   await tx.updateOrder(order.id, {
@@ -253,7 +258,15 @@ async function reverseSucceededRefund(deps: PaymentsDeps, tx: PaymentsTransactio
     status: nextOrderStatusAfterRefundReversal(order.status, orderStatusAfterRefundReversal(order, orderRefundedMinor)),
   });
   const failureReason = (state.failureReason ?? 'psp_failed').slice(0, 200);
-  await tx.updateRefund(refund.id, { status: 'FAILED', failureCode: failureReason, failedAt: at, nextRecheckAt: null });
+  await tx.updateRefund(refund.id, {
+    status: 'FAILED',
+    failureCode: failureReason,
+    failedAt: at,
+    reversalFeeRefundMinor: split.feeRefundMinor,
+    reversalPendingMinor: split.pendingMinor,
+    reversalAvailableMinor: split.availableMinor,
+    nextRecheckAt: null,
+  });
   const payload: RefundReversedV1 = {
     refundId: refund.id,
     paymentId: payment.id,

@@ -19,8 +19,8 @@ export const ORDER_COLUMNS = `id, payment_id, position, seller_id, reference, am
   created_at, updated_at`;
 
 export const REFUND_COLUMNS = `id, payment_id, payment_order_id, amount_minor, currency, status, reason, psp_refund_id, psp_round,
-  failure_code, fee_refund_minor, pending_minor, available_minor, created_at, updated_at, succeeded_at, failed_at, next_recheck_at,
-  idempotency_caller_id, idempotency_key`;
+  failure_code, fee_refund_minor, pending_minor, available_minor, created_at, updated_at, succeeded_at, failed_at,
+  reversal_fee_refund_minor, reversal_pending_minor, reversal_available_minor, next_recheck_at, idempotency_caller_id, idempotency_key`;
 
 export const DISPUTE_COLUMNS = `id, payment_id, psp_dispute_id, currency, amount_minor, dispute_fee_minor, fee_borne_by,
   loss_borne_by, status, status_before, reason, orders, opened_at, closed_at`;
@@ -87,6 +87,9 @@ export interface RefundRow {
   updated_at: Timestamp;
   succeeded_at: Timestamp | null;
   failed_at: Timestamp | null;
+  reversal_fee_refund_minor: Int8 | null;
+  reversal_pending_minor: Int8 | null;
+  reversal_available_minor: Int8 | null;
   next_recheck_at: Timestamp | null;
   idempotency_caller_id: string | null;
   idempotency_key: string | null;
@@ -209,6 +212,9 @@ export function toRefund(row: RefundRow): RefundRecord {
     updatedAt: toDate(row.updated_at),
     succeededAt: toDateOrNull(row.succeeded_at),
     failedAt: toDateOrNull(row.failed_at),
+    reversalFeeRefundMinor: toBigIntOrNull(row.reversal_fee_refund_minor),
+    reversalPendingMinor: toBigIntOrNull(row.reversal_pending_minor),
+    reversalAvailableMinor: toBigIntOrNull(row.reversal_available_minor),
     nextRecheckAt: toDateOrNull(row.next_recheck_at),
     idempotencyCallerId: row.idempotency_caller_id,
     idempotencyKey: row.idempotency_key,

@@ -98,6 +98,9 @@ const REFUND_PATCH_COLUMNS: PatchColumns<RefundPatch> = {
   availableMinor: ['available_minor', 'bigint'],
   succeededAt: ['succeeded_at', 'timestamptz'],
   failedAt: ['failed_at', 'timestamptz'],
+  reversalFeeRefundMinor: ['reversal_fee_refund_minor', 'bigint'],
+  reversalPendingMinor: ['reversal_pending_minor', 'bigint'],
+  reversalAvailableMinor: ['reversal_available_minor', 'bigint'],
   nextRecheckAt: ['next_recheck_at', 'timestamptz'],
 };
 
