@@ -8,7 +8,7 @@
 //      RECONCILIATION_SETTLEMENT_URL, RECONCILIATION_PSP_FEE_PERCENT_BPS / _FIXED_MINOR, ...; INIT_CWD
 //      (set by npm: the directory a relative --file is read from)
 import { resolve } from 'node:path';
-import { createLogger, formatAmount, type SqlClient } from '@clearhouse/shared';
+import { createLogger, formatAmount } from '@clearhouse/shared';
 import { loadLedgerEnv } from '../../subgraphs/ledger/src/env';
 import { createLedgerPrisma } from '../../subgraphs/ledger/src/persistence/prisma';
 import { assertReconcilableDay, runReconciliation, type ProgressEvent } from '../../subgraphs/ledger/src/reconciliation/application/run-reconciliation';
@@ -126,7 +126,7 @@ async function main(): Promise<number> {
     const loader = await operatorInputChecked(reconciliationLoader(env, args.source, args.file), args);
     if (loader === null) return 2;
     console.log(`Clearhouse reconciliation of ${args.date} — ${loader.description}`);
-    const deps = reconciliationDeps(env, prisma as unknown as SqlClient, logger, { replay: args.replay });
+    const deps = reconciliationDeps(env, prisma, logger, { replay: args.replay });
     const result = await runReconciliation(deps, args.date, loader, progressPrinter());
     const { run, discrepancies, fixes } = result;
     console.log(`\nRun ${run.id} (${run.source}, attempt ${run.attempts}): ${run.status}`);

@@ -40,11 +40,12 @@ async function bookPspFee(deps: ResolveDeps, discrepancy: DiscrepancyRow, note: 
     throw new DomainError('INVALID_STATE', 'BOOK_PSP_FEE applies to a FEE_MISMATCH of a PSP line', { field: ['input', 'correction'] });
   }
   const lines = await deps.db.$queryRawUnsafe<{ currency: string; fee: string; source_id: string | null; created_at: Date; reporting_category: string }[]>(
-    `SELECT currency, fee_minor::text AS fee, source_id, created_at, reporting_category FROM psp_settlement_lines WHERE balance_transaction_id = $1`,
+    `SELECT currency, fee_minor::text AS fee, source_id, created_at, reporting_category FROM psp_settlement_lines WHERE balance_transaction_id = $1 AND withdrawn_at IS NULL`,
     discrepancy.balanceTransactionId,
   );
   const line = lines[0];
-  if (!line) throw new DomainError('INVALID_STATE', `the PSP line ${discrepancy.balanceTransactionId} was never ingested`);
+  // Never ingested, or withdrawn: a later completed run of the day no longer had it from the PSP.
+  if (!line) throw new DomainError('INVALID_STATE', `the PSP line ${discrepancy.balanceTransactionId} is not among the PSP lines of ${discrepancy.date} (never ingested, or no longer reported)`);
   // Only a charge's fee is booked on its own (psp_fee_booked). A dispute's fee is part of its
   // dispute_opened posting: booking the line's whole fee again would count it twice.
   if (line.reporting_category !== 'charge') {

@@ -12,12 +12,12 @@ import { postPaymentSucceeded, postRefundReversed, postRefundSucceeded } from '.
 import { ReversalTargetMissingError } from '../../persistence/journal-writer.js';
 import type { PaymentReplayer, RefundResyncOutcome, ReplayOutcome } from '../clients/payments-replay.js';
 import { utcDayOf } from '../domain/day.js';
-import { pspDayLoader, type PspDayLoader } from '../ingestion/sources.js';
+import { pspDayLoader } from '../ingestion/sources.js';
 import { createReconciliationStripe } from '../ingestion/stripe-balance-transactions.js';
-import { claimRun, countLines, discrepanciesOfDay, findRun, RunSupersededError } from '../persistence/reconciliation-store.js';
+import { claimRun, countLines, discrepanciesOfDay, findDiscrepancy, findRun, RunSupersededError } from '../persistence/reconciliation-store.js';
 import { resolveDiscrepancy } from './resolve-discrepancy.js';
 import { IngestionError, runReconciliation } from './run-reconciliation.js';
-import { OPS, setSimulatorFaults, startReconciliationWorld, type ReconciliationWorld } from './world.test-support.js';
+import { ageRunPastStale, heldUntilReleased, OPS, setSimulatorFaults, settlementFile, startReconciliationWorld, type ReconciliationWorld } from './world.test-support.js';
 
 jest.setTimeout(120_000);
 
@@ -155,15 +155,6 @@ async function postReversal(world: World, refund: RefundSucceededV1, amountMinor
 
 const api = (world: World) => pspDayLoader({ kind: 'api', stripe: world.stripe });
 const csvUrl = (world: World) => pspDayLoader({ kind: 'csv-url', url: `${world.simulatorUrl}/__admin/settlements/{date}.csv` });
-
-/** Moves the run's start back past runStaleAfterMs: a later claim may take it over. */
-async function ageRunPastStale(world: World, runId: string): Promise<void> {
-  await world.prisma.$executeRawUnsafe(
-    `UPDATE reconciliation_runs SET started_at = started_at - make_interval(secs => $2::double precision / 1000) WHERE id = $1::uuid`,
-    runId,
-    world.deps.runStaleAfterMs + 1_000,
-  );
-}
 
 async function feeBookings(world: World): Promise<number> {
   const rows = await world.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM journal_transactions WHERE kind = 'psp_fee_booked'`);
@@ -396,38 +387,15 @@ describe('an attempt taken over because it was slow, not dead', () => {
   });
   afterAll(async () => world.stop());
 
-  /** A settlement file of the day with one unknown adjustment per balance transaction id. */
-  async function settlementFile(day: string, ids: readonly string[]): Promise<PspDayLoader> {
-    const at = `${day}T10:00:00Z`;
-    const path = join(tmpdir(), `settlement-${randomBytes(4).toString('hex')}.csv`);
-    const header = 'balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id,payment_intent_id,description';
-    await writeFile(path, [header, ...ids.map((id) => `${id},${at},${at},usd,-1.00,0.00,-1.00,other_adjustment,,,mystery`), ''].join('\n'));
-    return pspDayLoader({ kind: 'csv-file', path });
-  }
-
-  /** `inner`, held at its load (the run already claimed) until released; then it loads or fails. */
-  function heldUntilReleased(inner: PspDayLoader) {
-    let loading!: () => void;
-    const started = new Promise<void>((resolve) => (loading = resolve));
-    let release!: (ending: 'load' | 'fail') => void;
-    const released = new Promise<'load' | 'fail'>((resolve) => (release = resolve));
-    const loader: PspDayLoader = {
-      source: inner.source,
-      description: `${inner.description} (slow)`,
-      async load(day, onProgress) {
-        loading();
-        if ((await released) === 'fail') throw new Error('the settlement file stopped answering');
-        return inner.load(day, onProgress);
-      },
-    };
-    return { loader, started, release };
-  }
+  /** A settlement file of the day with one unknown adjustment of 1.00 per balance transaction id. */
+  const adjustments = (day: string, ids: readonly string[]) =>
+    settlementFile(day, ids.map((id) => ({ id, category: 'other_adjustment', grossMinor: -100n, description: 'mystery' })));
 
   it.each([
     ['completes', '2020-02-01', 'load'],
     ['fails', '2020-02-02', 'fail'],
   ] as const)('the slow attempt that %s after the newer one completed changes nothing in the run', async (_ending, day, ending) => {
-    const slow = heldUntilReleased(await settlementFile(day, [`txn_${day}_1`]));
+    const slow = heldUntilReleased(await adjustments(day, [`txn_${day}_1`]));
     const first = runReconciliation(world.deps, day, slow.loader).then(
       (result) => result,
       (error: unknown) => error,
@@ -437,7 +405,7 @@ describe('an attempt taken over because it was slow, not dead', () => {
     expect(running).toMatchObject({ status: 'RUNNING', attempts: 1 });
     await ageRunPastStale(world, running.id);
 
-    const second = await runReconciliation(world.deps, day, await settlementFile(day, [`txn_${day}_1`, `txn_${day}_2`]));
+    const second = await runReconciliation(world.deps, day, await adjustments(day, [`txn_${day}_1`, `txn_${day}_2`]));
     expect(second.run).toMatchObject({ id: running.id, status: 'COMPLETED', lineCount: 2, attempts: 2, error: null });
 
     slow.release(ending);
@@ -449,6 +417,164 @@ describe('an attempt taken over because it was slow, not dead', () => {
     } else {
       expect(late).toBeInstanceOf(IngestionError);
     }
+  });
+
+  /** Payments' replay route answering that it cannot settle the intent; held until released if asked. */
+  function replayerThatFails(hold?: Promise<void>): { replayer: PaymentReplayer; asked: Promise<void> } {
+    let ask!: () => void;
+    const asked = new Promise<void>((resolve) => (ask = resolve));
+    const replayer: PaymentReplayer = {
+      async replay() {
+        ask();
+        await hold;
+        return { kind: 'failed', reason: 'payments did not answer' };
+      },
+      async resyncRefund() {
+        return { kind: 'failed', reason: 'payments did not answer' };
+      },
+    };
+    return { replayer, asked };
+  }
+
+  async function linesOfDay(day: string): Promise<[string, string, string][]> {
+    const rows = await world.prisma.$queryRawUnsafe<{ id: string; gross: string; fee: string }[]>(
+      `SELECT balance_transaction_id AS id, gross_minor::text AS gross, fee_minor::text AS fee FROM psp_settlement_lines WHERE date = $1 ORDER BY balance_transaction_id`,
+      day,
+    );
+    return rows.map((row) => [row.id, row.gross, row.fee]);
+  }
+
+  async function feesBooked(tag: string): Promise<string[]> {
+    const rows = await world.prisma.$queryRawUnsafe<{ reference: string }[]>(
+      `SELECT reference FROM journal_transactions WHERE kind = 'psp_fee_booked' AND reference LIKE $1 ORDER BY reference`,
+      `psp_fee_booked:txn_${tag}_%`,
+    );
+    return rows.map((row) => row.reference);
+  }
+
+  it.each([
+    ['at its load', '2020-02-03', 'load'],
+    ['after booking fees, at its replay', '2020-02-04', 'replay'],
+  ] as const)(
+    'a slow attempt taken over %s, whose PSP data differed, leaves the day the newer attempt\'s lines and discrepancies only; fees are booked once',
+    async (_where, day, heldAt) => {
+      const tag = day.replaceAll('-', '');
+      // Two payments the ledger posted (each charge line's fee follows the schedule: booked).
+      for (const [name, amountMinor] of [['a', 1_000n], ['d', 4_000n]] as const) {
+        await postTransaction(world.db, paymentDraft(`pay_${tag}_${name}`, `pi_${tag}_${name}`, amountMinor));
+      }
+      const charge = (name: string, grossMinor: bigint) => ({
+        id: `txn_${tag}_${name}`,
+        category: 'charge',
+        grossMinor,
+        feeMinor: (grossMinor * 290n + 5_000n) / 10_000n + 30n,
+        sourceId: `ch_${tag}_${name}`,
+        paymentIntentId: `pi_${tag}_${name}`,
+      });
+      const adjustment = (name: string, grossMinor: bigint) => ({ id: `txn_${tag}_${name}`, category: 'other_adjustment', grossMinor, description: 'mystery' });
+      // What the PSP reported to the slow attempt, and to the newer one: charge c (a payment the
+      // ledger missed: replayed) in both; the adjustment's amount changed; the newer saw charge d
+      // and no longer the adjustment `gone`.
+      const older = await settlementFile(day, [charge('a', 1_000n), charge('c', 3_000n), adjustment('adj', -100n), adjustment('gone', -300n)]);
+      const newer = await settlementFile(day, [charge('a', 1_000n), charge('c', 3_000n), adjustment('adj', -200n), charge('d', 4_000n)]);
+
+      let releaseReplay!: () => void;
+      const replayHeld = new Promise<void>((resolve) => (releaseReplay = resolve));
+      const slowLoad = heldUntilReleased(older);
+      const slowReplay = replayerThatFails(heldAt === 'replay' ? replayHeld : undefined);
+      const first = runReconciliation({ ...world.deps, replayer: slowReplay.replayer }, day, heldAt === 'load' ? slowLoad.loader : older).then(
+        (result) => result,
+        (error: unknown) => error,
+      );
+      await (heldAt === 'load' ? slowLoad.started : slowReplay.asked);
+      const running = (await world.prisma.reconciliationRun.findMany({ where: { date: day } }))[0]!;
+      expect(running).toMatchObject({ status: 'RUNNING', attempts: 1 });
+      await ageRunPastStale(world, running.id);
+
+      const deps = { ...world.deps, replayer: replayerThatFails().replayer };
+      const second = await runReconciliation(deps, day, newer);
+      expect(second.run).toMatchObject({ id: running.id, status: 'COMPLETED', lineCount: 4, matchedCount: 2, attempts: 2, error: null });
+      const expectedLines = [
+        [`txn_${tag}_a`, '1000', '59'],
+        [`txn_${tag}_adj`, '-200', '0'],
+        [`txn_${tag}_c`, '3000', '117'],
+        [`txn_${tag}_d`, '4000', '146'],
+      ];
+      expect(await linesOfDay(day)).toEqual(expectedLines);
+
+      // The slow attempt goes on with what it had read, and learns it was superseded.
+      slowLoad.release('load');
+      releaseReplay();
+      const late = await first;
+      expect(late).toBeInstanceOf(RunSupersededError);
+      expect(await findRun(world.db, running.id)).toEqual(second.run);
+      expect(await linesOfDay(day)).toEqual(expectedLines);
+      expect(await countLines(world.db, day)).toBe(second.run.lineCount);
+      expect(await discrepanciesOfDay(world.db, day)).toEqual(second.discrepancies);
+      expect(second.discrepancies.map((row) => [row.kind, row.pspReference, row.actualMinor])).toEqual(
+        expect.arrayContaining([
+          ['MISSING_IN_LEDGER', `pi_${tag}_c`, 3_000n],
+          ['MISSING_IN_LEDGER', `txn_${tag}_adj`, -200n],
+        ]),
+      );
+      expect(second.discrepancies).toHaveLength(2);
+      const booked = [`psp_fee_booked:txn_${tag}_a`, `psp_fee_booked:txn_${tag}_c`, `psp_fee_booked:txn_${tag}_d`];
+      expect(await feesBooked(tag)).toEqual(booked);
+
+      // Once more: the same lines, the same discrepancies, nothing booked again.
+      const third = await runReconciliation(deps, day, newer);
+      expect(third.run).toMatchObject({ status: 'COMPLETED', lineCount: 4, attempts: 3 });
+      expect(third.fixes).toEqual([]);
+      expect(third.discrepancies.map((row) => row.id)).toEqual(second.discrepancies.map((row) => row.id));
+      expect(await linesOfDay(day)).toEqual(expectedLines);
+      expect(await feesBooked(tag)).toEqual(booked);
+    },
+  );
+});
+
+describe('a day whose PSP data changed between two completed runs', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => world.stop());
+
+  it('keeps as the day\'s lines only those of the last completed attempt; a line no longer reported stays as evidence, and its fee cannot be booked', async () => {
+    const day = '2020-02-05';
+    await postTransaction(world.db, paymentDraft('pay_20200205_b', 'pi_20200205_b', 2_000n));
+    const charge = { id: 'txn_20200205_b', category: 'charge', grossMinor: 2_000n, feeMinor: 99n, sourceId: 'ch_20200205_b', paymentIntentId: 'pi_20200205_b' };
+    const adjustment = (id: string, grossMinor: bigint) => ({ id, category: 'other_adjustment', grossMinor, description: 'mystery' });
+
+    const first = await runReconciliation(world.deps, day, await settlementFile(day, [charge, adjustment('txn_20200205_x', -400n)]));
+    expect(first.run).toMatchObject({ status: 'COMPLETED', lineCount: 2, attempts: 1 });
+    const feeMismatch = first.discrepancies.find((row) => row.kind === 'FEE_MISMATCH');
+    expect(feeMismatch).toMatchObject({ balanceTransactionId: charge.id, status: 'OPEN', expectedMinor: 88n, actualMinor: 99n });
+
+    // The settlement file of the day was regenerated: the charge is gone, the adjustment changed, another came.
+    const second = await runReconciliation(world.deps, day, await settlementFile(day, [adjustment('txn_20200205_x', -500n), adjustment('txn_20200205_y', -50n)]));
+    expect(second.run).toMatchObject({ status: 'COMPLETED', lineCount: 2, attempts: 2 });
+    expect(await countLines(world.db, day)).toBe(2);
+    const stored = await world.prisma.$queryRawUnsafe<{ id: string; gross: string }[]>(
+      `SELECT balance_transaction_id AS id, gross_minor::text AS gross FROM psp_settlement_lines WHERE date = $1 ORDER BY balance_transaction_id`,
+      day,
+    );
+    // The charge line stays stored (lines are never deleted) but is no longer among the day's.
+    expect(stored).toEqual([
+      { id: 'txn_20200205_b', gross: '2000' },
+      { id: 'txn_20200205_x', gross: '-500' },
+      { id: 'txn_20200205_y', gross: '-50' },
+    ]);
+
+    const journalBefore = await world.prisma.journalTransaction.count();
+    const booking = resolveDiscrepancy({ db: world.db, hotAccountShards: 4 }, OPS, {
+      idempotencyKey: 'book-withdrawn-line',
+      discrepancyId: feeMismatch!.id,
+      note: 'book the PSP fee',
+      correction: 'BOOK_PSP_FEE',
+    });
+    await expect(booking).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/txn_20200205_b is not among the PSP lines of 2020-02-05/) });
+    expect(await world.prisma.journalTransaction.count()).toBe(journalBefore);
+    expect(await findDiscrepancy(world.db, feeMismatch!.id)).toMatchObject({ status: 'OPEN', correctionReference: null });
   });
 });
 

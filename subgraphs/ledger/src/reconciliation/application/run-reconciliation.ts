@@ -1,12 +1,17 @@
-// The reconciliation of one UTC day: ingest the PSP's lines (all or nothing), load the ledger
-// side, match (domain/rules.ts), carry out the automatic fixes, record the discrepancies and the
-// run. Idempotent per day: a rerun updates the same run row (a failed rerun of a day that ever
-// completed keeps the completed result and records the failure in `error`), books nothing twice
-// (fee references derive from the balance transaction id) and records each discrepancy once per
-// (day, kind, subject, pspReference). The ledger changes only through explicit postings (psp_fee_booked).
+// The reconciliation of one UTC day: read the PSP's lines (all or nothing), load the ledger
+// side, match (domain/rules.ts), carry out the automatic fixes, record the lines, the
+// discrepancies and the run. Idempotent per day: a rerun updates the same run row (a failed
+// rerun of a day that ever completed keeps the completed result and records the failure in
+// `error`), books nothing twice (fee references derive from the balance transaction id) and
+// records each discrepancy once per (day, kind, subject, pspReference). The ledger changes only
+// through explicit postings (psp_fee_booked).
 // An attempt finishes only the attempt it claimed: one taken over as stale (it was slow, not dead)
 // records nothing when it finishes late and learns so (RunSupersededError, or its own failure).
-import type { Logger, SqlClient } from '@clearhouse/shared';
+// What an attempt records — its PSP lines, its discrepancies and its result — is written in one
+// transaction under that check, so the day's lines are always those of the recorded attempt. Its
+// side effects (fee postings, replays through payments) cannot be undone: it checks that it is
+// still the current attempt before starting them, and each is idempotent.
+import type { Logger, TransactionalDb } from '@clearhouse/shared';
 import { DomainError } from '@clearhouse/shared';
 import { postPspFeeBooked } from '../../domain/index.js';
 import { postTransaction } from '../../application/post-transaction.js';
@@ -16,21 +21,20 @@ import { matchDay, type PspFeeSchedule } from '../domain/rules.js';
 import type { Finding, UtcDay } from '../domain/types.js';
 import type { PspDayLoader } from '../ingestion/sources.js';
 import {
+  assertAttemptCurrent,
   claimRun,
-  completeRun,
-  discrepanciesOfDay,
   failRun,
   loadLedgerForDay,
+  recordCompletedAttempt,
   RunSupersededError,
-  storeLines,
-  upsertDiscrepancy,
   type DiscrepancyRow,
   type RecordedFinding,
   type RunRow,
 } from '../persistence/reconciliation-store.js';
 
 export interface ReconciliationDeps {
-  readonly db: SqlClient;
+  /** Transactional: an attempt's lines, discrepancies and result are recorded in one transaction. */
+  readonly db: TransactionalDb;
   readonly logger: Logger;
   /** null: missed payments and refunds cannot be replayed here (they stay MANUAL_REVIEW). */
   readonly replayer: PaymentReplayer | null;
@@ -181,8 +185,9 @@ export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, l
     } catch (error) {
       throw new IngestionError(`${loader.description}: ${(error as Error).message}`, { cause: error });
     }
-    await storeLines(deps.db, run.id, day, loader.source, lines);
     onProgress({ phase: 'ingested', lines: lines.length });
+    // A slow load may have been taken over meanwhile: stop before booking or replaying anything.
+    await assertAttemptCurrent(deps.db, run);
 
     const ledger = await loadLedgerForDay(deps.db, lines, range.start, range.end);
     const match = matchDay(lines, ledger, { dayStart: range.start, dayEnd: range.end, feeSchedule: deps.feeSchedule, boundaryGraceMs: deps.boundaryGraceMs });
@@ -202,10 +207,6 @@ export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, l
       }
       onProgress({ phase: 'fixing', done: match.feeBookings.length + index + 1, total });
     }
-    for (const finding of recorded) await upsertDiscrepancy(deps.db, day, run.id, finding);
-    const discrepancies = await discrepanciesOfDay(deps.db, day);
-    onProgress({ phase: 'recorded', discrepancies: discrepancies.length });
-
     const report = {
       source: loader.description,
       lines: lines.length,
@@ -216,7 +217,8 @@ export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, l
       found: summarize(recorded),
       fixes: fixes.map((fix) => ({ ...fix })),
     };
-    const finished = await completeRun(deps.db, run, { lineCount: lines.length, matchedCount: match.matchedCount, report });
+    const { run: finished, discrepancies } = await recordCompletedAttempt(deps.db, run, { lines, findings: recorded, matchedCount: match.matchedCount, report });
+    onProgress({ phase: 'recorded', discrepancies: discrepancies.length });
     deps.logger.info({ day, runId: run.id, lines: lines.length, matched: match.matchedCount, found: recorded.length, fixes: fixes.length }, 'reconciliation completed');
     return { run: finished, discrepancies, fixes };
   } catch (error) {

@@ -2,9 +2,12 @@
 // previous UTC day. Checked every checkIntervalMs; one run at a time; a day whose run from this
 // source already COMPLETED is not run again (restarts after the run time are harmless). A run
 // that fails is logged and tried again at the next check, at most attemptsMax times a day.
+// Another attempt at the same day (another instance's, or the on-demand mutation's) is expected
+// concurrency, logged at warn: this attempt found it running, or was taken over by it.
 import type { Logger, SqlClient, Stoppable } from '@clearhouse/shared';
 import { previousUtcDay } from '../domain/day.js';
 import type { PspSource, UtcDay } from '../domain/types.js';
+import { RunInProgressError, RunSupersededError } from '../persistence/reconciliation-store.js';
 
 export interface DailyTime {
   readonly hours: number;
@@ -39,6 +42,16 @@ async function completed(db: SqlClient, day: UtcDay, source: PspSource): Promise
   return rows[0]?.status === 'COMPLETED';
 }
 
+function logOutcome(logger: Logger, day: UtcDay, error: unknown): void {
+  if (error instanceof RunSupersededError) {
+    logger.warn({ err: error, day }, 'nightly reconciliation attempt superseded by a newer attempt; its result was not recorded');
+  } else if (error instanceof RunInProgressError) {
+    logger.warn({ err: error, day }, 'nightly reconciliation skipped: another attempt is running the day');
+  } else {
+    logger.error({ err: error, day }, 'nightly reconciliation failed');
+  }
+}
+
 export function startReconciliationScheduler(options: SchedulerOptions): Stoppable {
   const now = options.now ?? (() => new Date());
   let running: Promise<void> | undefined;
@@ -61,7 +74,7 @@ export function startReconciliationScheduler(options: SchedulerOptions): Stoppab
       options.logger.info({ day, source: options.source, attempt: attempts + 1 }, 'nightly reconciliation');
       await options.run(day);
     })()
-      .catch((error: unknown) => options.logger.error({ err: error, day }, 'nightly reconciliation failed'))
+      .catch((error: unknown) => logOutcome(options.logger, day, error))
       .finally(() => {
         running = undefined;
       });

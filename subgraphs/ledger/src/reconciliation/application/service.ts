@@ -1,6 +1,6 @@
 // Builds the reconciliation's dependencies and PSP sources from the ledger's configuration; used
 // by the GraphQL mutation, the nightly scheduler and `npm run reconcile`.
-import type { Logger, SqlClient } from '@clearhouse/shared';
+import type { Logger, TransactionalDb } from '@clearhouse/shared';
 import type { LedgerEnv } from '../../env.js';
 import { createPaymentsReplayer } from '../clients/payments-replay.js';
 import type { PspSource } from '../domain/types.js';
@@ -9,7 +9,7 @@ import { pspDayLoader, type PspDayLoader } from '../ingestion/sources.js';
 import { createReconciliationStripe } from '../ingestion/stripe-balance-transactions.js';
 import type { ReconciliationDeps } from './run-reconciliation.js';
 
-export function reconciliationDeps(env: LedgerEnv, db: SqlClient, logger: Logger, options: { replay?: boolean } = {}): ReconciliationDeps {
+export function reconciliationDeps(env: LedgerEnv, db: TransactionalDb, logger: Logger, options: { replay?: boolean } = {}): ReconciliationDeps {
   return {
     db,
     logger,

@@ -1,6 +1,7 @@
-// The reconciliation migrations of 2026-12-05 on a database holding rows written before them:
+// The reconciliation migrations since 2026-12-05 on a database holding rows written before them:
 // completed_at is filled from what the rows show (a day that completed once is COMPLETED again),
-// and each discrepancy gets its subject from its rule, under the wider key.
+// each discrepancy gets its subject from its rule, under the wider key, and each PSP line the
+// attempt that stored it (0: unknown; lower than any later attempt, which may withdraw it).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-it('fills completed_at and subject for the rows already there, and keys discrepancies by subject', async () => {
+it('fills completed_at, subject and the lines\' attempt for the rows already there, and keys discrepancies by subject', async () => {
   const report = `'{"lines": 1}'::jsonb`;
   await withPgClient(database.url, async (client) => {
     await client.query(
@@ -46,6 +47,10 @@ it('fills completed_at and subject for the rows already there, and keys discrepa
          FROM (VALUES ('MISSING_IN_LEDGER', 're_1', 'refund.missing_in_ledger'), ('AMOUNT_MISMATCH', 're_1', 'refund_failure.amount_differs'),
                       ('MISSING_IN_LEDGER', 're_2', 'refund_failure.missing_in_ledger.resynced'), ('MISSING_IN_LEDGER', 'txn_3', 'line.unknown_category'),
                       ('MISSING_AT_PSP', 're_4', 'refund_succeeded.missing_at_psp'), ('FEE_MISMATCH', 'pi_5', 'charge.fee_differs_from_schedule')) AS d(kind, ref, rule)`,
+    );
+    await client.query(
+      `INSERT INTO psp_settlement_lines (balance_transaction_id, date, source, run_id, created_at, currency, gross_minor, fee_minor, net_minor, type, reporting_category)
+       SELECT 'txn_legacy_1', date, source, id, '2026-01-01T10:00:00Z', 'USD', 1000, 59, 941, 'charge', 'charge' FROM reconciliation_runs WHERE date = '2026-01-01'`,
     );
   });
 
@@ -85,5 +90,15 @@ it('fills completed_at and subject for the rows already there, and keys discrepa
     await expect(client.query(insert)).rejects.toThrow(/discrepancies_date_kind_subject_psp_reference_key/);
     const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM discrepancies WHERE psp_reference = 're_1'`);
     expect(count.rows[0]?.n).toBe('3');
+
+    const lines = await client.query<{ attempt: number; withdrawn_at: Date | null }>(`SELECT attempt, withdrawn_at FROM psp_settlement_lines`);
+    expect(lines.rows).toEqual([{ attempt: 0, withdrawn_at: null }]);
+    // Every line stored from now on names its attempt.
+    await expect(
+      client.query(
+        `INSERT INTO psp_settlement_lines (balance_transaction_id, date, source, run_id, created_at, currency, gross_minor, fee_minor, net_minor, type, reporting_category)
+         VALUES ('txn_new_1', '2026-01-01', 'api', gen_random_uuid(), now(), 'USD', 1, 0, 1, 'charge', 'charge')`,
+      ),
+    ).rejects.toThrow(/null value in column "attempt"/);
   });
 });

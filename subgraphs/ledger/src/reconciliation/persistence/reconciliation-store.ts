@@ -2,7 +2,7 @@
 // reads matching needs. Raw SQL through the SqlClient the rest of the ledger uses; rows are
 // inserted and updated, never deleted (a trigger forbids it).
 import { randomUUID } from 'node:crypto';
-import type { SqlClient } from '@clearhouse/shared';
+import type { SqlClient, TransactionalDb } from '@clearhouse/shared';
 import { invariant } from '@clearhouse/shared';
 import type { DiscrepancyCategory, DiscrepancyKind, DiscrepancyStatus, Finding, LedgerTxView, PspLine, PspSource, UtcDay } from '../domain/types.js';
 
@@ -107,9 +107,20 @@ export async function claimRun(db: SqlClient, day: UtcDay, source: PspSource, st
   return row;
 }
 
-/** Records the attempt's result; RunSupersededError (nothing written) if a newer attempt took the run over. */
-export async function completeRun(db: SqlClient, attempt: ClaimedAttempt, outcome: { lineCount: number; matchedCount: number; report: Record<string, unknown> }): Promise<RunRow> {
-  const rows = await db.$queryRawUnsafe<RunRow[]>(
+/** RunSupersededError if a newer attempt took the run over: its side effects need not start. */
+export async function assertAttemptCurrent(db: SqlClient, attempt: ClaimedAttempt): Promise<void> {
+  const current = await findRun(db, attempt.id);
+  invariant(current !== undefined, `reconciliation run ${attempt.id} vanished`);
+  if (current.attempts !== attempt.attempts) await superseded(db, attempt);
+}
+
+/**
+ * Marks the run COMPLETED with the attempt's result, inside the caller's transaction: the row stays
+ * locked until it commits, so no newer attempt can claim the run in between. RunSupersededError
+ * (nothing written) if a newer attempt took the run over.
+ */
+async function completeRun(tx: SqlClient, attempt: ClaimedAttempt, outcome: { lineCount: number; matchedCount: number; report: Record<string, unknown> }): Promise<RunRow> {
+  const rows = await tx.$queryRawUnsafe<RunRow[]>(
     `UPDATE reconciliation_runs SET status = 'COMPLETED', line_count = $2, matched_count = $3, report = $4::jsonb, error = NULL, finished_at = now(), completed_at = now()
      WHERE id = $1::uuid AND attempts = $5 RETURNING ${RUN_COLUMNS}`,
     attempt.id,
@@ -118,7 +129,53 @@ export async function completeRun(db: SqlClient, attempt: ClaimedAttempt, outcom
     JSON.stringify(outcome.report),
     attempt.attempts,
   );
-  return rows[0] ?? superseded(db, attempt);
+  return rows[0] ?? superseded(tx, attempt);
+}
+
+export interface CompletedAttempt {
+  readonly lines: readonly PspLine[];
+  readonly findings: readonly RecordedFinding[];
+  readonly matchedCount: number;
+  readonly report: Record<string, unknown>;
+}
+
+/** Base bound of the recording transaction, plus a bound per batch of lines or findings written. */
+const RECORD_FINDINGS_PER_BATCH = 100;
+const RECORD_TIMEOUT_MS_BASE = 30_000;
+const RECORD_TIMEOUT_MS_PER_BATCH = 1_000;
+const RECORD_TIMEOUT_MS_MAX = 15 * 60_000;
+
+/**
+ * Records a completed attempt in one transaction: the run's result, the day's PSP lines as this
+ * attempt read them (lines of the run it no longer reported are withdrawn) and its findings.
+ * The run row is updated (and locked) first, under the attempt check: an attempt a newer one took
+ * over writes none of it (RunSupersededError), so the day's lines, discrepancies and report are
+ * always those of the attempt whose result the run records.
+ */
+export async function recordCompletedAttempt(db: TransactionalDb, attempt: ClaimedAttempt, completed: CompletedAttempt): Promise<{ run: RunRow; discrepancies: DiscrepancyRow[] }> {
+  const batches = Math.ceil(completed.lines.length / BATCH_SIZE) + Math.ceil(completed.findings.length / RECORD_FINDINGS_PER_BATCH);
+  const timeout = Math.min(RECORD_TIMEOUT_MS_MAX, RECORD_TIMEOUT_MS_BASE + batches * RECORD_TIMEOUT_MS_PER_BATCH);
+  return db.$transaction(
+    async (tx) => {
+      const run = await completeRun(tx, attempt, { lineCount: completed.lines.length, matchedCount: completed.matchedCount, report: completed.report });
+      await storeLines(tx, attempt, completed.lines);
+      // In key order: concurrent runs of the day (the other source) lock shared rows in the same order.
+      const findings = [...completed.findings].sort((a, b) => compareKeys(findingKey(a), findingKey(b)));
+      for (const finding of findings) await upsertDiscrepancy(tx, attempt.date, attempt.id, finding);
+      return { run, discrepancies: await discrepanciesOfDay(tx, attempt.date) };
+    },
+    { timeout },
+  );
+}
+
+const findingKey = (finding: RecordedFinding): string[] => [finding.kind, finding.subject, finding.pspReference];
+
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (const [index, part] of a.entries()) {
+    const other = b[index] ?? '';
+    if (part !== other) return part < other ? -1 : 1;
+  }
+  return 0;
 }
 
 /**
@@ -147,19 +204,28 @@ export async function findRun(db: SqlClient, id: string): Promise<RunRow | undef
   return rows[0];
 }
 
-/** Stores the day's lines (upsert by balance transaction id: re-ingesting a day rewrites nothing else). */
-export async function storeLines(db: SqlClient, runId: string, day: UtcDay, source: PspSource, lines: readonly PspLine[]): Promise<void> {
-  for (const batch of chunks(lines)) {
-    await db.$executeRawUnsafe(
-      `INSERT INTO psp_settlement_lines (balance_transaction_id, date, source, run_id, created_at, available_on, currency, gross_minor, fee_minor, net_minor,
+/**
+ * Stores the attempt's lines inside its recording transaction, upserting by balance transaction
+ * id (every column takes this attempt's reading), then withdraws the run's lines this attempt no
+ * longer reported. Lines are written in id order, so two runs sharing lines never deadlock.
+ */
+async function storeLines(tx: SqlClient, attempt: ClaimedAttempt, lines: readonly PspLine[]): Promise<void> {
+  const ordered = [...lines].sort((a, b) => (a.balanceTransactionId < b.balanceTransactionId ? -1 : a.balanceTransactionId > b.balanceTransactionId ? 1 : 0));
+  for (const batch of chunks(ordered)) {
+    await tx.$executeRawUnsafe(
+      `INSERT INTO psp_settlement_lines (balance_transaction_id, date, source, run_id, attempt, created_at, available_on, currency, gross_minor, fee_minor, net_minor,
                                          type, reporting_category, source_id, payment_intent_id, description)
-       SELECT l.id, $2, $3, $1::uuid, l.created_at, l.available_on, l.currency, l.gross, l.fee, l.net, l.type, l.category, l.source_id, l.pi, l.description
+       SELECT l.id, $2, $3, $1::uuid, $16, l.created_at, l.available_on, l.currency, l.gross, l.fee, l.net, l.type, l.category, l.source_id, l.pi, l.description
          FROM unnest($4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
            AS l(id, created_at, available_on, currency, gross, fee, net, type, category, source_id, pi, description)
-       ON CONFLICT (balance_transaction_id) DO UPDATE SET run_id = EXCLUDED.run_id, date = EXCLUDED.date, source = EXCLUDED.source, ingested_at = now()`,
-      runId,
-      day,
-      source,
+       ON CONFLICT (balance_transaction_id) DO UPDATE SET
+         date = EXCLUDED.date, source = EXCLUDED.source, run_id = EXCLUDED.run_id, attempt = EXCLUDED.attempt, withdrawn_at = NULL, ingested_at = now(),
+         created_at = EXCLUDED.created_at, available_on = EXCLUDED.available_on, currency = EXCLUDED.currency,
+         gross_minor = EXCLUDED.gross_minor, fee_minor = EXCLUDED.fee_minor, net_minor = EXCLUDED.net_minor, type = EXCLUDED.type,
+         reporting_category = EXCLUDED.reporting_category, source_id = EXCLUDED.source_id, payment_intent_id = EXCLUDED.payment_intent_id, description = EXCLUDED.description`,
+      attempt.id,
+      attempt.date,
+      attempt.source,
       batch.map((line) => line.balanceTransactionId),
       batch.map((line) => line.createdAt.toISOString()),
       batch.map((line) => line.availableOn?.toISOString() ?? null),
@@ -172,12 +238,21 @@ export async function storeLines(db: SqlClient, runId: string, day: UtcDay, sour
       batch.map((line) => line.sourceId),
       batch.map((line) => line.paymentIntentId),
       batch.map((line) => line.description),
+      attempt.attempts,
     );
   }
+  // Stored by an earlier attempt of this run and not by this one: the PSP no longer reports it for the day.
+  await tx.$executeRawUnsafe(
+    `UPDATE psp_settlement_lines SET withdrawn_at = now() WHERE date = $1 AND run_id = $2::uuid AND attempt < $3 AND withdrawn_at IS NULL`,
+    attempt.date,
+    attempt.id,
+    attempt.attempts,
+  );
 }
 
+/** The day's PSP lines: those the recorded attempt of each of the day's runs reported. */
 export async function countLines(db: SqlClient, day: UtcDay): Promise<number> {
-  const rows = await db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM psp_settlement_lines WHERE date = $1`, day);
+  const rows = await db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM psp_settlement_lines WHERE date = $1 AND withdrawn_at IS NULL`, day);
   return Number(rows[0]?.n ?? 0n);
 }
 
