@@ -44,30 +44,55 @@ async function loadSchemaEngine() {
 }
 
 // Two adjustments to @prisma/adapter-pg, confined to this process:
-// 1. PostgreSQL's internal `"char"` type (pg_class.relkind, pg_constraint.contype, ...) is not in
+// 1. PostgreSQL's internal `"char"` type (pg_constraint.contype, pg_class.relkind, ...) is not in
 //    the adapter's type map, so every schema read-back failed with "Column type 'char' could not
-//    be deserialized". Its text form is a one-character string: report it as text.
+//    be deserialized". Prisma's native driver reads it as a character, and the engine's schema
+//    describer expects exactly that: it reads pg_constraint.contype as a char and panics on any
+//    other type ("Getting constraint_type ... as char failed") as soon as a database has a CHECK,
+//    exclusion or constraint-trigger constraint. So such a column is reported as the adapter's
+//    Character type; its text form, a one-character string, is what that type carries.
 // 2. executeScript() splits a script on ';', which breaks function bodies ($$ ... ; ... $$).
 //    Prisma's native engine sends a migration as one simple-protocol query; do the same.
 async function createPatchedAdapterFactory(databaseUrl) {
   const { PrismaPg } = require('@prisma/adapter-pg');
-  const { bindMigrationAwareSqlAdapterFactory } = require('@prisma/driver-adapter-utils');
+  const { bindMigrationAwareSqlAdapterFactory, ColumnTypeEnum } = require('@prisma/driver-adapter-utils');
   const factory = new PrismaPg({ connectionString: databaseUrl, max: 2 });
   const probe = await factory.connect();
   const adapterPrototype = Object.getPrototypeOf(probe);
   const queryablePrototype = Object.getPrototypeOf(adapterPrototype);
   await probe.dispose();
-  if (typeof queryablePrototype.performIO !== 'function' || typeof adapterPrototype.executeScript !== 'function') {
+  if (
+    typeof queryablePrototype.queryRaw !== 'function' ||
+    typeof queryablePrototype.performIO !== 'function' ||
+    typeof adapterPrototype.executeScript !== 'function' ||
+    typeof ColumnTypeEnum?.Character !== 'number'
+  ) {
     throw new Error('schema-engine-runner: @prisma/adapter-pg changed shape; review the patches here');
   }
   if (!queryablePrototype.__clearhousePatched) {
-    const performIO = queryablePrototype.performIO;
-    queryablePrototype.performIO = async function performIOCharAsText(query) {
-      const result = await performIO.call(this, query);
-      for (const field of result?.fields ?? []) {
-        if (field.dataTypeID === PG_TYPE_CHAR_OID) field.dataTypeID = PG_TYPE_TEXT_OID;
-      }
-      return result;
+    const queryRaw = queryablePrototype.queryRaw;
+    queryablePrototype.queryRaw = async function queryRawCharAsCharacter(query) {
+      // The adapter's own type mapping refuses "char": hand it text for those columns, noting
+      // which they were, then report them as Character. Per call, so concurrent queries on one
+      // connection never mix up their columns.
+      const charColumnIndexes = [];
+      const performIO = this.performIO;
+      const queryable = Object.create(this, {
+        performIO: {
+          value: async (ioQuery) => {
+            const result = await performIO.call(this, ioQuery);
+            (result?.fields ?? []).forEach((field, index) => {
+              if (field.dataTypeID !== PG_TYPE_CHAR_OID) return;
+              charColumnIndexes.push(index);
+              field.dataTypeID = PG_TYPE_TEXT_OID;
+            });
+            return result;
+          },
+        },
+      });
+      const resultSet = await queryRaw.call(queryable, query);
+      for (const index of charColumnIndexes) resultSet.columnTypes[index] = ColumnTypeEnum.Character;
+      return resultSet;
     };
     adapterPrototype.executeScript = async function executeScriptWhole(script) {
       try {
