@@ -3,8 +3,10 @@
 // throws is logged and the next tick tries again. Which day a tick runs, and whether there is
 // anything left to run, is the run's decision (application/scheduled-payouts.ts,
 // runDueScheduledPayouts: the day's progress is in the database, so a run stopped at its page cap
-// goes on at the next tick, also after a restart or past midnight, and a completed day is not run
-// again). The scheduler only stops asking once a tick found nothing to do for the day it is in.
+// or with failed payouts left to retry goes on at the next tick, also after a restart or past
+// midnight, and a completed day is not run again; a day another replica's run holds is skipped
+// until that run ends). The scheduler only stops asking once a tick found nothing to do for the
+// day it is in.
 import type { MessagingLogger } from '@clearhouse/shared';
 
 export interface DailyTime {

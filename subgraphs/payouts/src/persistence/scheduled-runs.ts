@@ -1,33 +1,76 @@
 // Progress of the daily payout runs, one row per UTC day (prisma/payouts/schema.prisma, model
-// ScheduledPayoutRun): the wallet's cursor to resume from and whether the day completed. Days are
-// 'YYYY-MM-DD' strings here and DATE in the table.
-import type { SqlClient } from '@clearhouse/shared';
+// ScheduledPayoutRun): the wallet's cursor to resume from, whether the pages are done, whether the
+// day completed, and the claim of the one run that may work on it. Days are 'YYYY-MM-DD' strings
+// here and DATE in the table.
+//
+// A run claims the day (claim + 1, a lease of leaseMs) only while no unexpired claim holds it, and
+// every write of its progress carries the claim number it got: a write finds nothing to update
+// once another run took the day over, so the stored cursor only ever moves forward under the
+// claim that is current, whatever a stalled run does afterwards.
+import { invariant, type SqlClient } from '@clearhouse/shared';
 
 export interface ScheduledRunProgress {
   readonly day: string;
-  /** The wallet's cursor after the last page finished; null: from the first page. */
+  /** The wallet's cursor after the last page finished; null: from the first page (or pages done). */
   readonly resumeAfter: string | null;
+  /** Every balance was visited; only the day's failures may be left. */
+  readonly pagesDone: boolean;
   readonly completed: boolean;
 }
+
+/** The day as a run claimed it: `claim` is its number, checked by every write of its progress. */
+export interface ClaimedScheduledRun extends ScheduledRunProgress {
+  readonly claim: number;
+}
+
+export type ScheduledRunClaim =
+  | { readonly kind: 'claimed'; readonly run: ClaimedScheduledRun }
+  | { readonly kind: 'completed' }
+  /** Another run's claim holds the day until claimedUntil. */
+  | { readonly kind: 'held'; readonly claimedUntil: Date | null };
 
 interface Row {
   day: string;
   resume_after: string | null;
+  pages_done: boolean;
   completed: boolean;
+  claim: number;
+  claimed_until: Date | null;
 }
 
 function progressOf(row: Row): ScheduledRunProgress {
-  return { day: row.day, resumeAfter: row.resume_after, completed: row.completed };
+  return { day: row.day, resumeAfter: row.resume_after, pagesDone: row.pages_done, completed: row.completed };
 }
 
-const COLUMNS = `day::text AS day, resume_after, completed_at IS NOT NULL AS completed`;
+const COLUMNS = `day::text AS day, resume_after, pages_done_at IS NOT NULL AS pages_done, completed_at IS NOT NULL AS completed, claim, claimed_until`;
+/** SQL for the end of a lease of `$<param>` ms from now. */
+function lease(param: number): string {
+  return `now() + make_interval(secs => $${param}::double precision / 1000)`;
+}
 
-/** The day's progress, recorded as started (from the first page) if it had none. */
-export async function startScheduledRun(db: SqlClient, day: string): Promise<ScheduledRunProgress> {
-  await db.$executeRawUnsafe(`INSERT INTO scheduled_payout_runs (day) VALUES ($1::date) ON CONFLICT (day) DO NOTHING`, day);
-  const row = await findScheduledRun(db, day);
-  if (row === null) throw new Error(`scheduled run of ${day} vanished right after it was recorded`);
-  return row;
+function assertLeaseMs(leaseMs: number): void {
+  invariant(Number.isInteger(leaseMs) && leaseMs > 0, `a claim's lease must be a positive whole number of ms, got ${leaseMs}`);
+}
+
+/**
+ * Claims the day's run for leaseMs: records the day as started (from the first page) if it had
+ * no row. 'completed': nothing to do; 'held': another run's unexpired claim holds it.
+ */
+export async function claimScheduledRun(db: SqlClient, day: string, leaseMs: number): Promise<ScheduledRunClaim> {
+  assertLeaseMs(leaseMs);
+  const claimed = await db.$queryRawUnsafe<Row[]>(
+    `INSERT INTO scheduled_payout_runs AS r (day, claim, claimed_until) VALUES ($1::date, 1, ${lease(2)})
+     ON CONFLICT (day) DO UPDATE SET claim = r.claim + 1, claimed_until = EXCLUDED.claimed_until, updated_at = now()
+       WHERE r.completed_at IS NULL AND (r.claimed_until IS NULL OR r.claimed_until <= now())
+     RETURNING ${COLUMNS}`,
+    day,
+    leaseMs,
+  );
+  const row = claimed[0];
+  if (row) return { kind: 'claimed', run: { ...progressOf(row), claim: row.claim } };
+  const current = await db.$queryRawUnsafe<Row[]>(`SELECT ${COLUMNS} FROM scheduled_payout_runs WHERE day = $1::date`, day);
+  invariant(current[0] !== undefined, `scheduled run of ${day} vanished while it was claimed`);
+  return current[0].completed ? { kind: 'completed' } : { kind: 'held', claimedUntil: current[0].claimed_until };
 }
 
 export async function findScheduledRun(db: SqlClient, day: string): Promise<ScheduledRunProgress | null> {
@@ -41,19 +84,57 @@ export async function latestScheduledRun(db: SqlClient, lastDay: string): Promis
   return rows[0] ? progressOf(rows[0]) : null;
 }
 
-/** Records the cursor after a finished page; a completed day keeps what it has. */
-export async function saveScheduledRunCursor(db: SqlClient, day: string, resumeAfter: string): Promise<void> {
-  await db.$executeRawUnsafe(
-    `UPDATE scheduled_payout_runs SET resume_after = $2, updated_at = now() WHERE day = $1::date AND completed_at IS NULL`,
-    day,
-    resumeAfter,
+/** Extends the run's lease; false: another run took the day over (or it completed). */
+export async function renewScheduledRunClaim(db: SqlClient, run: ClaimedScheduledRun, leaseMs: number): Promise<boolean> {
+  assertLeaseMs(leaseMs);
+  const updated = await db.$executeRawUnsafe(
+    `UPDATE scheduled_payout_runs SET claimed_until = ${lease(3)}, updated_at = now() WHERE day = $1::date AND claim = $2 AND completed_at IS NULL`,
+    run.day,
+    run.claim,
+    leaseMs,
   );
+  return updated === 1;
 }
 
-/** Marks the day complete (once: a second call changes nothing). */
-export async function completeScheduledRun(db: SqlClient, day: string): Promise<void> {
-  await db.$executeRawUnsafe(
-    `UPDATE scheduled_payout_runs SET resume_after = NULL, completed_at = now(), updated_at = now() WHERE day = $1::date AND completed_at IS NULL`,
-    day,
+/** Records the cursor after a finished page and extends the lease; false: the claim is lost, nothing written. */
+export async function saveScheduledRunCursor(db: SqlClient, run: ClaimedScheduledRun, resumeAfter: string, leaseMs: number): Promise<boolean> {
+  assertLeaseMs(leaseMs);
+  const updated = await db.$executeRawUnsafe(
+    `UPDATE scheduled_payout_runs SET resume_after = $3, claimed_until = ${lease(4)}, updated_at = now()
+      WHERE day = $1::date AND claim = $2 AND completed_at IS NULL AND pages_done_at IS NULL`,
+    run.day,
+    run.claim,
+    resumeAfter,
+    leaseMs,
   );
+  return updated === 1;
+}
+
+/** Records that every balance was visited; false: the claim is lost, nothing written. */
+export async function markScheduledRunPagesDone(db: SqlClient, run: ClaimedScheduledRun, leaseMs: number): Promise<boolean> {
+  assertLeaseMs(leaseMs);
+  const updated = await db.$executeRawUnsafe(
+    `UPDATE scheduled_payout_runs SET resume_after = NULL, pages_done_at = COALESCE(pages_done_at, now()), claimed_until = ${lease(3)}, updated_at = now()
+      WHERE day = $1::date AND claim = $2 AND completed_at IS NULL`,
+    run.day,
+    run.claim,
+    leaseMs,
+  );
+  return updated === 1;
+}
+
+/** Marks the day complete and ends the claim; false: the claim is lost, nothing written. */
+export async function completeScheduledRun(db: SqlClient, run: ClaimedScheduledRun): Promise<boolean> {
+  const updated = await db.$executeRawUnsafe(
+    `UPDATE scheduled_payout_runs SET completed_at = now(), claimed_until = NULL, updated_at = now()
+      WHERE day = $1::date AND claim = $2 AND completed_at IS NULL AND pages_done_at IS NOT NULL`,
+    run.day,
+    run.claim,
+  );
+  return updated === 1;
+}
+
+/** Ends the run's claim, so that the next tick of any process may go on at once (a no-op once taken over). */
+export async function releaseScheduledRunClaim(db: SqlClient, run: ClaimedScheduledRun): Promise<void> {
+  await db.$executeRawUnsafe(`UPDATE scheduled_payout_runs SET claimed_until = NULL, updated_at = now() WHERE day = $1::date AND claim = $2`, run.day, run.claim);
 }

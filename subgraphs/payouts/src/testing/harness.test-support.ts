@@ -42,6 +42,8 @@ export interface SimulatorLogEntry {
 
 export interface Harness {
   env: PayoutsEnv;
+  /** The service's database: a second payouts instance (another pool on it) runs beside the first. */
+  databaseUrl: string;
   service: RunningPayouts;
   wallet: WalletService;
   broker: TestBroker;
@@ -149,6 +151,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
 
   return {
     env,
+    databaseUrl: payoutsDb.url,
     service,
     wallet,
     broker,

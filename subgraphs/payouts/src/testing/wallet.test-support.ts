@@ -36,6 +36,8 @@ const walletStore = require('../../../wallet/src/persistence/wallet-store.ts') a
 
 /** Connections of the wallet's pool: the concurrency tests send 20 reservations at once. */
 const WALLET_POOL_MAX = 10;
+/** The longest a test may hold a balance row (holdBalanceRow). */
+const HOLD_MS_MAX = 60_000;
 
 export interface WalletService {
   /** Base URL of the internal routes (WALLET_INTERNAL_URL). */
@@ -47,6 +49,12 @@ export interface WalletService {
   reservationStatus(payoutId: string): Promise<string | null>;
   /** Moves the reservation's creation `ageMs` into the past, as if it had been taken that long ago. */
   ageReservation(payoutId: string, ageMs: number): Promise<void>;
+  /**
+   * Locks the seller's balance row from another session, as a long transaction of the wallet
+   * would: the wallet's reservations for that seller wait on it (the payouts client times out)
+   * until `release`, after which a waiting reservation goes through. Other sellers are unaffected.
+   */
+  holdBalanceRow(sellerId: string, currency: string): Promise<{ release(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +98,39 @@ export async function startWalletService(signingSecret: string): Promise<WalletS
     async ageReservation(payoutId, ageMs) {
       const updated = await db.$executeRawUnsafe(`UPDATE wallet_reservations SET created_at = now() - ($2::bigint * interval '1 millisecond') WHERE id = $1`, payoutId, ageMs);
       if (updated !== 1) throw new Error(`no reservation ${payoutId} to age`);
+    },
+    async holdBalanceRow(sellerId, currency) {
+      // Its own one-connection pool: the lock stays on that session until the transaction ends.
+      const session = createPgDatabase(database.url, { poolMax: 1 });
+      let letGo: () => void = () => undefined;
+      const released = new Promise<void>((resolve) => { letGo = resolve; });
+      let lockTaken: (rows: number) => void = () => undefined;
+      const taken = new Promise<number>((resolve) => { lockTaken = resolve; });
+      const holding = session.$transaction(
+        async (tx) => {
+          const rows = await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM wallet_balances WHERE seller_id = $1 AND currency = $2 FOR UPDATE', sellerId, currency);
+          lockTaken(rows.length);
+          await released;
+        },
+        { timeout: HOLD_MS_MAX },
+      );
+      const locked = await Promise.race([taken, holding.then(() => 0)]);
+      if (locked !== 1) {
+        letGo();
+        await holding.catch(() => undefined);
+        await session.end();
+        throw new Error(`no balance of ${sellerId} ${currency} to hold`);
+      }
+      return {
+        async release() {
+          letGo();
+          try {
+            await holding;
+          } finally {
+            await session.end();
+          }
+        },
+      };
     },
     async stop() {
       try {
