@@ -110,7 +110,9 @@ test('a rolled-back change publishes nothing; a committed one is published', asy
 test('an unroutable event stays unpublished with its error and is retried after a backoff', async () => {
   const event = newEvent('payout.paid', 1, 'po_1', { payoutId: 'po_1' });
   await h.commitEvent(event);
-  const relay = createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, pollIntervalMs: 50 });
+  // The first backoff is one poll interval: 1 s, so that a busy machine's pause between the two
+  // polls below cannot outlast it (at 50 ms it did, with every core taken by parallel suites).
+  const relay = createOutboxRelay({ db: h.db, connection: h.broker.connection, exchange: h.exchange, logger: h.logger, pollIntervalMs: 1000 });
   expect(await relay.runOnce()).toBe(0);
   const failed = await unpublishedRow(event.messageId);
   expect(failed?.published_at).toBeNull();
@@ -123,7 +125,7 @@ test('an unroutable event stays unpublished with its error and is retried after 
   const tap = `${h.prefix}.tap-payouts`;
   await h.broker.connection.queueDeclare({ queue: tap, durable: true, arguments: { 'x-queue-type': 'quorum' } });
   await h.broker.connection.queueBind({ queue: tap, exchange: h.exchange, routingKey: 'payout.paid' });
-  await waitFor('the backoff to pass and the event to be published', async () => (await relay.runOnce()) === 1, 5000, 50);
+  await waitFor('the backoff to pass and the event to be published', async () => (await relay.runOnce()) === 1, 10_000, 50);
   await relay.stop();
   const published = await unpublishedRow(event.messageId);
   expect(published?.published_at).toBeInstanceOf(Date);
