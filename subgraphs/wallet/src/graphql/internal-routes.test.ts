@@ -80,6 +80,59 @@ async function countRows(sql: string, ...values: unknown[]): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
+/** Bound on polling for a session to start waiting on a lock: 200 × 25 ms. */
+const LOCK_WAIT_POLLS_MAX = 200;
+
+/** Sessions of the test database waiting on a lock (a row, a tuple or an advisory lock). */
+const lockWaiters = () => countRows(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+
+/** Until `count` sessions wait on a lock, or `settled` (a request expected to wait) has answered instead. */
+async function untilWaiting(count: number, settled: Promise<unknown>): Promise<void> {
+  let answered = false;
+  void settled.then(
+    () => (answered = true),
+    () => (answered = true),
+  );
+  for (let poll = 0; poll < LOCK_WAIT_POLLS_MAX && !answered; poll += 1) {
+    if ((await lockWaiters()) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  if (!answered) throw new Error(`${count} sessions never waited on a lock`);
+}
+
+/**
+ * Locks the seller's balance row from another session (its own one-connection pool), as a long
+ * wallet transaction would, until `release`: the wallet's reservations for that seller wait on it.
+ */
+async function holdBalanceRow(sellerId: string, currency: string): Promise<{ release(): Promise<void> }> {
+  const session = createPgDatabase(database.url, { poolMax: 1 });
+  let letGo = (): void => undefined;
+  const released = new Promise<void>((resolve) => (letGo = resolve));
+  let lockTaken = (_rows: number): void => undefined;
+  const taken = new Promise<number>((resolve) => (lockTaken = resolve));
+  const holding = session.$transaction(
+    async (tx) => {
+      lockTaken((await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM wallet_balances WHERE seller_id = $1 AND currency = $2 FOR UPDATE', sellerId, currency)).length);
+      await released;
+    },
+    { timeout: 30_000 },
+  );
+  const locked = await Promise.race([taken, holding.then(() => 0)]);
+  const release = async (): Promise<void> => {
+    letGo();
+    try {
+      await holding;
+    } finally {
+      await session.end();
+    }
+  };
+  if (locked !== 1) {
+    await release();
+    throw new Error(`no balance of ${sellerId} ${currency} to hold`);
+  }
+  return { release };
+}
+
 describe('POST /internal/reservations', () => {
   it('does not answer a released reservation as held: a payout retried after its reservation was given back reserves nothing', async () => {
     const sellerId = 'route_released';
@@ -110,6 +163,68 @@ describe('POST /internal/reservations', () => {
     expect(await post('/internal/reservations', reserve)).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: '5000', replayed: false } });
     expect(await post('/internal/reservations', reserve)).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: '5000', replayed: true } });
     expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 0n, reservedMinor: 5_000n });
+  });
+  it.each([
+    ['a fixed amount', '4000', '4000', 1_000n],
+    ['the whole available balance', null, '5000', 0n],
+  ])('answers a retry that raced the first reservation of a payout (%s) with that reservation, not INSUFFICIENT_FUNDS', async (_label, amountMinor, reservedMinor, availableAfterMinor) => {
+    const sellerId = `route_retry_${amountMinor ?? 'all'}`;
+    await seedAvailable(sellerId, 5_000n);
+    const reserve = { payoutId: `payout_route_retry_${amountMinor ?? 'all'}`, sellerId, currency: 'USD', amountMinor, minAmountMinor: '100' };
+    const waitersBefore = await lockWaiters();
+
+    // A long wallet transaction holds the seller's balance: the first attempt waits on it, and
+    // the payouts client, timed out, retries with the same payout id while it still waits.
+    const hold = await holdBalanceRow(sellerId, 'USD');
+    let first: Promise<{ status: number; json: Record<string, unknown> }>;
+    let retry: Promise<{ status: number; json: Record<string, unknown> }>;
+    try {
+      first = post('/internal/reservations', reserve);
+      await untilWaiting(waitersBefore + 1, first);
+      retry = post('/internal/reservations', reserve);
+      await untilWaiting(waitersBefore + 2, retry);
+    } finally {
+      await hold.release();
+    }
+
+    expect(await first).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: reservedMinor, replayed: false } });
+    // The same answer as a replay after the first attempt: the payout's hold, not a refusal.
+    expect(await retry).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: reservedMinor, replayed: true } });
+    expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: availableAfterMinor, reservedMinor: BigInt(reservedMinor) });
+    expect(await countRows(`SELECT count(*) AS n FROM wallet_reservations WHERE id = $1 AND status = 'held'`, reserve.payoutId)).toBe(1);
+    expect(await countRows(`SELECT count(*) AS n FROM wallet_movements WHERE seller_id = $1 AND kind = 'payout_requested'`, sellerId)).toBe(1);
+    expect(await post('/internal/reservations', reserve)).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: reservedMinor, replayed: true } });
+  });
+});
+
+describe('POST /internal/reservations/release', () => {
+  it('releases a reservation that was still being taken when the release came in, so no hold is left behind', async () => {
+    const sellerId = 'route_release_race';
+    await seedAvailable(sellerId, 5_000n);
+    const reserve = { payoutId: 'payout_route_release_race', sellerId, currency: 'USD', amountMinor: '4000', minAmountMinor: '100' };
+    const waitersBefore = await lockWaiters();
+
+    const hold = await holdBalanceRow(sellerId, 'USD');
+    let reserving: Promise<{ status: number; json: Record<string, unknown> }>;
+    let releasing: Promise<{ status: number; json: Record<string, unknown> }>;
+    try {
+      reserving = post('/internal/reservations', reserve);
+      await untilWaiting(waitersBefore + 1, reserving);
+      // The release of the same payout id must wait for the reservation in flight, not answer
+      // "nothing to release" and leave the hold it is about to take.
+      releasing = post('/internal/reservations/release', { payoutId: reserve.payoutId });
+      await untilWaiting(waitersBefore + 2, releasing);
+    } finally {
+      await hold.release();
+    }
+
+    expect(await reserving).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: '4000', replayed: false } });
+    expect(await releasing).toEqual({ status: 200, json: { released: true } });
+    expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 5_000n, reservedMinor: 0n });
+    expect(await countRows(`SELECT count(*) AS n FROM wallet_reservations WHERE id = $1 AND status = 'released'`, reserve.payoutId)).toBe(1);
+    // Given back: never replayed as held.
+    expect((await post('/internal/reservations', reserve)).json).toMatchObject({ code: 'RESERVATION_RELEASED' });
+    expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 5_000n, reservedMinor: 0n });
   });
 });
 

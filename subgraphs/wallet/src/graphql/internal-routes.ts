@@ -1,6 +1,8 @@
 // Signed internal routes for the payouts subgraph. The wallet is the lockable view of a seller's
 // money, so a payout's reservation is taken here, synchronously, under the wallet row's lock:
-// concurrent payout requests can never reserve more than is available.
+// concurrent payout requests can never reserve more than is available. Requests for one payout id
+// (a retry, a release) run one after another under that id's lock (lockPayoutId), so each reads
+// what the one before it committed.
 //
 //   POST /internal/reservations {payoutId, sellerId, currency, amountMinor: "<digits>"|null, minAmountMinor: "<digits>"}
 //     200 {payoutId, amountMinor, replayed}   (null amount = the whole available balance, capped at maxAmountMinor)
@@ -19,10 +21,10 @@
 // Every request must carry the signed system caller `payouts`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { maxAmountMinor, sendJson, verifyCaller, type RawRoute, type SqlClient, type TransactionalDb } from '@clearhouse/shared';
+import { invariant, maxAmountMinor, sendJson, verifyCaller, type RawRoute, type SqlClient, type TransactionalDb } from '@clearhouse/shared';
 import { releaseInTx, reserveInTx } from '../application/reservations.js';
-import { WalletRuleError } from '../domain/index.js';
-import { findWallet, listHeldReservations, listWallets, lockReservation, type HeldReservationKey, type WalletKey } from '../persistence/wallet-store.js';
+import { WalletRuleError, type WalletReservation } from '../domain/index.js';
+import { findWallet, listHeldReservations, listWallets, lockPayoutId, lockReservation, type HeldReservationKey, type WalletKey } from '../persistence/wallet-store.js';
 
 const BALANCES_PAGE_MAX = 1000;
 const TRANSACTION_TIMEOUT_MS = 10_000;
@@ -116,12 +118,23 @@ type ReserveOutcome =
   | { ok: false; code: 'INSUFFICIENT_FUNDS'; availableMinor: bigint }
   | { ok: false; code: 'RESERVATION_RELEASED' };
 
+/**
+ * The answer for a payout that already has a reservation. Only a hold that is still there may be
+ * replayed. A released one was given back (the payout could not be saved, or it failed):
+ * answering it as held would let the payouts subgraph save and pay a payout that took nothing
+ * from the balance.
+ */
+function replayOf(existing: WalletReservation): ReserveOutcome {
+  return existing.status === 'held' ? { ok: true, amountMinor: existing.amountMinor, replayed: true } : { ok: false, code: 'RESERVATION_RELEASED' };
+}
+
 async function reserveForPayout(tx: SqlClient, request: z.infer<typeof reserveBody>): Promise<ReserveOutcome> {
+  // The payout id's lock first: a retry of this payout (its client timed out) that arrives while
+  // the first attempt still waits for the balance row waits here, then reads the reservation the
+  // first one committed, instead of missing it and finding its amount no longer available.
+  await lockPayoutId(tx, request.payoutId);
   const existing = await lockReservation(tx, request.payoutId);
-  // Only a hold that is still there may be replayed. A released one was given back (the payout
-  // could not be saved, or it failed): answering it as held would let the payouts subgraph save
-  // and pay a payout that took nothing from the balance.
-  if (existing) return existing.status === 'held' ? { ok: true, amountMinor: existing.amountMinor, replayed: true } : { ok: false, code: 'RESERVATION_RELEASED' };
+  if (existing) return replayOf(existing);
   // Lock the wallet row first so "the whole available balance" is read and reserved atomically.
   await tx.$queryRawUnsafe('SELECT 1 FROM wallet_balances WHERE seller_id = $1 AND currency = $2 FOR UPDATE', request.sellerId, request.currency);
   const wallet = await findWallet(tx, request.sellerId, request.currency);
@@ -129,8 +142,13 @@ async function reserveForPayout(tx: SqlClient, request: z.infer<typeof reserveBo
   const minimumMinor = BigInt(request.minAmountMinor) > 1n ? BigInt(request.minAmountMinor) : 1n;
   const amountMinor = request.amountMinor === null ? (availableMinor < maxAmountMinor(request.currency) ? availableMinor : maxAmountMinor(request.currency)) : BigInt(request.amountMinor);
   if (amountMinor < minimumMinor || availableMinor < amountMinor) return { ok: false, code: 'INSUFFICIENT_FUNDS', availableMinor };
-  await reserveInTx(tx, { payoutId: request.payoutId, sellerId: request.sellerId, currency: request.currency, amountMinor, at: new Date() });
-  return { ok: true, amountMinor, replayed: false };
+  const reserved = await reserveInTx(tx, { payoutId: request.payoutId, sellerId: request.sellerId, currency: request.currency, amountMinor, at: new Date() });
+  if (reserved.status === 'applied') return { ok: true, amountMinor, replayed: false };
+  // Reserved meanwhile by a writer that does not take the payout id's lock (the payout.requested
+  // consumer): answer what is stored, as a replay would.
+  const stored = await lockReservation(tx, request.payoutId);
+  invariant(stored !== undefined, `payout ${request.payoutId} was reserved but has no reservation`);
+  return replayOf(stored);
 }
 
 export function walletInternalRoutes(db: TransactionalDb, signingSecret: string): RawRoute[] {
@@ -166,6 +184,9 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
         if (!input) return;
         const released = await db.$transaction(
           async (tx) => {
+            // As for a reservation: a reserve of this payout still in flight commits before this
+            // reads, so its hold is released, not missed and left behind.
+            await lockPayoutId(tx, input.payoutId);
             const reservation = await lockReservation(tx, input.payoutId);
             if (!reservation || reservation.status !== 'held') return false;
             await releaseInTx(tx, { payoutId: reservation.id, sellerId: reservation.sellerId, currency: reservation.currency, amountMinor: reservation.amountMinor, at: new Date() });

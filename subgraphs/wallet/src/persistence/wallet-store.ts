@@ -259,6 +259,20 @@ export async function insertReservation(tx: SqlClient, reservation: Omit<WalletR
   return rows[0] === undefined ? undefined : reservationOf(rows[0]);
 }
 
+/** The advisory lock namespace of payout ids (pg_advisory_xact_lock(namespace, hashtext(id))). */
+const PAYOUT_ID_LOCK_NAMESPACE = 0x77616c70; // 'walp'
+
+/**
+ * Holds the payout id's lock until the transaction ends, whether or not its reservation exists
+ * yet: a row lock cannot cover a reservation another transaction is still inserting, so the
+ * internal routes take this before they read the reservation, and a second request for the same
+ * payout reads it only once the first has committed. Lock order: payout id, then the
+ * reservation row, then the balance row.
+ */
+export async function lockPayoutId(tx: SqlClient, payoutId: string): Promise<void> {
+  await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock($1::int, hashtext($2))`, PAYOUT_ID_LOCK_NAMESPACE, payoutId);
+}
+
 export async function lockReservation(tx: SqlClient, id: string): Promise<WalletReservation | undefined> {
   const rows = await tx.$queryRawUnsafe<ReservationRow[]>(
     `SELECT id, seller_id, currency, amount_minor::text AS amount_minor, status FROM wallet_reservations WHERE id = $1 FOR UPDATE`,
