@@ -3,6 +3,7 @@
 import { createLogger, createPgDatabase, signCaller, startHttpService, systemCaller, type HttpService, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { applyWalletChanges } from '../application/apply-changes.js';
+import { reserveInTx } from '../application/reservations.js';
 import { findWallet } from '../persistence/wallet-store.js';
 import { walletInternalRoutes } from './internal-routes.js';
 
@@ -194,6 +195,54 @@ describe('POST /internal/reservations', () => {
     expect(await countRows(`SELECT count(*) AS n FROM wallet_reservations WHERE id = $1 AND status = 'held'`, reserve.payoutId)).toBe(1);
     expect(await countRows(`SELECT count(*) AS n FROM wallet_movements WHERE seller_id = $1 AND kind = 'payout_requested'`, sellerId)).toBe(1);
     expect(await post('/internal/reservations', reserve)).toEqual({ status: 200, json: { payoutId: reserve.payoutId, amountMinor: reservedMinor, replayed: true } });
+  });
+  it('answers a payout id reserved meanwhile with other terms (the payout.requested consumer) with 409 RESERVATION_MISMATCH, and writes nothing', async () => {
+    const sellerId = 'route_mismatch';
+    await seedAvailable(sellerId, 10_000n);
+    const payoutId = 'payout_route_mismatch';
+    const waitersBefore = await lockWaiters();
+    const movementsOf = (seller: string) => countRows(`SELECT count(*) AS n FROM wallet_movements WHERE seller_id = $1`, seller);
+    const outboxRowsOf = (payout: string) => countRows(`SELECT count(*) AS n FROM outbox_messages WHERE correlation_id = $1`, payout);
+    // What the consumer's reservation alone writes, for comparison: the same reservation of
+    // another seller's payout with no route call beside it.
+    const control = { sellerId: 'route_mismatch_control', payoutId: 'payout_route_mismatch_control' };
+    await seedAvailable(control.sellerId, 10_000n);
+    await db.$transaction((tx) => reserveInTx(tx, { payoutId: control.payoutId, sellerId: control.sellerId, currency: 'USD', amountMinor: 3_000n, at: AT, causationEventId: 'evt_route_mismatch_control' }));
+
+    // The payout.requested consumer reserves the payout id with other terms (3000) in its own
+    // transaction, which does not take the payout id's lock: the route finds no reservation yet
+    // and waits on the balance row the consumer's reservation holds, then finds it taken.
+    const consumer = createPgDatabase(database.url, { poolMax: 1 });
+    let commit = (): void => undefined;
+    const committing = new Promise<void>((resolve) => (commit = resolve));
+    let reserved = (): void => undefined;
+    const isReserved = new Promise<void>((resolve) => (reserved = resolve));
+    const consumerTx = consumer.$transaction(
+      async (tx) => {
+        await reserveInTx(tx, { payoutId, sellerId, currency: 'USD', amountMinor: 3_000n, at: AT, causationEventId: 'evt_route_mismatch' });
+        reserved();
+        await committing;
+      },
+      { timeout: 30_000 },
+    );
+    let answer: Promise<{ status: number; json: Record<string, unknown> }>;
+    try {
+      await Promise.race([isReserved, consumerTx]);
+      answer = post('/internal/reservations', { payoutId, sellerId, currency: 'USD', amountMinor: '4000', minAmountMinor: '100' });
+      await untilWaiting(waitersBefore + 1, answer);
+    } finally {
+      commit();
+      await consumerTx.finally(() => consumer.end());
+    }
+
+    expect(await answer).toEqual({ status: 409, json: { code: 'RESERVATION_MISMATCH', payoutId } });
+    // Only the consumer's reservation: the route reserved nothing, moved nothing, emitted nothing.
+    expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 7_000n, reservedMinor: 3_000n });
+    expect(await db.$queryRawUnsafe(`SELECT amount_minor::text AS amount_minor, status FROM wallet_reservations WHERE id = $1`, payoutId)).toEqual([{ amount_minor: '3000', status: 'held' }]);
+    expect(await countRows(`SELECT count(*) AS n FROM wallet_movements WHERE seller_id = $1 AND kind = 'payout_requested'`, sellerId)).toBe(1);
+    expect(await movementsOf(sellerId)).toBe(await movementsOf(control.sellerId));
+    expect(await outboxRowsOf(payoutId)).toBe(await outboxRowsOf(control.payoutId));
+    expect(await outboxRowsOf(payoutId)).toBeGreaterThan(0);
   });
 });
 

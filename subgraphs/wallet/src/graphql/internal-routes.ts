@@ -8,6 +8,8 @@
 //     200 {payoutId, amountMinor, replayed}   (null amount = the whole available balance, capped at maxAmountMinor)
 //     409 {code: "INSUFFICIENT_FUNDS", availableMinor}
 //     409 {code: "RESERVATION_RELEASED"}   (this payout id's hold was given back: it cannot be replayed)
+//     409 {code: "RESERVATION_MISMATCH", payoutId}   (this payout id was reserved meanwhile, by a
+//         writer that does not take its lock, with other terms; nothing written)
 //   POST /internal/reservations/release {payoutId}  → 200 {released}
 //   GET  /internal/balances?minAvailableMinor=&limit=&after=  → 200 {balances: [...], nextCursor}
 //     balances with available >= minAvailableMinor (default 1), in (seller, currency) order; `after`
@@ -145,7 +147,8 @@ async function reserveForPayout(tx: SqlClient, request: z.infer<typeof reserveBo
   const reserved = await reserveInTx(tx, { payoutId: request.payoutId, sellerId: request.sellerId, currency: request.currency, amountMinor, at: new Date() });
   if (reserved.status === 'applied') return { ok: true, amountMinor, replayed: false };
   // Reserved meanwhile by a writer that does not take the payout id's lock (the payout.requested
-  // consumer): answer what is stored, as a replay would.
+  // consumer) with the same terms: answer what is stored, as a replay would (other terms:
+  // reserveInTx throws RESERVATION_MISMATCH, answered 409 by the route).
   const stored = await lockReservation(tx, request.payoutId);
   invariant(stored !== undefined, `payout ${request.payoutId} was reserved but has no reservation`);
   return replayOf(stored);
@@ -169,6 +172,13 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
           if (error instanceof WalletRuleError && error.code === 'INSUFFICIENT_FUNDS') {
             const wallet = await findWallet(db, input.sellerId, input.currency);
             sendJson(response, 409, { code: 'INSUFFICIENT_FUNDS', availableMinor: (wallet?.availableMinor ?? 0n).toString() });
+            return;
+          }
+          // reserveInTx found the payout id reserved with other terms (by the payout.requested
+          // consumer, between this request's look-up and its insert): the transaction rolled back,
+          // so nothing was written; the stored reservation is not this request's to answer as held.
+          if (error instanceof WalletRuleError && error.code === 'RESERVATION_MISMATCH') {
+            sendJson(response, 409, { code: 'RESERVATION_MISMATCH', payoutId: input.payoutId });
             return;
           }
           throw error;
