@@ -20,6 +20,7 @@ import type { PayoutsDeps } from './application/deps.js';
 import { recheckPayouts, type RecheckSummary } from './application/recheck-payouts.js';
 import { releaseAbandonedReservations, type SweepSummary } from './application/release-abandoned-reservations.js';
 import { runDueScheduledPayouts, runScheduledPayouts, type ScheduledRunSummary } from './application/scheduled-payouts.js';
+import { deleteExpiredScheduledRuns } from './application/scheduled-runs-retention.js';
 import { createWalletClient } from './clients/wallet.js';
 import { stripeApiBase, type PayoutsEnv } from './env.js';
 import type { PayoutsContext } from './graphql/context.js';
@@ -132,14 +133,17 @@ export async function startPayouts(env: PayoutsEnv, logger: Logger, options: Sta
     },
   });
   parts.push({ name: 'jobs', stop: () => jobs.stop() });
-  parts.push(
-    startPeriodicJob({
-      name: 'idempotency-retention',
-      intervalMs: env.CLEANUP_INTERVAL_MS,
-      logger,
-      run: () => cleanupExpiredIdempotencyKeys(deps, env.IDEMPOTENCY_KEY_RETENTION_MS),
-    }),
-  );
+  // Housekeeping past IDEMPOTENCY_KEY_RETENTION_MS: the idempotency keys, then the records of the
+  // daily payout runs (application/scheduled-runs-retention.ts); one failing does not stop the other.
+  const housekeeping = async (): Promise<void> => {
+    const results = [
+      await cleanupExpiredIdempotencyKeys(deps, env.IDEMPOTENCY_KEY_RETENTION_MS).then(() => null, (error: unknown) => error),
+      await deleteExpiredScheduledRuns(deps, env.IDEMPOTENCY_KEY_RETENTION_MS).then(() => null, (error: unknown) => error),
+    ];
+    const failed = results.find((error) => error !== null);
+    if (failed !== undefined) throw failed;
+  };
+  parts.push(startPeriodicJob({ name: 'idempotency-retention', intervalMs: env.CLEANUP_INTERVAL_MS, logger, run: housekeeping }));
   const sweepReservations = () =>
     releaseAbandonedReservations(deps, {
       graceMs: env.RESERVATION_SWEEP_GRACE_MS,

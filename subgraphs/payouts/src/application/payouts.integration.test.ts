@@ -3,7 +3,7 @@
 // testing/wallet.test-support.ts).
 import { randomBytes } from 'node:crypto';
 import { DomainError, silentLogger, systemCaller, type Caller } from '@clearhouse/shared';
-import { WalletUnavailableError } from '../clients/wallet.js';
+import { WalletReservationMismatchError, WalletUnavailableError } from '../clients/wallet.js';
 import { findPayout, insertPayout } from '../persistence/payouts.js';
 import { PspError } from '../psp/port.js';
 import { ownTransaction } from './deps.js';
@@ -396,5 +396,25 @@ describe('wallet client', () => {
     expect(await reason(() => wallet.listAvailableBalances(1n, 10, 'not-a-cursor'))).toMatch(/^wallet balances answered 400: after: not a cursor this route returned$/);
     expect(await reason(() => wallet.listHeldReservations(0, 10, 'not-a-cursor'))).toMatch(/^wallet held reservations answered 400: after: not a cursor this route returned$/);
     expect(await reason(() => wallet.release(''))).toMatch(/^wallet refused to release : 400: payoutId: /);
+  });
+
+  it('a payout id the wallet found reserved meanwhile with other terms is a WalletReservationMismatchError, not the wallet being unavailable', async () => {
+    const sellerId = `mismatch${randomBytes(4).toString('hex')}`;
+    const payoutId = `po_mismatch_${randomBytes(4).toString('hex')}`;
+    await h.wallet.credit(sellerId, 'USD', 10_000n);
+    // The wallet's payout.requested consumer reserves the payout id for 3000 while the client's
+    // reservation of 4000 is on its way: the wallet answers 409 RESERVATION_MISMATCH.
+    const error = await h.wallet.reserveMeanwhile({ payoutId, sellerId, currency: 'USD', amountMinor: 3_000n }, () =>
+      h.service.deps.wallet.reserve({ payoutId, sellerId, currency: 'USD', amountMinor: 4_000n, minAmountMinor: 100n }).then(
+        (result) => ({ result }),
+        (rejected: unknown) => rejected,
+      ),
+    );
+    expect(error).toBeInstanceOf(WalletReservationMismatchError);
+    expect(error).not.toBeInstanceOf(WalletUnavailableError);
+    expect(error).toMatchObject({ code: 'RESERVATION_MISMATCH', payoutId });
+    // Only the consumer's hold: the refused reservation took nothing.
+    expect(await h.wallet.balance(sellerId, 'USD')).toEqual({ availableMinor: 7_000n, reservedMinor: 3_000n });
+    expect(await h.wallet.reservationStatus(payoutId)).toBe('held');
   });
 });

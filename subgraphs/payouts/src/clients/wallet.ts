@@ -8,6 +8,9 @@
 //         answers the existing reservation (replayed: true) and moves nothing
 //     409 {"code":"INSUFFICIENT_FUNDS","availableMinor":"<signed digits>"}
 //     409 {"code":"RESERVATION_RELEASED"}  this payoutId's hold was given back; it is never replayed
+//     409 {"code":"RESERVATION_MISMATCH","payoutId"}  this payoutId was reserved meanwhile with other
+//         terms (the wallet's payout.requested consumer); nothing reserved
+//         (WalletReservationMismatchError)
 //   POST /internal/reservations/release {"payoutId"}
 //     200 {"released": bool}  only a held reservation whose payout.requested was never processed
 //   GET /internal/balances?minAvailableMinor=<digits>&limit=<1..1000>&after=<cursor>
@@ -56,6 +59,21 @@ export interface WalletReservations {
 
 export class WalletUnavailableError extends Error {
   override readonly name = 'WalletUnavailableError';
+}
+
+/**
+ * The wallet found the payout id already reserved with other terms (its payout.requested consumer
+ * reserved it meanwhile) and reserved nothing. Not the wallet being unavailable, and not a refusal
+ * this request's input caused: the run fails without a payout, and the key's next run finds what
+ * happened to the payout id (its payout, or the stored hold as a replay).
+ */
+export class WalletReservationMismatchError extends Error {
+  override readonly name = 'WalletReservationMismatchError';
+  readonly code = 'RESERVATION_MISMATCH';
+
+  constructor(readonly payoutId: string) {
+    super(`wallet found payout ${payoutId} already reserved with other terms; nothing reserved`);
+  }
 }
 
 export interface WalletClientOptions {
@@ -118,6 +136,7 @@ export function createWalletClient(options: WalletClientOptions): WalletReservat
       if (status === 200) return { ok: true, amountMinor: toBigInt(json.amountMinor, 'amountMinor'), replayed: json.replayed === true };
       if (status === 409 && json.code === 'INSUFFICIENT_FUNDS') return { ok: false, code: 'INSUFFICIENT_FUNDS', availableMinor: toBigInt(json.availableMinor, 'availableMinor') };
       if (status === 409 && json.code === 'RESERVATION_RELEASED') return { ok: false, code: 'RESERVATION_RELEASED' };
+      if (status === 409 && json.code === 'RESERVATION_MISMATCH') throw new WalletReservationMismatchError(request.payoutId);
       throw new WalletUnavailableError(`wallet refused the reservation of ${request.payoutId}: ${refusal(status, json)}`);
     },
 

@@ -85,3 +85,24 @@ export async function exhaustedScheduledFailures(db: SqlClient, day: string, att
   );
   return { failures: rows.map(failureOf), count: rows[0]?.total ?? 0 };
 }
+
+/**
+ * Deletes at most `limit` failures of days before `beforeDay` (the retention's cutoff), never
+ * those of the latest day up to `today` that started (it may still be resumed and retry them) or
+ * of a day a run holds (scheduled-runs.ts, deleteScheduledRunsBefore, keeps the same days).
+ * Returns the number deleted.
+ */
+export async function deleteScheduledFailuresBefore(db: SqlClient, beforeDay: string, today: string, limit: number): Promise<number> {
+  invariant(beforeDay < today, `the retention's cutoff ${beforeDay} must be before today (${today})`);
+  return db.$executeRawUnsafe(
+    `DELETE FROM scheduled_payout_failures WHERE ctid IN (
+       SELECT f.ctid FROM scheduled_payout_failures f
+        WHERE f.day < $1::date
+          AND f.day < (SELECT max(latest.day) FROM scheduled_payout_runs latest WHERE latest.day <= $2::date)
+          AND NOT EXISTS (SELECT 1 FROM scheduled_payout_runs r WHERE r.day = f.day AND r.claimed_until > now())
+        LIMIT $3)`,
+    beforeDay,
+    today,
+    limit,
+  );
+}

@@ -138,3 +138,26 @@ export async function completeScheduledRun(db: SqlClient, run: ClaimedScheduledR
 export async function releaseScheduledRunClaim(db: SqlClient, run: ClaimedScheduledRun): Promise<void> {
   await db.$executeRawUnsafe(`UPDATE scheduled_payout_runs SET claimed_until = NULL, updated_at = now() WHERE day = $1::date AND claim = $2`, run.day, run.claim);
 }
+
+/**
+ * Deletes at most `limit` runs of days before `beforeDay` (the retention's cutoff), never the
+ * latest day up to `today` that started (runDueScheduledPayouts resumes it while it is incomplete,
+ * and with it gone an older incomplete day would be taken for it), a day a run holds, or a day
+ * whose failures are not deleted yet (deleteScheduledFailuresBefore goes first). Returns the
+ * number deleted.
+ */
+export async function deleteScheduledRunsBefore(db: SqlClient, beforeDay: string, today: string, limit: number): Promise<number> {
+  invariant(beforeDay < today, `the retention's cutoff ${beforeDay} must be before today (${today})`);
+  return db.$executeRawUnsafe(
+    `DELETE FROM scheduled_payout_runs WHERE ctid IN (
+       SELECT r.ctid FROM scheduled_payout_runs r
+        WHERE r.day < $1::date
+          AND r.day < (SELECT max(latest.day) FROM scheduled_payout_runs latest WHERE latest.day <= $2::date)
+          AND (r.claimed_until IS NULL OR r.claimed_until <= now())
+          AND NOT EXISTS (SELECT 1 FROM scheduled_payout_failures f WHERE f.day = r.day)
+        LIMIT $3)`,
+    beforeDay,
+    today,
+    limit,
+  );
+}

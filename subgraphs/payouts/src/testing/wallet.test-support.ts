@@ -25,6 +25,9 @@ interface WalletChangesModule {
     cause: { causationKey: string; correlationId: string | null; at: Date },
   ): Promise<unknown>;
 }
+interface WalletReservationsModule {
+  reserveInTx(tx: SqlClient, hold: { payoutId: string; sellerId: string; currency: string; amountMinor: bigint; at: Date; causationEventId?: string }): Promise<unknown>;
+}
 interface WalletStoreModule {
   findWallet(db: SqlClient, sellerId: string, currency: string): Promise<{ availableMinor: bigint; reservedMinor: bigint } | undefined>;
 }
@@ -32,12 +35,15 @@ interface WalletStoreModule {
 const walletRoutes = require('../../../wallet/src/graphql/internal-routes.ts') as WalletRoutesModule;
 const walletChanges = require('../../../wallet/src/application/apply-changes.ts') as WalletChangesModule;
 const walletStore = require('../../../wallet/src/persistence/wallet-store.ts') as WalletStoreModule;
+const walletReservations = require('../../../wallet/src/application/reservations.ts') as WalletReservationsModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Connections of the wallet's pool: the concurrency tests send 20 reservations at once. */
 const WALLET_POOL_MAX = 10;
-/** The longest a test may hold a balance row (holdBalanceRow). */
+/** The longest a test may hold a balance row (holdBalanceRow, reserveMeanwhile). */
 const HOLD_MS_MAX = 60_000;
+/** Bound on polling for a request to wait on a lock: 400 × 25 ms. */
+const LOCK_WAIT_POLLS_MAX = 400;
 
 export interface WalletService {
   /** Base URL of the internal routes (WALLET_INTERNAL_URL). */
@@ -55,6 +61,13 @@ export interface WalletService {
    * until `release`, after which a waiting reservation goes through. Other sellers are unaffected.
    */
   holdBalanceRow(sellerId: string, currency: string): Promise<{ release(): Promise<void> }>;
+  /**
+   * Reserves the payout id as the wallet's payout.requested consumer does (reserveInTx in its own
+   * transaction, without the payout id's lock) and keeps that transaction open while `during`
+   * runs, until `during` waits on a lock of the wallet's database (its reservation of the same
+   * seller's balance) or answers; then commits, and answers what `during` answered.
+   */
+  reserveMeanwhile<T>(hold: { payoutId: string; sellerId: string; currency: string; amountMinor: bigint }, during: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -131,6 +144,48 @@ export async function startWalletService(signingSecret: string): Promise<WalletS
           }
         },
       };
+    },
+    async reserveMeanwhile<T>(hold: { payoutId: string; sellerId: string; currency: string; amountMinor: bigint }, during: () => Promise<T>): Promise<T> {
+      const lockWaiters = async (): Promise<number> => {
+        const rows = await db.$queryRawUnsafe<{ n: string }[]>(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        return Number(rows[0]?.n ?? 0);
+      };
+      const waitersBefore = await lockWaiters();
+      const session = createPgDatabase(database.url, { poolMax: 1 });
+      let commit: () => void = () => undefined;
+      const committing = new Promise<void>((resolve) => { commit = resolve; });
+      let reserved: () => void = () => undefined;
+      const isReserved = new Promise<void>((resolve) => { reserved = resolve; });
+      const consumer = session.$transaction(
+        async (tx) => {
+          await walletReservations.reserveInTx(tx, { ...hold, at: new Date(), causationEventId: `test_${randomUUID()}` });
+          reserved();
+          await committing;
+        },
+        { timeout: HOLD_MS_MAX },
+      );
+      let answered = false;
+      let running: Promise<T> | undefined;
+      try {
+        await Promise.race([isReserved, consumer]);
+        running = during();
+        void running.then(() => { answered = true; }, () => { answered = true; });
+        let waited = false;
+        for (let poll = 0; poll < LOCK_WAIT_POLLS_MAX && !answered && !waited; poll += 1) {
+          waited = (await lockWaiters()) > waitersBefore;
+          if (!waited) await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        if (!waited && !answered) throw new Error(`the request never waited on the reservation of ${hold.payoutId}`);
+      } finally {
+        commit();
+        try {
+          await consumer;
+        } finally {
+          await session.end();
+        }
+      }
+      if (running === undefined) throw new Error(`the reservation of ${hold.payoutId} was not taken`);
+      return running;
     },
     async stop() {
       try {
