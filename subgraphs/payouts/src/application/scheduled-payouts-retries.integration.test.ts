@@ -10,9 +10,8 @@
 // A second instance is another pool on the same database. The cursor's every write is recorded by
 // a trigger this test adds, so a cursor moved backwards is seen even when it is moved forward again.
 import { randomBytes } from 'node:crypto';
-import { createPgDatabase, silentLogger, type MessagingLogger, type PgDatabase } from '@clearhouse/shared';
-import { startPayoutJobs } from '../jobs/scheduler.js';
-import { startHarness, waitFor, type Harness } from '../testing/harness.test-support.js';
+import { createPgDatabase, type MessagingLogger, type PgDatabase } from '@clearhouse/shared';
+import { startDailySchedule, startHarness, waitFor, type Harness } from '../testing/harness.test-support.js';
 import type { PayoutsDeps } from './deps.js';
 import { callerKey, payoutIdFor } from './request-payout.js';
 import {
@@ -186,24 +185,14 @@ describe('a seller whose scheduled payout failed for an unexpected reason', () =
     const hold = await h.wallet.holdBalanceRow(faulty, 'USD');
     const runs: ScheduledRunSummary[] = [];
     let released = false;
-    const jobs = startPayoutJobs({
-      logger: silentLogger,
-      recheckIntervalMs: HOUR_MS,
-      recheck: async () => undefined,
-      schedule: {
-        enabled: true,
-        time: { hours: 0, minutes: 0 },
-        checkIntervalMs: 100,
-        run: async (_now, dueDay) => {
-          const summary = await runDueScheduledPayouts(h.service.deps, now, dueDay === null ? null : '2021-02-10', NO_DELAY);
-          if (summary) runs.push(summary);
-          if (!released && summary?.failed === 1) {
-            released = true;
-            await hold.release();
-          }
-          return summary;
-        },
-      },
+    const jobs = startDailySchedule(async (_now, dueDay) => {
+      const summary = await runDueScheduledPayouts(h.service.deps, now, dueDay === null ? null : '2021-02-10', NO_DELAY);
+      if (summary) runs.push(summary);
+      if (!released && summary?.failed === 1) {
+        released = true;
+        await hold.release();
+      }
+      return summary;
     });
     try {
       await waitFor(async () => runs.some((run) => run.complete), 30_000, 'the day to complete');
@@ -315,21 +304,11 @@ describe('two payouts instances running the same day', () => {
     const instances = [h.service.deps, secondInstance()];
     const runs: ScheduledRunSummary[] = [];
     const jobs = instances.map((deps) =>
-      startPayoutJobs({
-        logger: silentLogger,
-        recheckIntervalMs: HOUR_MS,
-        recheck: async () => undefined,
-        schedule: {
-          enabled: true,
-          time: { hours: 0, minutes: 0 },
-          checkIntervalMs: 50,
-          run: async (_now, dueDay) => {
-            const summary = await runDueScheduledPayouts(deps, now, dueDay === null ? null : '2021-06-10', { pageSize: 1, pagesMax: 2 });
-            if (summary) runs.push(summary);
-            return summary;
-          },
-        },
-      }),
+      startDailySchedule(async (_now, dueDay) => {
+        const summary = await runDueScheduledPayouts(deps, now, dueDay === null ? null : '2021-06-10', { pageSize: 1, pagesMax: 2 });
+        if (summary) runs.push(summary);
+        return summary;
+      }, 50),
     );
     try {
       await waitFor(async () => runs.some((run) => run.complete), 30_000, 'the day to complete');

@@ -4,15 +4,12 @@
 // tick continues the same day from there until it completes, every seller paid exactly once; a
 // completed day is not run again, not even by a restarted scheduler.
 import { randomBytes } from 'node:crypto';
-import { silentLogger } from '@clearhouse/shared';
-import { startPayoutJobs } from '../jobs/scheduler.js';
-import { startHarness, waitFor, type Harness } from '../testing/harness.test-support.js';
+import { startDailySchedule, startHarness, waitFor, type Harness } from '../testing/harness.test-support.js';
 import type { PayoutsDeps } from './deps.js';
 import { runDueScheduledPayouts, runScheduledPayouts, scheduledIdempotencyKey, utcDay, type ScheduledRunLimits, type ScheduledRunSummary } from './scheduled-payouts.js';
 
 jest.setTimeout(60_000);
 
-const HOUR_MS = 3_600_000;
 /** One balance a page, two pages a run: five sellers take three runs. */
 const CAPPED: ScheduledRunLimits = { pageSize: 1, pagesMax: 2 };
 let h: Harness;
@@ -74,23 +71,13 @@ describe('a scheduled run capped at its page cap', () => {
 
     const runs: ScheduledRunSummary[] = [];
     const rowsAfterRuns: (RunRow | undefined)[] = [];
-    const jobs = startPayoutJobs({
-      logger: silentLogger,
-      recheckIntervalMs: HOUR_MS,
-      recheck: async () => undefined,
-      schedule: {
-        enabled: true,
-        time: { hours: 0, minutes: 0 },
-        checkIntervalMs: 100,
-        run: async (now, dueDay) => {
-          const summary = await runDueScheduledPayouts(h.service.deps, now, dueDay, CAPPED);
-          if (summary) {
-            runs.push(summary);
-            rowsAfterRuns.push(await runRow(summary.day));
-          }
-          return summary;
-        },
-      },
+    const jobs = startDailySchedule(async (now, dueDay) => {
+      const summary = await runDueScheduledPayouts(h.service.deps, now, dueDay, CAPPED);
+      if (summary) {
+        runs.push(summary);
+        rowsAfterRuns.push(await runRow(summary.day));
+      }
+      return summary;
     });
     try {
       await waitFor(async () => runs.some((run) => run.complete), 30_000, 'the day to complete');
@@ -126,20 +113,10 @@ describe('a scheduled run capped at its page cap', () => {
     const { deps, listings } = countingListings();
 
     const ticks: (ScheduledRunSummary | null)[] = [];
-    const jobs = startPayoutJobs({
-      logger: silentLogger,
-      recheckIntervalMs: HOUR_MS,
-      recheck: async () => undefined,
-      schedule: {
-        enabled: true,
-        time: { hours: 0, minutes: 0 },
-        checkIntervalMs: 100,
-        run: async (now, dueDay) => {
-          const summary = await runDueScheduledPayouts(deps, now, dueDay, CAPPED);
-          ticks.push(summary);
-          return summary;
-        },
-      },
+    const jobs = startDailySchedule(async (now, dueDay) => {
+      const summary = await runDueScheduledPayouts(deps, now, dueDay, CAPPED);
+      ticks.push(summary);
+      return summary;
     });
     try {
       await waitFor(async () => ticks.length > 0, 10_000, 'the first tick');

@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  createLogger, encodeEnvelope, eventProperties, eventsExchangeName, newEvent, serializeEventPayload,
+  createLogger, encodeEnvelope, eventProperties, eventsExchangeName, newEvent, serializeEventPayload, silentLogger,
   type PspPayoutUpdatedV1, type Stoppable,
 } from '@clearhouse/shared';
 import { createTestBroker, createTestDatabase, freePort, type TestBroker, type TestDatabase } from '@clearhouse/shared/testkit';
 import { startPayouts, type RunningPayouts } from '../app.js';
+import { startPayoutJobs, type PayoutJobsOptions, type RunningJobs } from '../jobs/scheduler.js';
 import { parsePayoutsEnv, type PayoutsEnv } from '../env.js';
 import { startWalletService, type WalletService } from './wallet.test-support.js';
 
@@ -184,4 +185,17 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * The payout jobs with only the daily schedule doing anything: due from midnight UTC, checked every
+ * `checkIntervalMs`, each tick handed to `run` (the PSP re-check is an hour away).
+ */
+export function startDailySchedule(run: PayoutJobsOptions['schedule']['run'], checkIntervalMs = 100): RunningJobs {
+  return startPayoutJobs({
+    logger: silentLogger,
+    recheckIntervalMs: 3_600_000,
+    recheck: async () => undefined,
+    schedule: { enabled: true, time: { hours: 0, minutes: 0 }, checkIntervalMs, run },
+  });
 }
