@@ -39,7 +39,11 @@ export interface RunningPayouts {
   readonly http: HttpService;
   readonly parts: readonly Stoppable[];
   readonly deps: PayoutsDeps;
-  /** The daily run of the UTC day of `at`, on demand (tests, operators): resumed where it stopped; nothing once the day completed. */
+  /**
+   * The daily run of the UTC day of `at`, on demand (tests, operators): resumed where it stopped;
+   * nothing once the day completed; a day older than IDEMPOTENCY_KEY_RETENTION_MS is refused
+   * (ScheduledDayExpiredError) and nothing is written.
+   */
   runScheduledPayouts(at?: Date): Promise<ScheduledRunSummary>;
   /** One re-check round, on demand. */
   recheckPayouts(): Promise<RecheckSummary>;
@@ -58,6 +62,7 @@ export function createPayoutsDeps(env: PayoutsEnv, db: TransactionalDb, logger: 
       fxRates: env.FX_RATES,
       destinations: env.PAYOUT_DESTINATIONS,
       idempotencyLockTtlMs: IDEMPOTENCY_LOCK_TTL_MS,
+      idempotencyKeyRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_MS,
     },
     logger,
     ...(onOutboxWritten ? { onOutboxWritten } : {}),

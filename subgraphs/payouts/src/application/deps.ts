@@ -13,6 +13,11 @@ export interface PayoutsConfig {
   destinations: DestinationTable;
   /** How long a requestPayout run may hold its idempotency key. */
   idempotencyLockTtlMs: number;
+  /**
+   * IDEMPOTENCY_KEY_RETENTION_MS: how long the keys (and the daily runs' records) are kept; a
+   * scheduled run of a day older than this is refused (application/scheduled-payouts.ts).
+   */
+  idempotencyKeyRetentionMs: number;
 }
 
 export interface PayoutsDeps {

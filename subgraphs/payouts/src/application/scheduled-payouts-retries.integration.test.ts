@@ -131,7 +131,10 @@ function recordingLogger(): { logger: MessagingLogger; lines: LogLine[] } {
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
 }
 
-/** Pays every seller with money on a day of its own, so that the days below list only their own sellers. */
+/**
+ * Pays every seller with money on a day of its own, so that the days below list only their own
+ * sellers. The days are in the future: a run of a day past the retention is refused.
+ */
 async function payEveryone(day: string): Promise<void> {
   expect(await runScheduledPayoutsOfDay(h.service.deps, day)).toMatchObject({ complete: true });
 }
@@ -140,8 +143,8 @@ const NO_DELAY: ScheduledRunLimits = { retryDelayMs: 0 };
 
 describe('a seller whose scheduled payout failed for an unexpected reason', () => {
   it('is recorded and retried by a later tick of the day under the same key: paid exactly once, and only then does the day complete', async () => {
-    await payEveryone('2021-01-09');
-    const day = '2021-01-10';
+    await payEveryone('2031-01-09');
+    const day = '2031-01-10';
     const fine = [seller('finea'), seller('fineb')];
     const faulty = seller('faulty');
     for (const sellerId of fine) await h.wallet.credit(sellerId, 'USD', 1_500n);
@@ -177,16 +180,16 @@ describe('a seller whose scheduled payout failed for an unexpected reason', () =
   });
 
   it('is retried through the scheduler: a tick after the fault is gone pays it', async () => {
-    await payEveryone('2021-02-09');
-    // The ticks run 2021-02-10 whatever today is, so that no other test's sellers share the day.
-    const now = new Date('2021-02-10T03:00:00Z');
+    await payEveryone('2031-02-09');
+    // The ticks run 2031-02-10 whatever today is, so that no other test's sellers share the day.
+    const now = new Date('2031-02-10T03:00:00Z');
     const faulty = seller('tickfault');
     await h.wallet.credit(faulty, 'USD', 3_000n);
     const hold = await h.wallet.holdBalanceRow(faulty, 'USD');
     const runs: ScheduledRunSummary[] = [];
     let released = false;
     const jobs = startDailySchedule(async (_now, dueDay) => {
-      const summary = await runDueScheduledPayouts(h.service.deps, now, dueDay === null ? null : '2021-02-10', NO_DELAY);
+      const summary = await runDueScheduledPayouts(h.service.deps, now, dueDay === null ? null : '2031-02-10', NO_DELAY);
       if (summary) runs.push(summary);
       if (!released && summary?.failed === 1) {
         released = true;
@@ -209,8 +212,8 @@ describe('a seller whose scheduled payout failed for an unexpected reason', () =
   });
 
   it('is not retried before its delay; after its last attempt the day completes with a warning naming it', async () => {
-    await payEveryone('2021-03-09');
-    const day = '2021-03-10';
+    await payEveryone('2031-03-09');
+    const day = '2031-03-10';
     const stuck = seller('stuck');
     await h.wallet.credit(stuck, 'USD', 1_200n);
     const { logger, lines } = recordingLogger();
@@ -242,8 +245,8 @@ describe('two payouts instances running the same day', () => {
   }
 
   it('the second skips the day while the first holds it; the stored cursor never goes back; each seller is paid once', async () => {
-    await payEveryone('2021-04-09');
-    const day = '2021-04-10';
+    await payEveryone('2031-04-09');
+    const day = '2031-04-10';
     const sellers = orderedSellers('race', 6);
     for (const sellerId of sellers) await h.wallet.credit(sellerId, 'USD', 1_100n);
 
@@ -266,8 +269,8 @@ describe('two payouts instances running the same day', () => {
   });
 
   it('a run whose claim ran out while it stalled is taken over; the stalled run then writes nothing and stops', async () => {
-    await payEveryone('2021-05-09');
-    const day = '2021-05-10';
+    await payEveryone('2031-05-09');
+    const day = '2031-05-10';
     const sellers = orderedSellers('lease', 5);
     for (const sellerId of sellers) await h.wallet.credit(sellerId, 'USD', 1_300n);
     const LEASE: ScheduledRunLimits = { pageSize: 1, pagesMax: 10, leaseMs: 300 };
@@ -297,15 +300,15 @@ describe('two payouts instances running the same day', () => {
   });
 
   it('two schedulers ticking at once: the day completes once, each seller paid once, the cursor never back', async () => {
-    await payEveryone('2021-06-09');
-    const now = new Date('2021-06-10T03:00:00Z');
+    await payEveryone('2031-06-09');
+    const now = new Date('2031-06-10T03:00:00Z');
     const sellers = orderedSellers('twin', 6);
     for (const sellerId of sellers) await h.wallet.credit(sellerId, 'USD', 900n);
     const instances = [h.service.deps, secondInstance()];
     const runs: ScheduledRunSummary[] = [];
     const jobs = instances.map((deps) =>
       startDailySchedule(async (_now, dueDay) => {
-        const summary = await runDueScheduledPayouts(deps, now, dueDay === null ? null : '2021-06-10', { pageSize: 1, pagesMax: 2 });
+        const summary = await runDueScheduledPayouts(deps, now, dueDay === null ? null : '2031-06-10', { pageSize: 1, pagesMax: 2 });
         if (summary) runs.push(summary);
         return summary;
       }, 50),
@@ -318,7 +321,7 @@ describe('two payouts instances running the same day', () => {
     }
     const day = runs[0]?.day ?? '';
     expect(runs.filter((run) => run.complete && !run.alreadyComplete)).toHaveLength(1);
-    expect(day).toBe('2021-06-10');
+    expect(day).toBe('2031-06-10');
     await expectCursorNeverBack(day, sellers);
     for (const sellerId of sellers) expect(await payoutsOf(sellerId)).toEqual([{ idempotency_key: scheduledIdempotencyKey(sellerId, 'USD', day), amount_minor: 900n }]);
   });

@@ -22,7 +22,12 @@
 // (renewed as it goes) or, finding it claimed, visits nothing (claimedElsewhere). Its progress is
 // written only under its claim; a run that stalled past its lease and was taken over notices at its
 // next write or renewal and stops, so the stored cursor never moves back.
-import { invariant, isDomainError, isSupportedCurrency, systemCaller } from '@clearhouse/shared';
+//
+// A day older than the retention (IDEMPOTENCY_KEY_RETENTION_MS) is never run: its sellers' keys
+// are deleted by then, and its record with them (scheduled-runs-retention.ts), so its run would
+// start afresh and could pay them again under those keys. An operator's run of such a day is
+// refused (ScheduledDayExpiredError) before anything is written; the scheduler does not resume one.
+import { DomainError, invariant, isDomainError, isSupportedCurrency, systemCaller } from '@clearhouse/shared';
 import { minimumPayoutMinor } from '../domain/rules.js';
 import {
   countRetryableFailures, clearScheduledFailure, dueScheduledFailures, exhaustedScheduledFailures, recordScheduledFailure,
@@ -92,6 +97,35 @@ export function utcDay(at: Date): string {
 }
 
 const DAY_PATTERN = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
+
+/**
+ * The oldest UTC day a run may work on at `now`: every earlier day ended before the retention's
+ * start, so every key made for it on or after its day may be deleted, and housekeeping deletes its
+ * record (scheduled-runs-retention.ts deletes exactly the days before this one). From this day on
+ * the record is kept, so a run of the day resumes it rather than starting it afresh.
+ */
+export function oldestRunnableDay(now: Date, retentionMs: number): string {
+  invariant(Number.isInteger(retentionMs) && retentionMs > 0, `the retention must be a positive whole number of ms, got ${retentionMs}`);
+  return utcDay(new Date(now.getTime() - retentionMs));
+}
+
+/** A run of a day older than the retention of its keys: refused, nothing written. */
+export class ScheduledDayExpiredError extends DomainError {
+  override readonly name = 'ScheduledDayExpiredError';
+
+  constructor(readonly day: string, readonly oldestRunnableDay: string) {
+    super(
+      'INVALID_INPUT',
+      `the scheduled payout run of ${day} is refused: days before ${oldestRunnableDay} are past IDEMPOTENCY_KEY_RETENTION_MS, their payouts' idempotency keys may be deleted, and a run could pay their sellers again`,
+      { field: ['day'] },
+    );
+  }
+}
+
+function assertRunnable(deps: PayoutsDeps, day: string, now: Date): void {
+  const oldest = oldestRunnableDay(now, deps.config.idempotencyKeyRetentionMs);
+  if (day < oldest) throw new ScheduledDayExpiredError(day, oldest);
+}
 
 type Resolved = Required<ScheduledRunLimits>;
 
@@ -218,9 +252,14 @@ async function completeIfSettled(deps: PayoutsDeps, claim: DayClaim, summary: Sc
   }
 }
 
-/** Runs the payout run of `day`, from where its last run stopped; a completed day is left alone, a day another run holds too. */
-export async function runScheduledPayoutsOfDay(deps: PayoutsDeps, day: string, limits: ScheduledRunLimits = {}): Promise<ScheduledRunSummary> {
+/**
+ * Runs the payout run of `day`, from where its last run stopped; a completed day is left alone, a
+ * day another run holds too. A day older than the retention at `now` is refused
+ * (ScheduledDayExpiredError) before anything is written.
+ */
+export async function runScheduledPayoutsOfDay(deps: PayoutsDeps, day: string, limits: ScheduledRunLimits = {}, now: Date = new Date()): Promise<ScheduledRunSummary> {
   invariant(DAY_PATTERN.test(day), `not a UTC day: ${day}`);
+  assertRunnable(deps, day, now);
   const resolved = resolveLimits(limits);
   const summary: ScheduledRunSummary = { day, requested: 0, replayed: 0, skipped: 0, failed: 0, retried: 0, complete: false, alreadyComplete: false, claimedElsewhere: false };
   const claimed = await claimScheduledRun(deps.db, day, resolved.leaseMs);
@@ -251,7 +290,10 @@ export async function runScheduledPayoutsOfDay(deps: PayoutsDeps, day: string, l
   return summary;
 }
 
-/** The run of the UTC day of `at` (operators, tests): resumed where it stopped; nothing once complete. */
+/**
+ * The run of the UTC day of `at` (operators, tests): resumed where it stopped; nothing once
+ * complete; refused (ScheduledDayExpiredError) when the day is older than the retention now.
+ */
 export async function runScheduledPayouts(deps: PayoutsDeps, at: Date = new Date(), limits: ScheduledRunLimits = {}): Promise<ScheduledRunSummary> {
   return runScheduledPayoutsOfDay(deps, utcDay(at), limits);
 }
@@ -264,21 +306,27 @@ export async function runScheduledPayouts(deps: PayoutsDeps, at: Date = new Date
  * available balance: the old day's unvisited sellers and its failures left to retry are paid by
  * the new day's run under the new day's keys (an old-day reservation that went through without
  * its payout is given back by the sweep of abandoned reservations, and paid the day after).
- * Otherwise `dueDay` runs unless it completed. Null: nothing to do.
+ * A latest day older than the retention (the service was down that long) is not resumed either:
+ * it is left incomplete like a superseded day. Otherwise `dueDay` runs unless it completed. Null:
+ * nothing to do.
  */
 export async function runDueScheduledPayouts(deps: PayoutsDeps, now: Date, dueDay: string | null, limits: ScheduledRunLimits = {}): Promise<ScheduledRunSummary | null> {
   const today = utcDay(now);
   invariant(dueDay === null || dueDay === today, `the due day ${dueDay} is not today (${today})`);
   const latest = await latestScheduledRun(deps.db, today);
   if (latest !== null && !latest.completed) {
-    if (dueDay === null || latest.day === dueDay) return runScheduledPayoutsOfDay(deps, latest.day, limits);
+    const oldest = oldestRunnableDay(now, deps.config.idempotencyKeyRetentionMs);
+    const expired = latest.day < oldest;
+    if (!expired && (dueDay === null || latest.day === dueDay)) return runScheduledPayoutsOfDay(deps, latest.day, limits, now);
     const failuresLeft = await countRetryableFailures(deps.db, latest.day, resolveLimits(limits).attemptsMax);
     deps.logger.warn(
-      { day: latest.day, resumeAfter: latest.resumeAfter, pagesDone: latest.pagesDone, failuresLeft, dueDay },
-      `scheduled payout run of ${latest.day} left incomplete: superseded by the run of ${dueDay}`,
+      { day: latest.day, resumeAfter: latest.resumeAfter, pagesDone: latest.pagesDone, failuresLeft, dueDay, oldestRunnableDay: oldest },
+      expired
+        ? `scheduled payout run of ${latest.day} left incomplete: older than the retention of its idempotency keys, never resumed`
+        : `scheduled payout run of ${latest.day} left incomplete: superseded by the run of ${dueDay}`,
     );
   }
   if (dueDay === null) return null;
   if ((await findScheduledRun(deps.db, dueDay))?.completed) return null;
-  return runScheduledPayoutsOfDay(deps, dueDay, limits);
+  return runScheduledPayoutsOfDay(deps, dueDay, limits, now);
 }

@@ -11,7 +11,7 @@
 // resumed, so its record goes once past the retention, complete or not.
 import { IDEMPOTENCY_KEY_RETENTION_MS_MIN, deleteInBatches, invariant } from '@clearhouse/shared';
 import type { PayoutsDeps } from './deps.js';
-import { utcDay } from './scheduled-payouts.js';
+import { oldestRunnableDay, utcDay } from './scheduled-payouts.js';
 import { deleteScheduledFailuresBefore } from '../persistence/scheduled-failures.js';
 import { deleteScheduledRunsBefore } from '../persistence/scheduled-runs.js';
 
@@ -29,7 +29,9 @@ export async function deleteExpiredScheduledRuns(deps: Pick<PayoutsDeps, 'db' | 
   invariant(Number.isInteger(retentionMs) && retentionMs >= IDEMPOTENCY_KEY_RETENTION_MS_MIN, `the scheduled runs' retention must be at least 24 h, got ${retentionMs} ms`);
   const today = utcDay(now);
   const yesterday = utcDay(new Date(now.getTime() - DAY_MS));
-  const retentionCutoff = utcDay(new Date(now.getTime() - retentionMs));
+  // The days a run is refused (scheduled-payouts.ts): the same cutoff, so that no day a run may
+  // still work on loses its record.
+  const retentionCutoff = oldestRunnableDay(now, retentionMs);
   // Days before this one go (YYYY-MM-DD strings order as the days do); never yesterday or later.
   const beforeDay = retentionCutoff < yesterday ? retentionCutoff : yesterday;
   const failures = await deleteInBatches((limit) => deleteScheduledFailuresBefore(deps.db, beforeDay, today, limit), DELETE_BATCHES);
