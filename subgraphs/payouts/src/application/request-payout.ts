@@ -58,9 +58,15 @@ function plan(deps: PayoutsDeps, command: RequestPayoutCommand): Plan {
   return { destination: target.destination, payoutCurrency: target.currency, rate };
 }
 
-function buildPayout(command: RequestPayoutCommand, payoutId: string, callerId: string, amountMinor: bigint, planned: Plan): Payout {
+/** What the PSP is to send for `amountMinor` of the balance; PAYOUT_BELOW_MINIMUM when that is nothing (a tiny amount at a small FX rate). */
+function payoutAmountMinorFor(command: RequestPayoutCommand, amountMinor: bigint, planned: Plan): bigint {
   const payoutAmountMinor = planned.rate === null ? amountMinor : convertMinor(amountMinor, command.currency, planned.payoutCurrency, planned.rate);
   if (payoutAmountMinor <= 0n) throw new DomainError('PAYOUT_BELOW_MINIMUM', `the amount is worth nothing in ${planned.payoutCurrency}`, { field: ['input', 'amountMinor'] });
+  return payoutAmountMinor;
+}
+
+function buildPayout(command: RequestPayoutCommand, payoutId: string, callerId: string, amounts: { amountMinor: bigint; payoutAmountMinor: bigint }, planned: Plan): Payout {
+  const { amountMinor, payoutAmountMinor } = amounts;
   const now = new Date();
   return {
     id: payoutId,
@@ -124,6 +130,8 @@ async function execute(deps: PayoutsDeps, command: RequestPayoutCommand, payoutI
   let planned: Plan;
   try {
     planned = plan(deps, command);
+    // An amount asked for is refused before anything is reserved when it is worth nothing there.
+    if (command.amountMinor !== null) payoutAmountMinorFor(command, command.amountMinor, planned);
   } catch (error) {
     if (error instanceof DomainError) return { error: error.toUserError() };
     throw error;
@@ -145,7 +153,17 @@ async function execute(deps: PayoutsDeps, command: RequestPayoutCommand, payoutI
   invariant(reservation.amountMinor > 0n, 'wallet reserved a non-positive amount');
   invariant(command.amountMinor === null || reservation.amountMinor === command.amountMinor, 'wallet reserved another amount than asked');
 
-  const payout = buildPayout(command, payoutId, callerId, reservation.amountMinor, planned);
+  let payoutAmountMinor: bigint;
+  try {
+    payoutAmountMinor = payoutAmountMinorFor(command, reservation.amountMinor, planned);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    // The whole balance is worth nothing there: no payout will ever use this reservation, so it
+    // is given back now rather than held until the sweep of abandoned reservations.
+    await compensate(deps, payoutId, error);
+    return { error: error.toUserError() };
+  }
+  const payout = buildPayout(command, payoutId, callerId, { amountMinor: reservation.amountMinor, payoutAmountMinor }, planned);
   try {
     await deps.db.$transaction(async (tx) => {
       // The sweep (release-abandoned-reservations.ts) may have given the reservation up while
