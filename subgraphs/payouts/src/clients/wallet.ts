@@ -4,15 +4,18 @@
 //   POST /internal/reservations
 //     {"payoutId","sellerId","currency","amountMinor": "<digits>" | null, "minAmountMinor": "<digits>"}
 //     200 {"payoutId","amountMinor":"<digits>","replayed":bool}  held (null = all available, capped
-//         at maxAmountMinor, only when available >= minAmountMinor); the same payoutId again
-//         answers the existing reservation (replayed: true) and moves nothing
+//         at maxAmountMinor, only when available >= minAmountMinor); the same payoutId again with
+//         the same terms answers the existing hold (replayed: true) and moves nothing
 //     409 {"code":"INSUFFICIENT_FUNDS","availableMinor":"<signed digits>"}
-//     409 {"code":"RESERVATION_RELEASED"}  this payoutId's hold was given back; it is never replayed
-//     409 {"code":"RESERVATION_MISMATCH","payoutId"}  this payoutId was reserved meanwhile with other
-//         terms (the wallet's payout.requested consumer); nothing reserved
-//         (WalletReservationMismatchError)
+//     409 {"code":"RESERVATION_RELEASED"}  this payoutId's hold was given back (or paid), or the
+//         payoutId was released before it was ever reserved; it is never replayed, nothing held
+//     409 {"code":"RESERVATION_MISMATCH","payoutId"}  this payoutId is reserved, held or settled,
+//         with other terms (stored already, or reserved meanwhile by the wallet's payout.requested
+//         consumer); nothing reserved (WalletReservationMismatchError)
 //   POST /internal/reservations/release {"payoutId"}
-//     200 {"released": bool}  only a held reservation whose payout.requested was never processed
+//     200 {"released": bool}  true: a held reservation was given back; false: nothing was held. A
+//         payoutId the wallet never saw reserved is then marked released, so a reservation of it
+//         arriving later (a delayed retry) answers RESERVATION_RELEASED
 //   GET /internal/balances?minAvailableMinor=<digits>&limit=<1..1000>&after=<cursor>
 //     200 {"balances":[{"sellerId","currency","availableMinor":"<digits>"}],"nextCursor": string|null}
 //   GET /internal/reservations/held?olderThanMs=<ms>&limit=<1..1000>&after=<cursor>
@@ -62,10 +65,11 @@ export class WalletUnavailableError extends Error {
 }
 
 /**
- * The wallet found the payout id already reserved with other terms (its payout.requested consumer
- * reserved it meanwhile) and reserved nothing. Not the wallet being unavailable, and not a refusal
- * this request's input caused: the run fails without a payout, and the key's next run finds what
- * happened to the payout id (its payout, or the stored hold as a replay).
+ * The wallet found the payout id already reserved with other terms and reserved nothing: reserved
+ * meanwhile by its payout.requested consumer, or stored already (held or settled) by a request
+ * with other terms. Not the wallet being unavailable, and not a refusal this request's input
+ * caused: the run fails without a payout; the key's next run finds what happened to the payout id
+ * (its payout, or the stored hold as a replay if the terms are the same).
  */
 export class WalletReservationMismatchError extends Error {
   override readonly name = 'WalletReservationMismatchError';

@@ -2,10 +2,12 @@
 // available balance is too small — a conditional UPDATE under the row lock, so concurrent
 // reservations never overdraw), consume (payout paid: reserved leaves the wallet) and release
 // (payout failed: reserved → available). The *InTx variants run in a caller's transaction (the
-// consumers); the others open their own. All are idempotent per payout id.
+// consumers); the others open their own. All are idempotent per payout id. A payout id whose
+// release came before any reservation (a release marker, stored by the internal release route)
+// is never reserved or consumed: both are refused with RESERVATION_RELEASED.
 import type { SqlClient, TransactionalDb } from '@clearhouse/shared';
 import type { WalletChange } from '../domain/index.js';
-import { WalletRuleError, settleReservation, walletChangesFor } from '../domain/index.js';
+import { WalletRuleError, isReleaseMarker, reservationFitsRequest, settleReservation, walletChangesFor } from '../domain/index.js';
 import { insertReservation, lockReservation, settleReservationRow, type StoredWallet } from '../persistence/wallet-store.js';
 import { applyWalletChanges } from './apply-changes.js';
 
@@ -39,7 +41,10 @@ export async function reserveInTx(tx: SqlClient, hold: PayoutHold): Promise<Rese
   const inserted = await insertReservation(tx, { id: hold.payoutId, sellerId: hold.sellerId, currency: hold.currency, amountMinor: hold.amountMinor });
   if (inserted === undefined) {
     const existing = await lockReservation(tx, hold.payoutId);
-    if (existing === undefined || existing.sellerId !== hold.sellerId || existing.currency !== hold.currency || existing.amountMinor !== hold.amountMinor) {
+    if (existing !== undefined && isReleaseMarker(existing)) throw new WalletRuleError('RESERVATION_RELEASED', `payout ${hold.payoutId} was released before it was reserved`);
+    // An exact amount: the cap (for whole-balance requests only) plays no part.
+    const terms = { sellerId: hold.sellerId, currency: hold.currency, amountMinor: hold.amountMinor, amountMaxMinor: hold.amountMinor };
+    if (existing === undefined || !reservationFitsRequest(existing, terms)) {
       throw new WalletRuleError('RESERVATION_MISMATCH', `payout ${hold.payoutId} is already reserved with other terms`);
     }
     return { status: 'already_applied' };
@@ -52,6 +57,12 @@ export async function reserveInTx(tx: SqlClient, hold: PayoutHold): Promise<Rese
 async function settleInTx(tx: SqlClient, hold: PayoutHold, outcome: 'consumed' | 'released'): Promise<ReservationResult> {
   const reservation = await lockReservation(tx, hold.payoutId);
   if (reservation === undefined) throw new WalletRuleError('RESERVATION_NOT_HELD', `payout ${hold.payoutId} has no reservation`);
+  if (isReleaseMarker(reservation)) {
+    // Released before it was reserved: it held nothing, so a release has nothing left to do and
+    // a payment of it took nothing from the balance (not retried: no reservation will come).
+    if (outcome === 'released') return { status: 'already_applied' };
+    throw new WalletRuleError('RESERVATION_RELEASED', `payout ${hold.payoutId} was released before it was reserved; nothing to consume`);
+  }
   if (reservation.status === outcome) return { status: 'already_applied' };
   const transition = settleReservation(reservation, outcome, payoutFields(hold));
   if (!transition.ok) throw new WalletRuleError(transition.code, transition.message);

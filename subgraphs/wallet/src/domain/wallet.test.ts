@@ -1,4 +1,4 @@
-import { applyWalletChange, applyWalletEvent, balancesAlong, emptyWallet, settleReservation, walletChangesFor, walletMatchesLedger } from './index.js';
+import { applyWalletChange, applyWalletEvent, balancesAlong, emptyWallet, replayReservation, settleReservation, walletChangesFor, walletMatchesLedger } from './index.js';
 import type { WalletBalance, WalletEvent } from './index.js';
 
 const AT = new Date('2025-01-15T12:00:00.000Z');
@@ -121,6 +121,36 @@ describe('reservations', () => {
     expect(!again.ok && again.code).toBe('RESERVATION_NOT_HELD');
     const mismatch = settleReservation(held, 'released', { ...held, amountMinor: 1n });
     expect(!mismatch.ok && mismatch.code).toBe('RESERVATION_MISMATCH');
+  });
+});
+
+describe('replayReservation', () => {
+  const stored = { id: 'out_1', sellerId: 'A', currency: 'USD', amountMinor: 5000n };
+  const same = { sellerId: 'A', currency: 'USD', amountMinor: 5000n, amountMaxMinor: 10n ** 12n - 1n };
+  const others = [
+    { ...same, amountMinor: 4999n },
+    { ...same, sellerId: 'B' },
+    { ...same, currency: 'EUR' },
+    { ...same, sellerId: 'B', amountMinor: null },
+    { ...same, amountMinor: null, amountMaxMinor: 4999n },
+  ];
+
+  it('compares the terms in every status: other terms are RESERVATION_MISMATCH, held or settled', () => {
+    for (const status of ['held', 'released', 'consumed'] as const) {
+      for (const request of others) expect({ status, request, answer: replayReservation({ ...stored, status }, request) }).toEqual({ status, request, answer: { ok: false, code: 'RESERVATION_MISMATCH' } });
+    }
+  });
+
+  it('replays only a hold that is still there, for its exact amount or a whole-balance request it fits', () => {
+    for (const request of [same, { ...same, amountMinor: null }, { ...same, amountMinor: null, amountMaxMinor: 5000n }]) {
+      expect(replayReservation({ ...stored, status: 'held' }, request)).toEqual({ ok: true, amountMinor: 5000n });
+      expect(replayReservation({ ...stored, status: 'released' }, request)).toEqual({ ok: false, code: 'RESERVATION_RELEASED' });
+      expect(replayReservation({ ...stored, status: 'consumed' }, request)).toEqual({ ok: false, code: 'RESERVATION_RELEASED' });
+    }
+  });
+
+  it('a release marker held nothing: RESERVATION_RELEASED whatever the request', () => {
+    for (const request of [same, ...others]) expect(replayReservation({ id: 'out_1', status: 'released', marker: true }, request)).toEqual({ ok: false, code: 'RESERVATION_RELEASED' });
   });
 });
 

@@ -40,7 +40,7 @@ export interface WalletChange {
   readonly requiresAvailableMinor?: bigint;
 }
 
-export const WALLET_RULE_ERROR_CODES = ['INSUFFICIENT_FUNDS', 'WALLET_MISMATCH', 'INVALID_AMOUNT', 'RESERVATION_NOT_HELD', 'RESERVATION_MISMATCH'] as const;
+export const WALLET_RULE_ERROR_CODES = ['INSUFFICIENT_FUNDS', 'WALLET_MISMATCH', 'INVALID_AMOUNT', 'RESERVATION_NOT_HELD', 'RESERVATION_MISMATCH', 'RESERVATION_RELEASED'] as const;
 export type WalletRuleErrorCode = (typeof WALLET_RULE_ERROR_CODES)[number];
 
 export class WalletRuleError extends Error {

@@ -3,7 +3,8 @@
 import { createLogger, createPgDatabase, signCaller, startHttpService, systemCaller, type HttpService, type PgDatabase } from '@clearhouse/shared';
 import { createTestDatabase, type TestDatabase } from '@clearhouse/shared/testkit';
 import { applyWalletChanges } from '../application/apply-changes.js';
-import { reserveInTx } from '../application/reservations.js';
+import { consume, release, reserve, reserveInTx } from '../application/reservations.js';
+import { WalletRuleError } from '../domain/index.js';
 import { findWallet } from '../persistence/wallet-store.js';
 import { walletInternalRoutes } from './internal-routes.js';
 
@@ -134,6 +135,53 @@ async function holdBalanceRow(sellerId: string, currency: string): Promise<{ rel
   return { release };
 }
 
+/** Everything a reservation request could write for these sellers and this payout id. */
+async function writtenFor(sellerIds: readonly string[], payoutId: string): Promise<unknown> {
+  return {
+    balances: await db.$queryRawUnsafe(
+      `SELECT seller_id, currency, available_minor::text, reserved_minor::text, version FROM wallet_balances WHERE seller_id = ANY($1::text[]) ORDER BY seller_id, currency`,
+      sellerIds,
+    ),
+    movements: await countRows(`SELECT count(*) AS n FROM wallet_movements WHERE seller_id = ANY($1::text[])`, sellerIds),
+    outbox: await countRows(`SELECT count(*) AS n FROM outbox_messages`),
+    reservation: await db.$queryRawUnsafe(
+      `SELECT seller_id, currency, amount_minor::text, status, updated_at FROM wallet_reservations WHERE id = $1`,
+      payoutId,
+    ),
+  };
+}
+
+/**
+ * Holds the payout id's advisory lock (the one the routes take: lockPayoutId) from another
+ * session until `release`, so requests for that payout id queue behind it in arrival order.
+ */
+async function holdPayoutIdLock(payoutId: string): Promise<{ release(): Promise<void> }> {
+  const session = createPgDatabase(database.url, { poolMax: 1 });
+  let letGo = (): void => undefined;
+  const released = new Promise<void>((resolve) => (letGo = resolve));
+  let lockTaken = (): void => undefined;
+  const taken = new Promise<void>((resolve) => (lockTaken = resolve));
+  const holding = session.$transaction(
+    async (tx) => {
+      await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock($1::int, hashtext($2))::text`, 0x77616c70, payoutId);
+      lockTaken();
+      await released;
+    },
+    { timeout: 30_000 },
+  );
+  await Promise.race([taken, holding]);
+  return {
+    async release() {
+      letGo();
+      try {
+        await holding;
+      } finally {
+        await session.end();
+      }
+    },
+  };
+}
+
 describe('POST /internal/reservations', () => {
   it('does not answer a released reservation as held: a payout retried after its reservation was given back reserves nothing', async () => {
     const sellerId = 'route_released';
@@ -244,6 +292,51 @@ describe('POST /internal/reservations', () => {
     expect(await outboxRowsOf(payoutId)).toBe(await outboxRowsOf(control.payoutId));
     expect(await outboxRowsOf(payoutId)).toBeGreaterThan(0);
   });
+
+  it.each(['held', 'released', 'consumed'] as const)(
+    'answers a request with other terms for a payout id whose reservation is committed (%s) with 409 RESERVATION_MISMATCH, and writes nothing',
+    async (status) => {
+      const sellerId = `route_terms_${status}`;
+      const otherSellerId = `route_terms_${status}_other`;
+      const payoutId = `payout_route_terms_${status}`;
+      await creditAvailable(
+        [
+          { sellerId, currency: 'USD', availableMinor: 10_000n },
+          { sellerId, currency: 'EUR', availableMinor: 10_000n },
+          { sellerId: otherSellerId, currency: 'USD', availableMinor: 10_000n },
+        ],
+        `route_terms_${status}`,
+      );
+      const reserve = { payoutId, sellerId, currency: 'USD', amountMinor: '4000', minAmountMinor: '100' };
+      expect(await post('/internal/reservations', reserve)).toEqual({ status: 200, json: { payoutId, amountMinor: '4000', replayed: false } });
+      if (status === 'released') expect(await post('/internal/reservations/release', { payoutId })).toEqual({ status: 200, json: { released: true } });
+      if (status === 'consumed') await consume(db, { payoutId, sellerId, currency: 'USD', amountMinor: 4_000n, at: AT });
+      const before = await writtenFor([sellerId, otherSellerId], payoutId);
+
+      const otherTerms = [
+        { ...reserve, amountMinor: '3000' },
+        { ...reserve, amountMinor: '5000' },
+        { ...reserve, sellerId: otherSellerId },
+        { ...reserve, sellerId: otherSellerId, amountMinor: null },
+        { ...reserve, currency: 'EUR' },
+        { ...reserve, currency: 'EUR', amountMinor: null },
+      ];
+      const answers = [];
+      for (const terms of otherTerms) answers.push(await post('/internal/reservations', terms));
+      expect(answers).toEqual(otherTerms.map(() => ({ status: 409, json: { code: 'RESERVATION_MISMATCH', payoutId } })));
+      expect(await writtenFor([sellerId, otherSellerId], payoutId)).toEqual(before);
+
+      // The same terms are answered as before: a held reservation is replayed (for its exact
+      // amount, or for "the whole balance", which it fits), a given-back one is never.
+      const sameTerms = [reserve, { ...reserve, amountMinor: null }];
+      const expected =
+        status === 'held'
+          ? { status: 200, json: { payoutId, amountMinor: '4000', replayed: true } }
+          : { status: 409, json: { code: 'RESERVATION_RELEASED', payoutId } };
+      for (const terms of sameTerms) expect(await post('/internal/reservations', terms)).toEqual(expected);
+      expect(await writtenFor([sellerId, otherSellerId], payoutId)).toEqual(before);
+    },
+  );
 });
 
 describe('POST /internal/reservations/release', () => {
@@ -274,6 +367,140 @@ describe('POST /internal/reservations/release', () => {
     // Given back: never replayed as held.
     expect((await post('/internal/reservations', reserve)).json).toMatchObject({ code: 'RESERVATION_RELEASED' });
     expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 5_000n, reservedMinor: 0n });
+  });
+
+  it('marks a payout id released when its release comes before any reservation: a later reservation answers 409 RESERVATION_RELEASED and holds nothing', async () => {
+    const sellerId = 'route_release_first';
+    await seedAvailable(sellerId, 5_000n);
+    const payoutId = 'payout_route_release_first';
+    const before = await writtenFor([sellerId], payoutId);
+
+    // payouts gave up on the payout (its reservation timed out) and released it; nothing was held.
+    expect(await post('/internal/reservations/release', { payoutId })).toEqual({ status: 200, json: { released: false } });
+    expect(await db.$queryRawUnsafe(`SELECT seller_id, currency, amount_minor, status FROM wallet_reservations WHERE id = $1`, payoutId)).toEqual([
+      { seller_id: null, currency: null, amount_minor: null, status: 'released' },
+    ]);
+    const marked = await writtenFor([sellerId], payoutId);
+    expect({ ...(marked as object), reservation: [] }).toEqual(before);
+
+    // The delayed reservation of the same payout id arrives afterwards: whatever its terms, it
+    // holds nothing (no sweep needed to give the money back).
+    for (const amountMinor of ['4000', null]) {
+      expect(await post('/internal/reservations', { payoutId, sellerId, currency: 'USD', amountMinor, minAmountMinor: '100' })).toEqual({
+        status: 409,
+        json: { code: 'RESERVATION_RELEASED', payoutId },
+      });
+    }
+    // A second release finds nothing held either.
+    expect(await post('/internal/reservations/release', { payoutId })).toEqual({ status: 200, json: { released: false } });
+    expect(await writtenFor([sellerId], payoutId)).toEqual(marked);
+    expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 5_000n, reservedMinor: 0n });
+    const held = await get('/internal/reservations/held?olderThanMs=0&limit=1000');
+    expect((held.json.reservations as { payoutId: string }[]).filter((r) => r.payoutId === payoutId)).toEqual([]);
+  });
+
+  it('the database keeps a release marker a marker: terms all null only when released, never filled in later', async () => {
+    const payoutId = 'payout_route_marker_rows';
+    expect(await post('/internal/reservations/release', { payoutId })).toEqual({ status: 200, json: { released: false } });
+    const refused = async (sql: string, ...values: unknown[]): Promise<string> => {
+      try {
+        await db.$executeRawUnsafe(sql, ...values);
+      } catch (error) {
+        return String((error as Error).message);
+      }
+      return 'accepted';
+    };
+    const insert = `INSERT INTO wallet_reservations (id, seller_id, currency, amount_minor, status) VALUES ($1, $2, $3, $4::int8, $5)`;
+    expect(await refused(insert, 'payout_route_marker_held', null, null, null, 'held')).toMatch(/must be released/);
+    expect(await refused(insert, 'payout_route_marker_partial', 'route_marker_rows', null, '100', 'held')).toMatch(/or none of them/);
+    expect(await refused(insert, 'payout_route_marker_partial2', null, 'USD', null, 'released')).toMatch(/or none of them/);
+    expect(await refused(`UPDATE wallet_reservations SET seller_id = 'route_marker_rows', currency = 'USD', amount_minor = 100 WHERE id = $1`, payoutId)).toMatch(/cannot change its seller/);
+    expect(await refused(`UPDATE wallet_reservations SET status = 'held' WHERE id = $1`, payoutId)).toMatch(/must be released|cannot become held/);
+    expect(await db.$queryRawUnsafe(`SELECT id, seller_id, currency, amount_minor, status FROM wallet_reservations WHERE id = ANY($1::text[]) ORDER BY id`, [
+      payoutId,
+      'payout_route_marker_held',
+      'payout_route_marker_partial',
+      'payout_route_marker_partial2',
+    ])).toEqual([
+      { id: payoutId, seller_id: null, currency: null, amount_minor: null, status: 'released' },
+    ]);
+  });
+
+  it('a release queued before a reservation of the same payout id is decided first: the reservation answers 409 RESERVATION_RELEASED', async () => {
+    const sellerId = 'route_release_queued';
+    await seedAvailable(sellerId, 5_000n);
+    const payoutId = 'payout_route_release_queued';
+    const waitersBefore = await lockWaiters();
+
+    const lock = await holdPayoutIdLock(payoutId);
+    let releasing: Promise<{ status: number; json: Record<string, unknown> }>;
+    let reserving: Promise<{ status: number; json: Record<string, unknown> }>;
+    try {
+      releasing = post('/internal/reservations/release', { payoutId });
+      await untilWaiting(waitersBefore + 1, releasing);
+      reserving = post('/internal/reservations', { payoutId, sellerId, currency: 'USD', amountMinor: '4000', minAmountMinor: '100' });
+      await untilWaiting(waitersBefore + 2, reserving);
+    } finally {
+      await lock.release();
+    }
+
+    expect(await releasing).toEqual({ status: 200, json: { released: false } });
+    expect(await reserving).toEqual({ status: 409, json: { code: 'RESERVATION_RELEASED', payoutId } });
+    expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 5_000n, reservedMinor: 0n });
+    expect(await countRows(`SELECT count(*) AS n FROM wallet_movements WHERE seller_id = $1 AND kind = 'payout_requested'`, sellerId)).toBe(0);
+  });
+
+  it('releases a reservation the payout.requested consumer was still taking when the release of a payout id it had not seen came in', async () => {
+    const sellerId = 'route_release_consumer';
+    await seedAvailable(sellerId, 5_000n);
+    const payoutId = 'payout_route_release_consumer';
+    const waitersBefore = await lockWaiters();
+
+    // The consumer reserves in its own transaction, without the payout id's lock: the release
+    // finds no reservation yet and must not leave the one about to commit held.
+    const consumer = createPgDatabase(database.url, { poolMax: 1 });
+    let commit = (): void => undefined;
+    const committing = new Promise<void>((resolve) => (commit = resolve));
+    let reserved = (): void => undefined;
+    const isReserved = new Promise<void>((resolve) => (reserved = resolve));
+    const consumerTx = consumer.$transaction(
+      async (tx) => {
+        await reserveInTx(tx, { payoutId, sellerId, currency: 'USD', amountMinor: 3_000n, at: AT, causationEventId: 'evt_route_release_consumer' });
+        reserved();
+        await committing;
+      },
+      { timeout: 30_000 },
+    );
+    let releasing: Promise<{ status: number; json: Record<string, unknown> }>;
+    try {
+      await Promise.race([isReserved, consumerTx]);
+      releasing = post('/internal/reservations/release', { payoutId });
+      await untilWaiting(waitersBefore + 1, releasing);
+    } finally {
+      commit();
+      await consumerTx.finally(() => consumer.end());
+    }
+
+    expect(await releasing).toEqual({ status: 200, json: { released: true } });
+    expect(await findWallet(db, sellerId, 'USD')).toMatchObject({ availableMinor: 5_000n, reservedMinor: 0n });
+    expect(await db.$queryRawUnsafe(`SELECT seller_id, amount_minor::text AS amount_minor, status FROM wallet_reservations WHERE id = $1`, payoutId)).toEqual([
+      { seller_id: sellerId, amount_minor: '3000', status: 'released' },
+    ]);
+  });
+
+  it('a payout id marked released refuses the payout.requested consumer\'s reservation and its payout.paid, and writes nothing', async () => {
+    const sellerId = 'route_marker_consumer';
+    await seedAvailable(sellerId, 5_000n);
+    const payoutId = 'payout_route_marker_consumer';
+    expect(await post('/internal/reservations/release', { payoutId })).toEqual({ status: 200, json: { released: false } });
+    const marked = await writtenFor([sellerId], payoutId);
+    const hold = { payoutId, sellerId, currency: 'USD', amountMinor: 3_000n, at: AT, causationEventId: 'evt_route_marker_consumer' };
+
+    await expect(reserve(db, hold)).rejects.toMatchObject({ name: 'WalletRuleError', code: 'RESERVATION_RELEASED' });
+    await expect(consume(db, hold)).rejects.toBeInstanceOf(WalletRuleError);
+    // payout.failed of a payout id that holds nothing: nothing to give back.
+    expect(await release(db, hold)).toEqual({ status: 'already_applied' });
+    expect(await writtenFor([sellerId], payoutId)).toEqual(marked);
   });
 });
 

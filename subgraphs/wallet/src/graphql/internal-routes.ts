@@ -5,12 +5,21 @@
 // what the one before it committed.
 //
 //   POST /internal/reservations {payoutId, sellerId, currency, amountMinor: "<digits>"|null, minAmountMinor: "<digits>"}
-//     200 {payoutId, amountMinor, replayed}   (null amount = the whole available balance, capped at maxAmountMinor)
+//     200 {payoutId, amountMinor, replayed}   (null amount = the whole available balance, capped at
+//         maxAmountMinor; replayed: this payout id's hold is still there and fits the request —
+//         same seller and currency, the same amount or, for null, one within the cap)
 //     409 {code: "INSUFFICIENT_FUNDS", availableMinor}
-//     409 {code: "RESERVATION_RELEASED"}   (this payout id's hold was given back: it cannot be replayed)
-//     409 {code: "RESERVATION_MISMATCH", payoutId}   (this payout id was reserved meanwhile, by a
-//         writer that does not take its lock, with other terms; nothing written)
-//   POST /internal/reservations/release {payoutId}  → 200 {released}
+//     409 {code: "RESERVATION_RELEASED", payoutId}   (this payout id's hold was given back or paid,
+//         or the payout id was released before any reservation of it: never replayed, nothing held)
+//     409 {code: "RESERVATION_MISMATCH", payoutId}   (this payout id is reserved, held or settled,
+//         with other terms — found stored, or reserved meanwhile by a writer that does not take its
+//         lock, the payout.requested consumer; nothing written)
+//   POST /internal/reservations/release {payoutId}
+//     200 {released}   true: this call gave the payout id's hold back. false: nothing was held —
+//         already released or paid, or never reserved: a payout id this wallet has not seen is
+//         then stored as released (a release marker, no hold), so a reservation of it arriving
+//         later (a delayed retry) answers RESERVATION_RELEASED instead of holding the money until
+//         the abandoned-reservation sweep
 //   GET  /internal/balances?minAvailableMinor=&limit=&after=  → 200 {balances: [...], nextCursor}
 //     balances with available >= minAvailableMinor (default 1), in (seller, currency) order; `after`
 //     is a nextCursor this route returned (keyset: a balance changed or added meanwhile never
@@ -25,8 +34,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { invariant, maxAmountMinor, sendJson, verifyCaller, type RawRoute, type SqlClient, type TransactionalDb } from '@clearhouse/shared';
 import { releaseInTx, reserveInTx } from '../application/reservations.js';
-import { WalletRuleError, type WalletReservation } from '../domain/index.js';
-import { findWallet, listHeldReservations, listWallets, lockPayoutId, lockReservation, type HeldReservationKey, type WalletKey } from '../persistence/wallet-store.js';
+import { WalletRuleError, isReleaseMarker, replayReservation, type StoredReservation } from '../domain/index.js';
+import { findWallet, insertReleaseMarker, listHeldReservations, listWallets, lockPayoutId, lockReservation, type HeldReservationKey, type WalletKey } from '../persistence/wallet-store.js';
 
 const BALANCES_PAGE_MAX = 1000;
 const TRANSACTION_TIMEOUT_MS = 10_000;
@@ -118,16 +127,17 @@ function parseQuery<T>(schema: z.ZodType<T>, request: IncomingMessage, response:
 type ReserveOutcome =
   | { ok: true; amountMinor: bigint; replayed: boolean }
   | { ok: false; code: 'INSUFFICIENT_FUNDS'; availableMinor: bigint }
-  | { ok: false; code: 'RESERVATION_RELEASED' };
+  | { ok: false; code: 'RESERVATION_RELEASED' | 'RESERVATION_MISMATCH' };
 
-/**
- * The answer for a payout that already has a reservation. Only a hold that is still there may be
- * replayed. A released one was given back (the payout could not be saved, or it failed):
- * answering it as held would let the payouts subgraph save and pay a payout that took nothing
- * from the balance.
- */
-function replayOf(existing: WalletReservation): ReserveOutcome {
-  return existing.status === 'held' ? { ok: true, amountMinor: existing.amountMinor, replayed: true } : { ok: false, code: 'RESERVATION_RELEASED' };
+/** The answer for a payout id that already has something stored (replayReservation in the domain). */
+function replayOf(stored: StoredReservation, request: z.infer<typeof reserveBody>): ReserveOutcome {
+  const replay = replayReservation(stored, {
+    sellerId: request.sellerId,
+    currency: request.currency,
+    amountMinor: request.amountMinor === null ? null : BigInt(request.amountMinor),
+    amountMaxMinor: maxAmountMinor(request.currency),
+  });
+  return replay.ok ? { ok: true, amountMinor: replay.amountMinor, replayed: true } : replay;
 }
 
 async function reserveForPayout(tx: SqlClient, request: z.infer<typeof reserveBody>): Promise<ReserveOutcome> {
@@ -136,7 +146,7 @@ async function reserveForPayout(tx: SqlClient, request: z.infer<typeof reserveBo
   // first one committed, instead of missing it and finding its amount no longer available.
   await lockPayoutId(tx, request.payoutId);
   const existing = await lockReservation(tx, request.payoutId);
-  if (existing) return replayOf(existing);
+  if (existing) return replayOf(existing, request);
   // Lock the wallet row first so "the whole available balance" is read and reserved atomically.
   await tx.$queryRawUnsafe('SELECT 1 FROM wallet_balances WHERE seller_id = $1 AND currency = $2 FOR UPDATE', request.sellerId, request.currency);
   const wallet = await findWallet(tx, request.sellerId, request.currency);
@@ -151,7 +161,30 @@ async function reserveForPayout(tx: SqlClient, request: z.infer<typeof reserveBo
   // reserveInTx throws RESERVATION_MISMATCH, answered 409 by the route).
   const stored = await lockReservation(tx, request.payoutId);
   invariant(stored !== undefined, `payout ${request.payoutId} was reserved but has no reservation`);
-  return replayOf(stored);
+  return replayOf(stored, request);
+}
+
+/** Gives a held reservation back; false for anything else (released, consumed, a marker): nothing was held. */
+async function releaseHeld(tx: SqlClient, stored: StoredReservation): Promise<boolean> {
+  if (isReleaseMarker(stored) || stored.status !== 'held') return false;
+  await releaseInTx(tx, { payoutId: stored.id, sellerId: stored.sellerId, currency: stored.currency, amountMinor: stored.amountMinor, at: new Date() });
+  return true;
+}
+
+async function releaseForPayout(tx: SqlClient, payoutId: string): Promise<boolean> {
+  // As for a reservation: a reserve of this payout still in flight commits before this reads, so
+  // its hold is released, not missed and left behind.
+  await lockPayoutId(tx, payoutId);
+  const stored = await lockReservation(tx, payoutId);
+  if (stored) return releaseHeld(tx, stored);
+  // Never reserved: mark the payout id released, so a reserve of it arriving later (a delayed
+  // retry, after payouts gave up) holds nothing. The consumer's reservation does not take the
+  // payout id's lock; if it inserted the id meanwhile, the marker's insert waited for it on the
+  // primary key and did nothing: release that hold instead.
+  if (await insertReleaseMarker(tx, payoutId)) return false;
+  const reservedMeanwhile = await lockReservation(tx, payoutId);
+  invariant(reservedMeanwhile !== undefined, `payout ${payoutId} was stored meanwhile but has no reservation`);
+  return releaseHeld(tx, reservedMeanwhile);
 }
 
 export function walletInternalRoutes(db: TransactionalDb, signingSecret: string): RawRoute[] {
@@ -166,8 +199,8 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
         try {
           const outcome = await db.$transaction((tx) => reserveForPayout(tx, input), { timeout: TRANSACTION_TIMEOUT_MS });
           if (outcome.ok) sendJson(response, 200, { payoutId: input.payoutId, amountMinor: outcome.amountMinor.toString(), replayed: outcome.replayed });
-          else if (outcome.code === 'RESERVATION_RELEASED') sendJson(response, 409, { code: outcome.code, payoutId: input.payoutId });
-          else sendJson(response, 409, { code: outcome.code, availableMinor: outcome.availableMinor.toString() });
+          else if (outcome.code === 'INSUFFICIENT_FUNDS') sendJson(response, 409, { code: outcome.code, availableMinor: outcome.availableMinor.toString() });
+          else sendJson(response, 409, { code: outcome.code, payoutId: input.payoutId });
         } catch (error) {
           if (error instanceof WalletRuleError && error.code === 'INSUFFICIENT_FUNDS') {
             const wallet = await findWallet(db, input.sellerId, input.currency);
@@ -177,8 +210,10 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
           // reserveInTx found the payout id reserved with other terms (by the payout.requested
           // consumer, between this request's look-up and its insert): the transaction rolled back,
           // so nothing was written; the stored reservation is not this request's to answer as held.
-          if (error instanceof WalletRuleError && error.code === 'RESERVATION_MISMATCH') {
-            sendJson(response, 409, { code: 'RESERVATION_MISMATCH', payoutId: input.payoutId });
+          // (RESERVATION_RELEASED: a release marker found there; markers are written only under
+          // the payout id's lock, which this request holds, so kept for completeness.)
+          if (error instanceof WalletRuleError && (error.code === 'RESERVATION_MISMATCH' || error.code === 'RESERVATION_RELEASED')) {
+            sendJson(response, 409, { code: error.code, payoutId: input.payoutId });
             return;
           }
           throw error;
@@ -192,18 +227,7 @@ export function walletInternalRoutes(db: TransactionalDb, signingSecret: string)
         if (!authorized(request, body, response, signingSecret)) return;
         const input = parseJson(releaseBody, body, response);
         if (!input) return;
-        const released = await db.$transaction(
-          async (tx) => {
-            // As for a reservation: a reserve of this payout still in flight commits before this
-            // reads, so its hold is released, not missed and left behind.
-            await lockPayoutId(tx, input.payoutId);
-            const reservation = await lockReservation(tx, input.payoutId);
-            if (!reservation || reservation.status !== 'held') return false;
-            await releaseInTx(tx, { payoutId: reservation.id, sellerId: reservation.sellerId, currency: reservation.currency, amountMinor: reservation.amountMinor, at: new Date() });
-            return true;
-          },
-          { timeout: TRANSACTION_TIMEOUT_MS },
-        );
+        const released = await db.$transaction((tx) => releaseForPayout(tx, input.payoutId), { timeout: TRANSACTION_TIMEOUT_MS });
         sendJson(response, 200, { released });
       },
     },

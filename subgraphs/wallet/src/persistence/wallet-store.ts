@@ -4,7 +4,7 @@
 // (available_minor >= amount), so concurrent reservations can never overdraw the wallet.
 import { randomUUID } from 'node:crypto';
 import type { SqlClient } from '@clearhouse/shared';
-import type { ReservationStatus, WalletBalance, WalletChange, WalletDelta, WalletReservation } from '../domain/index.js';
+import { isReleaseMarker, type ReservationStatus, type StoredReservation, type WalletBalance, type WalletChange, type WalletDelta, type WalletReservation } from '../domain/index.js';
 
 export interface StoredWallet extends WalletBalance {
   readonly version: number;
@@ -235,14 +235,28 @@ export async function listWallets(db: SqlClient, afterKey: { sellerId: string; c
 
 interface ReservationRow {
   id: string;
-  seller_id: string;
-  currency: string;
-  amount_minor: string;
+  /** Null, with currency and amount, only on a release marker (the check trigger keeps them together). */
+  seller_id: string | null;
+  currency: string | null;
+  amount_minor: string | null;
   status: string;
 }
 
-function reservationOf(row: ReservationRow): WalletReservation {
+const RESERVATION_COLUMNS = 'id, seller_id, currency, amount_minor::text AS amount_minor, status';
+
+function storedReservationOf(row: ReservationRow): StoredReservation {
+  if (row.seller_id === null || row.currency === null || row.amount_minor === null) {
+    if (row.status !== 'released') throw new Error(`reservation ${row.id} has no terms but is ${row.status}`);
+    return { id: row.id, status: 'released', marker: true };
+  }
   return { id: row.id, sellerId: row.seller_id, currency: row.currency, amountMinor: BigInt(row.amount_minor), status: row.status as ReservationStatus };
+}
+
+/** A row that must be a reservation that was taken (held, or inserted just now), never a marker. */
+function reservationOf(row: ReservationRow): WalletReservation {
+  const stored = storedReservationOf(row);
+  if (isReleaseMarker(stored)) throw new Error(`reservation ${row.id} is a release marker`);
+  return stored;
 }
 
 /** Inserts a held reservation; undefined when one with this id exists already. */
@@ -250,13 +264,27 @@ export async function insertReservation(tx: SqlClient, reservation: Omit<WalletR
   const rows = await tx.$queryRawUnsafe<ReservationRow[]>(
     `INSERT INTO wallet_reservations (id, seller_id, currency, amount_minor, status) VALUES ($1, $2, $3, $4::int8, 'held')
      ON CONFLICT (id) DO NOTHING
-     RETURNING id, seller_id, currency, amount_minor::text AS amount_minor, status`,
+     RETURNING ${RESERVATION_COLUMNS}`,
     reservation.id,
     reservation.sellerId,
     reservation.currency,
     reservation.amountMinor.toString(),
   );
   return rows[0] === undefined ? undefined : reservationOf(rows[0]);
+}
+
+/**
+ * Stores a release marker (released, no terms: it held nothing); false when something is stored
+ * under this id already. An insert of the same id still in flight (a reservation's) is waited
+ * for by the unique index, so false also means "reserved meanwhile": read it again.
+ */
+export async function insertReleaseMarker(tx: SqlClient, id: string): Promise<boolean> {
+  const inserted = await tx.$executeRawUnsafe(
+    `INSERT INTO wallet_reservations (id, seller_id, currency, amount_minor, status, settled_at) VALUES ($1, NULL, NULL, NULL, 'released', now())
+     ON CONFLICT (id) DO NOTHING`,
+    id,
+  );
+  return inserted === 1;
 }
 
 /** The advisory lock namespace of payout ids (pg_advisory_xact_lock(namespace, hashtext(id))). */
@@ -273,12 +301,10 @@ export async function lockPayoutId(tx: SqlClient, payoutId: string): Promise<voi
   await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock($1::int, hashtext($2))`, PAYOUT_ID_LOCK_NAMESPACE, payoutId);
 }
 
-export async function lockReservation(tx: SqlClient, id: string): Promise<WalletReservation | undefined> {
-  const rows = await tx.$queryRawUnsafe<ReservationRow[]>(
-    `SELECT id, seller_id, currency, amount_minor::text AS amount_minor, status FROM wallet_reservations WHERE id = $1 FOR UPDATE`,
-    id,
-  );
-  return rows[0] === undefined ? undefined : reservationOf(rows[0]);
+/** What is stored under the payout id (a reservation or a release marker), locked until the transaction ends. */
+export async function lockReservation(tx: SqlClient, id: string): Promise<StoredReservation | undefined> {
+  const rows = await tx.$queryRawUnsafe<ReservationRow[]>(`SELECT ${RESERVATION_COLUMNS} FROM wallet_reservations WHERE id = $1 FOR UPDATE`, id);
+  return rows[0] === undefined ? undefined : storedReservationOf(rows[0]);
 }
 
 export async function settleReservationRow(tx: SqlClient, id: string, status: ReservationStatus): Promise<void> {
@@ -302,7 +328,7 @@ export interface HeldReservationKey {
  */
 export async function listHeldReservations(db: SqlClient, olderThanMs: number, afterKey: HeldReservationKey | undefined, limit: number): Promise<HeldReservation[]> {
   const rows = await db.$queryRawUnsafe<(ReservationRow & { created_at: Date })[]>(
-    `SELECT id, seller_id, currency, amount_minor::text AS amount_minor, status, created_at FROM wallet_reservations
+    `SELECT ${RESERVATION_COLUMNS}, created_at FROM wallet_reservations
       WHERE status = 'held' AND created_at < now() - ($1::bigint * interval '1 millisecond')
         AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::text))
       ORDER BY created_at, id LIMIT $4`,
