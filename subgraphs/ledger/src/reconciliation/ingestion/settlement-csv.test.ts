@@ -42,6 +42,8 @@ describe('parseSettlementCsv', () => {
     ['a line of another day', [HEADER, CHARGE.replace('2026-05-31T12:00:00Z', '2026-06-01T00:00:00Z')], 2, 'created_utc'],
     ['a repeated balance transaction', [HEADER, CHARGE, CHARGE], 3, 'balance_transaction_id'],
     ['a missing column in the header', [HEADER.replace(',fee,', ',fees,'), CHARGE], 1, 'fee'],
+    ['an amount beyond a bigint of minor units', [HEADER, CHARGE.replace('100.00', '92233720368547758.08').replace('96.80', '92233720368547754.88')], 2, 'gross'],
+    ['a negative amount beyond a bigint of minor units', [HEADER, CHARGE.replace('3.20', '-92233720368547758.08').replace('96.80', '92233720368547858.08')], 2, 'fee'],
   ])('rejects %s, naming line and column', (_, rows, line, column) => {
     const error = errorOf(rows.join('\n'));
     expect(error.line).toBe(line);

@@ -28,6 +28,11 @@ const FIELD_LENGTH_MAX = 1_000;
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
 const CATEGORY_PATTERN = /^[a-z][a-z0-9_]{0,49}$/;
 const ISO_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+/**
+ * What the ledger's bigint (int8) columns hold. A larger amount would parse, be matched and have
+ * its day's fees booked, and only then fail the recording transaction: rejected here instead.
+ */
+const AMOUNT_MINOR_ABS_MAX = 9_223_372_036_854_775_807n;
 
 export class SettlementFileError extends Error {
   override readonly name = 'SettlementFileError';
@@ -110,11 +115,16 @@ function parseInstant(text: string, line: number, column: Column): Date {
 }
 
 function parseMoney(text: string, currency: string, line: number, column: Column): bigint {
+  let amountMinor: bigint;
   try {
-    return parseAmount(text, currency);
+    amountMinor = parseAmount(text, currency);
   } catch (error) {
     throw new SettlementFileError(line, column, `${JSON.stringify(text.slice(0, 40))}: ${(error as Error).message}`);
   }
+  if (amountMinor > AMOUNT_MINOR_ABS_MAX || amountMinor < -AMOUNT_MINOR_ABS_MAX) {
+    throw new SettlementFileError(line, column, `${JSON.stringify(text.slice(0, 40))} is beyond ${AMOUNT_MINOR_ABS_MAX} minor units`);
+  }
+  return amountMinor;
 }
 
 function optionalId(text: string, line: number, column: Column): string | null {
