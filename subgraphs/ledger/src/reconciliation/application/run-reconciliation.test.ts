@@ -658,3 +658,194 @@ describe('a refund and its refund_failure both missing in the ledger', () => {
     expect(world.refundResyncs.every((id) => id === lost.pspRefundId)).toBe(true);
   });
 });
+
+describe('a PSP fee booked for a line the recorded attempt does not have', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => world.stop());
+
+  /** A charge line of `day` whose fee follows the schedule (booked by matching). */
+  const scheduledCharge = (tag: string, name: string, grossMinor: bigint) => ({
+    id: `txn_${tag}_${name}`,
+    category: 'charge',
+    grossMinor,
+    feeMinor: (grossMinor * 290n + 5_000n) / 10_000n + 30n,
+    sourceId: `ch_${tag}_${name}`,
+    paymentIntentId: `pi_${tag}_${name}`,
+  });
+
+  /** The day's fee postings that are live (not reversed) and whose balance transaction is not among the day's lines. */
+  async function orphanFees(day: string, tag: string): Promise<string[]> {
+    const rows = await world.prisma.$queryRawUnsafe<{ reference: string }[]>(
+      `SELECT t.reference FROM journal_transactions t
+        WHERE t.kind = 'psp_fee_booked' AND t.reference LIKE $2
+          AND NOT EXISTS (SELECT 1 FROM journal_transactions r WHERE r.reverses_transaction_id = t.id)
+          AND NOT EXISTS (SELECT 1 FROM psp_settlement_lines l WHERE l.balance_transaction_id = t.metadata->>'balanceTransactionId' AND l.date = $1 AND l.withdrawn_at IS NULL)
+        ORDER BY t.reference`,
+      day,
+      `psp_fee_booked:txn_${tag}_%`,
+    );
+    return rows.map((row) => row.reference);
+  }
+
+  it('a slow attempt that booked a fee for a charge only it saw: the newer attempt reports that fee (MISSING_AT_PSP), ops reverse it', async () => {
+    const day = '2020-03-01';
+    const tag = '20200301';
+    for (const [name, amountMinor] of [['a', 1_000n], ['e', 2_000n]] as const) {
+      await postTransaction(world.db, paymentDraft(`pay_${tag}_${name}`, `pi_${tag}_${name}`, amountMinor));
+    }
+    const mystery = { id: `txn_${tag}_adj`, category: 'other_adjustment', grossMinor: -100n, description: 'mystery' };
+    // The slow attempt saw charge e too, which the newer one does not: it is held at the replay of
+    // charge m (the ledger missed its payment), after it booked its fees.
+    const older = await settlementFile(day, [scheduledCharge(tag, 'a', 1_000n), scheduledCharge(tag, 'e', 2_000n), scheduledCharge(tag, 'm', 500n), mystery]);
+    const newer = await settlementFile(day, [scheduledCharge(tag, 'a', 1_000n), scheduledCharge(tag, 'm', 500n), mystery]);
+
+    let releaseReplay!: () => void;
+    const replayHeld = new Promise<void>((resolve) => (releaseReplay = resolve));
+    let asked!: () => void;
+    const replayAsked = new Promise<void>((resolve) => (asked = resolve));
+    const heldReplayer: PaymentReplayer = {
+      async replay() {
+        asked();
+        await replayHeld;
+        return { kind: 'failed', reason: 'payments did not answer' };
+      },
+      async resyncRefund() {
+        return { kind: 'failed', reason: 'payments did not answer' };
+      },
+    };
+    const first = runReconciliation({ ...world.deps, replayer: heldReplayer }, day, older).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+    await replayAsked;
+    const running = (await world.prisma.reconciliationRun.findMany({ where: { date: day } }))[0]!;
+    await ageRunPastStale(world, running.id);
+    const second = await runReconciliation({ ...world.deps, replayer: null }, day, newer);
+    releaseReplay();
+    expect(await first).toBeInstanceOf(RunSupersededError);
+    expect(second.run).toMatchObject({ status: 'COMPLETED', attempts: 2, lineCount: 3 });
+
+    // The slow attempt booked charge e's fee; the recorded day has no line e: the report points at it.
+    const orphans = await orphanFees(day, tag);
+    expect(orphans).toEqual([`psp_fee_booked:txn_${tag}_e`]);
+    const pointing = second.discrepancies.filter((row) => row.ledgerReference === `psp_fee_booked:txn_${tag}_e`);
+    expect(pointing).toEqual([
+      expect.objectContaining({ kind: 'MISSING_AT_PSP', subject: 'psp_fee_booked', category: 'MANUAL_REVIEW', status: 'OPEN', pspReference: `txn_${tag}_e`, currency: 'USD', expectedMinor: 88n, actualMinor: null }),
+    ]);
+
+    // Ops reverse the fee (a compensating posting); the next run no longer reports an orphan, and adds nothing.
+    await resolveDiscrepancy({ db: world.db, hotAccountShards: 4 }, OPS, {
+      idempotencyKey: `reverse-orphan-fee-${tag}`,
+      discrepancyId: pointing[0]!.id,
+      note: 'the PSP no longer reports txn e; its fee is reversed',
+      correction: 'REVERSE_LEDGER_TRANSACTION',
+    });
+    expect(await orphanFees(day, tag)).toEqual([]);
+    const third = await runReconciliation({ ...world.deps, replayer: null }, day, newer);
+    expect(third.discrepancies.map((row) => row.id).sort()).toEqual(second.discrepancies.map((row) => row.id).sort());
+    expect(third.discrepancies.find((row) => row.id === pointing[0]!.id)).toMatchObject({ status: 'RESOLVED', correctionReference: `reversal:psp_fee_booked:txn_${tag}_e` });
+  });
+
+  it('a completed day whose PSP line is withdrawn by a later completed run: its booked fee is reported', async () => {
+    const day = '2020-03-02';
+    const tag = '20200302';
+    await postTransaction(world.db, paymentDraft(`pay_${tag}_a`, `pi_${tag}_a`, 1_000n));
+    await postTransaction(world.db, paymentDraft(`pay_${tag}_e`, `pi_${tag}_e`, 2_000n));
+    const first = await runReconciliation(world.deps, day, await settlementFile(day, [scheduledCharge(tag, 'a', 1_000n), scheduledCharge(tag, 'e', 2_000n)]));
+    expect(first.fixes.map((fix) => fix.ledgerReference).sort()).toEqual([`psp_fee_booked:txn_${tag}_a`, `psp_fee_booked:txn_${tag}_e`]);
+    expect(first.discrepancies).toEqual([]);
+
+    const second = await runReconciliation(world.deps, day, await settlementFile(day, [scheduledCharge(tag, 'a', 1_000n)]));
+    expect(await orphanFees(day, tag)).toEqual([`psp_fee_booked:txn_${tag}_e`]);
+    expect(second.discrepancies).toEqual([
+      expect.objectContaining({ kind: 'MISSING_AT_PSP', subject: 'psp_fee_booked', pspReference: `txn_${tag}_e`, ledgerReference: `psp_fee_booked:txn_${tag}_e`, expectedMinor: 88n }),
+    ]);
+  });
+
+  it('a slow attempt that books a fee after the newer attempt read the ledger: the fee is in the newer attempt\'s report, or not booked', async () => {
+    const day = '2020-03-03';
+    const tag = '20200303';
+    for (const [name, amountMinor] of [['a', 1_000n], ['e', 2_000n]] as const) {
+      await postTransaction(world.db, paymentDraft(`pay_${tag}_${name}`, `pi_${tag}_${name}`, amountMinor));
+    }
+    const newer = await settlementFile(day, [scheduledCharge(tag, 'a', 1_000n)]);
+    // A first completed run booked charge a's fee: the newer attempt below books nothing.
+    await runReconciliation(world.deps, day, newer);
+    const older = await settlementFile(day, [scheduledCharge(tag, 'a', 1_000n), scheduledCharge(tag, 'e', 2_000n)]);
+
+    // Hold every posting (a posting locks its accounts FOR UPDATE; plain reads go on).
+    let releaseAccounts!: () => void;
+    const accountsReleased = new Promise<void>((resolve) => (releaseAccounts = resolve));
+    let locked!: () => void;
+    const accountsLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = world.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRawUnsafe(`LOCK TABLE ledger_accounts IN EXCLUSIVE MODE`);
+        locked();
+        await accountsReleased;
+      },
+      { timeout: 60_000 },
+    );
+    await accountsLocked;
+    const waiting = async (pattern: string): Promise<boolean> => {
+      const rows = await world.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, pattern);
+      return Number(rows[0]?.n ?? 0n) > 0;
+    };
+    const until = async (condition: () => Promise<boolean>): Promise<void> => {
+      for (let poll = 0; poll < 200; poll++) {
+        if (await condition()) return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error('condition not reached in 5 s');
+    };
+
+    const first = runReconciliation(world.deps, day, older).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+    // The slow attempt passed its attempt check and waits to book charge e's fee.
+    await until(() => waiting('%ledger_post_transaction%'));
+    // Taken over as stale at once (aging the run row would itself wait for the slow attempt's lock).
+    let secondSettled = false;
+    const second = runReconciliation({ ...world.deps, runStaleAfterMs: 0 }, day, newer).finally(() => (secondSettled = true));
+    // The newer attempt either completes meanwhile, or waits for the slow attempt's booking.
+    await until(async () => secondSettled || (await waiting('%reconciliation_runs%')));
+    releaseAccounts();
+    await holder;
+    const recorded = await second;
+    expect(await first).toBeInstanceOf(RunSupersededError);
+    expect(recorded.run).toMatchObject({ status: 'COMPLETED', lineCount: 1 });
+
+    // Either the fee of e was never booked, or the recorded report points at it.
+    const orphans = await orphanFees(day, tag);
+    const reported = recorded.discrepancies.filter((row) => row.kind === 'MISSING_AT_PSP' && row.subject === 'psp_fee_booked').map((row) => row.ledgerReference);
+    expect(reported).toEqual(orphans);
+  });
+});
+
+describe('a settlement file with an amount beyond what the ledger can hold', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => world.stop());
+
+  it('is rejected at ingestion, naming line and column: no fee booked, no line stored', async () => {
+    const day = '2020-03-04';
+    await postTransaction(world.db, paymentDraft('pay_20200304_a', 'pi_20200304_a', 1_000n));
+    const charge = { id: 'txn_20200304_a', category: 'charge', grossMinor: 1_000n, feeMinor: 59n, sourceId: 'ch_20200304_a', paymentIntentId: 'pi_20200304_a' };
+    // 2^63 minor units: one more than a PostgreSQL bigint holds.
+    const huge = { id: 'txn_20200304_huge', category: 'other_adjustment', grossMinor: 9_223_372_036_854_775_808n, description: 'mystery' };
+    const journalBefore = await world.prisma.journalTransaction.count();
+
+    const failure = runReconciliation(world.deps, day, await settlementFile(day, [charge, huge]));
+    await expect(failure).rejects.toBeInstanceOf(IngestionError);
+    await expect(failure).rejects.toThrow(/line 3, column gross/);
+    expect(await world.prisma.journalTransaction.count()).toBe(journalBefore);
+    expect(await countLines(world.db, day)).toBe(0);
+    expect(await discrepanciesOfDay(world.db, day)).toEqual([]);
+  });
+});

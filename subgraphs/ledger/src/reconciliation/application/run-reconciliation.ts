@@ -10,23 +10,29 @@
 // What an attempt records — its PSP lines, its discrepancies and its result — is written in one
 // transaction under that check, so the day's lines are always those of the recorded attempt. Its
 // side effects (fee postings, replays through payments) cannot be undone: it checks that it is
-// still the current attempt before starting them, and each is idempotent.
+// still the current attempt before starting them, and each is idempotent. Fee postings are written
+// under the run row held FOR SHARE (lockAttemptCurrent): a newer attempt claims the run only after
+// they commit, so its ledger load sees every fee an older attempt booked, and one for a line it
+// does not have is a finding (psp_fee_booked.missing_at_psp). Replays stay outside any database
+// transaction (they call payments); what they cause is posted from the PSP's own state.
 import type { Logger, TransactionalDb } from '@clearhouse/shared';
 import { DomainError } from '@clearhouse/shared';
-import { postPspFeeBooked } from '../../domain/index.js';
-import { postTransaction } from '../../application/post-transaction.js';
+import { postPspFeeBooked, type JournalTransactionDraft } from '../../domain/index.js';
+import { isTransactionConflict, POST_ATTEMPTS_MAX, postTransactionsInTx, type PostOutcome } from '../../application/post-transaction.js';
 import type { PaymentReplayer } from '../clients/payments-replay.js';
 import { utcDayOf, utcDayRange } from '../domain/day.js';
 import { matchDay, type PspFeeSchedule } from '../domain/rules.js';
-import type { Finding, UtcDay } from '../domain/types.js';
+import type { FeeBooking, Finding, UtcDay } from '../domain/types.js';
 import type { PspDayLoader } from '../ingestion/sources.js';
 import {
   assertAttemptCurrent,
   claimRun,
   failRun,
   loadLedgerForDay,
+  lockAttemptCurrent,
   recordCompletedAttempt,
   RunSupersededError,
+  type ClaimedAttempt,
   type DiscrepancyRow,
   type RecordedFinding,
   type RunRow,
@@ -139,26 +145,58 @@ async function applyRefundResync(deps: ReconciliationDeps, finding: Finding, psp
   return { recorded: { ...finding, status: 'OPEN', note: `${finding.note}; re-sync did not settle it: ${reason}`, detail: outcome.kind === 'failed' ? detail : { ...detail, refundId: outcome.refundId } } };
 }
 
+/** Fee postings per transaction: one set-based statement, written while the run row is held FOR SHARE. */
+const FEE_BOOKING_BATCH_SIZE = 100;
+const FEE_BOOKING_TIMEOUT_MS = 30_000;
+const FEE_BOOKING_RETRY_DELAY_MS_BASE = 5;
+
+function feeDraft(booking: FeeBooking): JournalTransactionDraft {
+  const result = postPspFeeBooked(booking);
+  if (result.kind !== 'post') throw new Error(`psp fee ${booking.balanceTransactionId} cannot be posted: ${result.kind === 'rejected' ? result.error.message : result.reason}`);
+  return result.transaction;
+}
+
+/**
+ * Posts one batch of fees while the attempt is still current, and keeps it current until they
+ * commit (lockAttemptCurrent). Serialization failures and deadlocks retry the whole batch, bounded.
+ */
+async function bookFeeBatch(deps: ReconciliationDeps, attempt: ClaimedAttempt, drafts: readonly JournalTransactionDraft[]): Promise<PostOutcome[]> {
+  for (let tryNumber = 1; ; tryNumber++) {
+    try {
+      return await deps.db.$transaction(
+        async (tx) => {
+          await lockAttemptCurrent(tx, attempt);
+          return postTransactionsInTx(tx, drafts, { hotAccountShards: deps.hotAccountShards });
+        },
+        { timeout: FEE_BOOKING_TIMEOUT_MS },
+      );
+    } catch (error) {
+      if (tryNumber >= POST_ATTEMPTS_MAX || !isTransactionConflict(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, FEE_BOOKING_RETRY_DELAY_MS_BASE * 2 ** (tryNumber - 1) * (0.5 + Math.random())));
+    }
+  }
+}
+
 /** Books the PSP fees matching found unbooked; a fee already booked (same reference) is not a fix. */
-async function bookFees(deps: ReconciliationDeps, bookings: ReturnType<typeof matchDay>['feeBookings'], onProgress: (done: number) => void): Promise<AutomaticFix[]> {
+async function bookFees(deps: ReconciliationDeps, attempt: ClaimedAttempt, bookings: readonly FeeBooking[], onProgress: (done: number) => void): Promise<AutomaticFix[]> {
   const fixes: AutomaticFix[] = [];
-  let done = 0;
-  for (const booking of bookings) {
-    const result = postPspFeeBooked(booking);
-    if (result.kind !== 'post') throw new Error(`psp fee ${booking.balanceTransactionId} cannot be posted: ${result.kind === 'rejected' ? result.error.message : result.reason}`);
-    const outcome = await postTransaction(deps.db, result.transaction, { hotAccountShards: deps.hotAccountShards });
-    if (outcome.status === 'posted') {
+  for (let start = 0; start < bookings.length; start += FEE_BOOKING_BATCH_SIZE) {
+    const batch = bookings.slice(start, start + FEE_BOOKING_BATCH_SIZE);
+    const drafts = batch.map(feeDraft);
+    const outcomes = await bookFeeBatch(deps, attempt, drafts);
+    outcomes.forEach((outcome, index) => {
+      const booking = batch[index]!;
+      if (outcome.status !== 'posted') return;
       fixes.push({
         type: 'FEE_BOOKED',
         pspReference: booking.balanceTransactionId,
-        ledgerReference: result.transaction.reference,
+        ledgerReference: drafts[index]!.reference,
         currency: booking.currency,
         amountMinor: booking.feeMinor.toString(),
         detail: `DR psp_fee_expense / CR psp_receivable for ${booking.sourceId}`,
       });
-    }
-    done += 1;
-    if (done % 100 === 0) onProgress(done);
+    });
+    onProgress(start + batch.length);
   }
   return fixes;
 }
@@ -194,7 +232,7 @@ export async function runReconciliation(deps: ReconciliationDeps, day: UtcDay, l
     onProgress({ phase: 'matched', matched: match.matchedCount, findings: match.findings.length, feeBookings: match.feeBookings.length });
 
     const total = match.feeBookings.length + match.findings.length;
-    const fixes = await bookFees(deps, match.feeBookings, (done) => onProgress({ phase: 'fixing', done, total }));
+    const fixes = await bookFees(deps, run, match.feeBookings, (done) => onProgress({ phase: 'fixing', done, total }));
     const recorded: RecordedFinding[] = [];
     for (const [index, finding] of match.findings.entries()) {
       if (finding.autoFix !== undefined) {

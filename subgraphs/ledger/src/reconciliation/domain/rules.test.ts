@@ -133,4 +133,39 @@ describe('matchDay', () => {
     // The same line twice (a source that repeats it) is still one finding.
     expect(matchDay([refundLine(15, 'refund', -2_500n), refundLine(15, 'refund', -2_500n)], [], OPTIONS).findings).toHaveLength(1);
   });
+
+  it('reports a fee booking of the day whose balance transaction is not among the day\'s lines (MISSING_AT_PSP), and only that', () => {
+    const result = matchDay([charge(16, 10_000n)], [payment(16, 10_000n), fee(16, 320n), fee(17, 88n), { ...fee(18, 59n), effectiveAt: new Date('2026-05-30T23:59:59Z') }], OPTIONS);
+    expect(result.feeBookings).toEqual([]);
+    expect(result.matchedCount).toBe(1);
+    expect(result.findings).toEqual([
+      expect.objectContaining({
+        kind: 'MISSING_AT_PSP',
+        subject: 'psp_fee_booked',
+        category: 'MANUAL_REVIEW',
+        rule: 'psp_fee_booked.missing_at_psp',
+        pspReference: 'txn_17',
+        balanceTransactionId: 'txn_17',
+        ledgerReference: 'psp_fee_booked:txn_17',
+        currency: 'USD',
+        expectedMinor: 88n,
+        actualMinor: null,
+      }),
+    ]);
+  });
+
+  it('flags a negative fee on a charge: the ledger cannot book it and the PSP holds more than gross', () => {
+    const result = matchDay([charge(19, 10_000n, -50n)], [payment(19, 10_000n)], OPTIONS);
+    expect(result.feeBookings).toEqual([]);
+    expect(result.matchedCount).toBe(0);
+    expect(result.findings).toEqual([expect.objectContaining({ kind: 'FEE_MISMATCH', category: 'MANUAL_REVIEW', pspReference: 'pi_19', balanceTransactionId: 'txn_19', actualMinor: -50n })]);
+  });
+
+  it('flags a PSP fee on a refund or payout line: no posting books it, so psp_receivable would drift silently', () => {
+    const refund = matchDay([{ ...refundLine(20, 'refund', -2_500n), feeMinor: 30n, netMinor: -2_530n }], [refundPosting(20, 'refund_succeeded', 2_500n)], OPTIONS);
+    expect(refund.matchedCount).toBe(0);
+    expect(refund.findings).toEqual([expect.objectContaining({ kind: 'FEE_MISMATCH', category: 'MANUAL_REVIEW', subject: 'refund', pspReference: 're_20', expectedMinor: 0n, actualMinor: 30n })]);
+    const clean = matchDay([refundLine(21, 'refund', -2_500n)], [refundPosting(21, 'refund_succeeded', 2_500n)], OPTIONS);
+    expect(clean).toMatchObject({ matchedCount: 1, findings: [] });
+  });
 });

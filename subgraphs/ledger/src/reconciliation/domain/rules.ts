@@ -31,10 +31,21 @@
 //                       pspDisputeId (amount and dispute fee compared); dispute_reversal →
 //                       dispute_won of that dispute. Missing: MISSING_IN_LEDGER (MANUAL_REVIEW,
 //                       no scripted fix); amount: AMOUNT_MISMATCH; dispute fee: FEE_MISMATCH.
+//   other line fees   → refund, refund_failure, payout, payout_reversal, dispute_reversal lines
+//                       carry no fee the ledger books: a non-zero one is FEE_MISMATCH
+//                       (<kind>.fee_not_booked, MANUAL_REVIEW, expected 0). A negative charge fee
+//                       is a FEE_MISMATCH too (a fee posting cannot book a credit).
 //   anything else     → no rule knows it (e.g. an adjustment): MISSING_IN_LEDGER, UNCLASSIFIED.
 // Ledger → PSP: payment_succeeded, refund_succeeded and refund_reversed postings effective on the
 // day whose PSP object has no line that day: MISSING_AT_PSP (MANUAL_REVIEW). Postings within the
 // boundary grace after midnight are skipped (their PSP line may be on the day before).
+//   psp_fee_booked    → a fee booking effective on the day (it is effective when its balance
+//                       transaction was created) whose balance transaction is not among the
+//                       day's lines: MISSING_AT_PSP (MANUAL_REVIEW; resolve with correction
+//                       REVERSE_LEDGER_TRANSACTION). An earlier attempt booked it from a line the
+//                       PSP no longer reports (a regenerated file, or an attempt taken over):
+//                       psp_fee_expense holds a fee no recorded line backs. No boundary grace:
+//                       its effective time is the line's own.
 // A finding is keyed by (kind, subject, PSP id), its subject being the line's kind (or the
 // posting's kind for MISSING_AT_PSP): a refund line and its refund_failure line name the same PSP
 // refund (a payout and its payout_reversal, a dispute and its dispute_reversal likewise), and
@@ -178,7 +189,8 @@ export function pspReferenceOf(line: PspLine): string {
 }
 
 function checkChargeFee(line: PspLine, index: LedgerIndex, options: MatchOptions): LineOutcome {
-  if (line.feeMinor <= 0n) return { findings: [] };
+  // A negative fee (the PSP credited us) is not skipped: no posting books it, yet the PSP holds it.
+  if (line.feeMinor === 0n) return { findings: [] };
   const reference = `psp_fee_booked:${line.balanceTransactionId}`;
   const booked = index.feesByReference.get(reference) ?? (line.sourceId === null ? undefined : index.feesBySourceId.get(line.sourceId)?.[0]);
   const pspReference = pspReferenceOf(line);
@@ -212,7 +224,10 @@ function checkChargeFee(line: PspLine, index: LedgerIndex, options: MatchOptions
           ledgerReference: reference,
           expectedMinor,
           actualMinor: line.feeMinor,
-          note: `the PSP charged a fee of ${line.feeMinor} ${line.currency} on ${line.balanceTransactionId}; our schedule expects ${expectedMinor}. Not booked: resolve with correction BOOK_PSP_FEE to book the PSP's fee, or take it up with the PSP`,
+          note:
+            line.feeMinor < 0n
+              ? `the PSP reported a negative fee of ${line.feeMinor} ${line.currency} on ${line.balanceTransactionId} (our schedule expects ${expectedMinor}); a PSP fee posting cannot book it: take it up with the PSP`
+              : `the PSP charged a fee of ${line.feeMinor} ${line.currency} on ${line.balanceTransactionId}; our schedule expects ${expectedMinor}. Not booked: resolve with correction BOOK_PSP_FEE to book the PSP's fee, or take it up with the PSP`,
         }),
       ],
     };
@@ -358,6 +373,22 @@ function matchMovement(line: PspLine, kind: Exclude<PspLineKind, 'charge' | 'unk
       }),
     );
   }
+  // Only charges (psp_fee_booked) and disputes (dispute_opened) have their PSP fee booked: a fee
+  // on any other line would leave psp_receivable off the PSP's balance by that fee, unnoticed.
+  if (kind !== 'dispute' && line.feeMinor !== 0n) {
+    findings.push(
+      finding(line, {
+        kind: 'FEE_MISMATCH',
+        category: 'MANUAL_REVIEW',
+        rule: `${kind}.fee_not_booked`,
+        pspReference,
+        ledgerReference: tx.reference,
+        expectedMinor: 0n,
+        actualMinor: line.feeMinor,
+        note: `the PSP reported a fee of ${line.feeMinor} ${line.currency} on ${kind} ${line.balanceTransactionId}; no ledger posting books a fee for a ${kind}`,
+      }),
+    );
+  }
   if (kind === 'dispute') {
     const bookedFee = metaString(tx, 'disputeFeeMinor');
     if (bookedFee !== undefined && /^[0-9]{1,20}$/.test(bookedFee) && BigInt(bookedFee) !== line.feeMinor) {
@@ -396,6 +427,33 @@ function matchLine(line: PspLine, index: LedgerIndex, options: MatchOptions): Li
   };
 }
 
+/** Fee bookings of the day whose balance transaction is not among the day's lines. */
+function feesMissingAtPsp(lines: readonly PspLine[], index: LedgerIndex, options: MatchOptions): Finding[] {
+  const balanceTransactionIds = new Set(lines.map((line) => line.balanceTransactionId));
+  const findings: Finding[] = [];
+  for (const tx of index.transactions) {
+    if (tx.kind !== 'psp_fee_booked') continue;
+    const at = tx.effectiveAt.getTime();
+    if (at < options.dayStart.getTime() || at >= options.dayEnd.getTime()) continue;
+    const balanceTransactionId = metaString(tx, 'balanceTransactionId') ?? tx.reference.replace(/^psp_fee_booked:/, '');
+    if (balanceTransactionIds.has(balanceTransactionId)) continue;
+    findings.push({
+      kind: 'MISSING_AT_PSP',
+      category: 'MANUAL_REVIEW',
+      rule: 'psp_fee_booked.missing_at_psp',
+      subject: 'psp_fee_booked',
+      pspReference: balanceTransactionId,
+      balanceTransactionId,
+      ledgerReference: tx.reference,
+      currency: tx.currency,
+      expectedMinor: tx.pspFeeExpenseDebitMinor,
+      actualMinor: null,
+      note: `the ledger booked a PSP fee of ${tx.pspFeeExpenseDebitMinor} ${tx.currency} (${tx.reference}) for balance transaction ${balanceTransactionId}, which is not among the PSP's lines of the day; resolve with correction REVERSE_LEDGER_TRANSACTION unless the PSP reports it on another day`,
+    });
+  }
+  return findings;
+}
+
 /** Ledger postings of the day that should have a PSP line and have none. */
 function missingAtPsp(lines: readonly PspLine[], index: LedgerIndex, options: MatchOptions): Finding[] {
   const pspIds = new Set<string>();
@@ -404,7 +462,7 @@ function missingAtPsp(lines: readonly PspLine[], index: LedgerIndex, options: Ma
     if (line.paymentIntentId !== null) pspIds.add(line.paymentIntentId);
   }
   const reportFrom = options.dayStart.getTime() + options.boundaryGraceMs;
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...feesMissingAtPsp(lines, index, options)];
   for (const tx of index.transactions) {
     const at = tx.effectiveAt.getTime();
     if (at < reportFrom || at >= options.dayEnd.getTime()) continue;

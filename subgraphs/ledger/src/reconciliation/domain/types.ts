@@ -59,7 +59,7 @@ export type AutoFix = { readonly type: 'REPLAY_PAYMENT'; readonly paymentIntentI
  * Lines of different kinds may name the same PSP object (a refund and its refund_failure, a
  * payout and its payout_reversal, a dispute and its dispute_reversal).
  */
-export type FindingSubject = PspLineKind | 'payment_succeeded' | 'refund_succeeded' | 'refund_reversed';
+export type FindingSubject = PspLineKind | 'payment_succeeded' | 'refund_succeeded' | 'refund_reversed' | 'psp_fee_booked';
 
 /** One disagreement found by matching; keyed by (day, kind, subject, pspReference). */
 export interface Finding {

@@ -115,6 +115,18 @@ export async function assertAttemptCurrent(db: SqlClient, attempt: ClaimedAttemp
 }
 
 /**
+ * The attempt check for a side effect written in the caller's transaction: locks the run row FOR
+ * SHARE, so no newer attempt can claim the run (claimRun's update waits) until that transaction
+ * commits. Whatever the caller writes under it is therefore visible to any newer attempt's ledger
+ * load. RunSupersededError (the caller writes nothing) if a newer attempt took the run over.
+ */
+export async function lockAttemptCurrent(tx: SqlClient, attempt: ClaimedAttempt): Promise<void> {
+  const rows = await tx.$queryRawUnsafe<{ attempts: number }[]>(`SELECT attempts FROM reconciliation_runs WHERE id = $1::uuid FOR SHARE`, attempt.id);
+  invariant(rows[0] !== undefined, `reconciliation run ${attempt.id} vanished`);
+  if (rows[0].attempts !== attempt.attempts) await superseded(tx, attempt);
+}
+
+/**
  * Marks the run COMPLETED with the attempt's result, inside the caller's transaction: the row stays
  * locked until it commits, so no newer attempt can claim the run in between. RunSupersededError
  * (nothing written) if a newer attempt took the run over.
@@ -318,16 +330,16 @@ async function viewsOf(db: SqlClient, ids: readonly string[]): Promise<LedgerTxV
 }
 
 /**
- * The live ledger transactions matching needs: every payment/refund posting effective in
- * [dayStart, dayEnd) (a refund's reversal included), and every posting naming one of the PSP ids
- * on the day's lines.
+ * The live ledger transactions matching needs: every payment/refund posting and every PSP fee
+ * booking effective in [dayStart, dayEnd) (a refund's reversal included), and every posting
+ * naming one of the PSP ids on the day's lines.
  */
 export async function loadLedgerForDay(db: SqlClient, lines: readonly PspLine[], dayStart: Date, dayEnd: Date): Promise<LedgerTxView[]> {
   const ids = new Set<string>();
   const dayRows = await db.$queryRawUnsafe<{ id: string }[]>(
     `SELECT t.id::text AS id FROM journal_transactions t
       WHERE t.effective_at >= $1::timestamptz AND t.effective_at < $2::timestamptz
-        AND ((t.kind = 'payment_succeeded' AND ${LIVE}) OR (t.kind = 'refund_succeeded' AND ${REFUND_LIVE}) OR (t.kind = 'refund_reversed' AND ${NOT_REVERSED}))`,
+        AND ((t.kind IN ('payment_succeeded', 'psp_fee_booked') AND ${LIVE}) OR (t.kind = 'refund_succeeded' AND ${REFUND_LIVE}) OR (t.kind = 'refund_reversed' AND ${NOT_REVERSED}))`,
     dayStart.toISOString(),
     dayEnd.toISOString(),
   );
